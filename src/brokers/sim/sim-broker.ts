@@ -1,0 +1,428 @@
+import { systemClock, type Clock, type TimerHandle } from '../../core/clock.js';
+import { instrumentProblems, makeInstrument, toLots, toPriceUnits, type Instrument, type InstrumentSpec } from '../../domain/instrument.js';
+import type { RejectReason } from '../../domain/reject-reason.js';
+import type { BrokerAccount, BrokerOrder, BrokerPosition, BrokerReport, BrokerTrade, ExecKind } from '../../domain/report.js';
+import { NotSentError, type BrokerAdapter, type CancelOrderRequest, type HeartbeatInfo, type PlaceOrderRequest, type ReportSink } from '../adapter.js';
+import { SyntheticBook, type MarketOptions } from './market.js';
+import { matchAgainstBook, priceTimeOrder, type SimOrder } from './matching.js';
+import { Prng } from './prng.js';
+
+/** Faults a test can turn on; each probability is per report (dropAck: per order). */
+export interface SimFaults {
+  /** Probability that a report is delivered twice (same execId). */
+  duplicateReports?: number;
+  /** Probability that a report is held back so the next one overtakes it. */
+  reorderReports?: number;
+  /** Extra delay added to every report, ms. */
+  delayReportsMs?: number;
+  /** Probability that an order's ack is never sent (its fills still are). */
+  dropAck?: number;
+}
+
+export interface SimBrokerOptions {
+  instruments: InstrumentSpec[];
+  /** Seed for prices, liquidity and faults. Default 1. */
+  seed?: number;
+  clock?: Clock;
+  /** Starting price per symbol (decimal). Default 100. */
+  startPrices?: Record<string, number>;
+  /** Delay of acks, cancel acks and rejects, ms. Default 0. */
+  ackLatencyMs?: number;
+  /** Delay of fill reports, ms. Default 0. */
+  fillLatencyMs?: number;
+  /** Interval of market steps (price move, liquidity refresh, resting orders matched), ms; 0: only `step()` moves it. Default 20. */
+  marketStepMs?: number;
+  /** Limit prices further than this fraction from the mid are rejected (PRICE_BAND). Default 0.1. */
+  priceBand?: number;
+  /** Broker-side maximum order quantity. Default unlimited. */
+  maxOrderQty?: number;
+  /** 'auto': reports are delivered on the clock; 'manual': only by `flush()` (benchmarks). Default 'auto'. */
+  delivery?: 'auto' | 'manual';
+  market?: Partial<MarketOptions>;
+  faults?: SimFaults;
+  /** Holdback used by reorderReports, ms. Default 2. */
+  reorderHoldMs?: number;
+}
+
+interface QueuedReport {
+  due: number;
+  n: number;
+  report: BrokerReport;
+}
+
+const DEFAULT_MARKET: MarketOptions = { halfSpreadTicks: 1, levels: 5, minLevelLots: 50, maxLevelLots: 400, maxMoveTicks: 2 };
+
+/**
+ * The embedded simulated broker: a deterministic (seeded) venue with a synthetic book per
+ * instrument, price-time matching of resting limit orders, market and IOC orders, partial
+ * fills, cancels, rejects, configurable latency and fault knobs. It is the reference
+ * implementation of {@link BrokerAdapter} and the default broker of a paper session.
+ */
+export class SimBroker implements BrokerAdapter {
+  readonly name = 'sim';
+  readonly clock: Clock;
+  private readonly rng: Prng;
+  private readonly instruments = new Map<string, Instrument>();
+  private readonly books = new Map<string, SyntheticBook>();
+  private readonly byBrokerId = new Map<string, SimOrder>();
+  private readonly byClientId = new Map<string, SimOrder>();
+  private readonly resting = new Map<string, SimOrder[]>();
+  private readonly trades: BrokerTrade[] = [];
+  private readonly cash = new Map<string, number>();
+  private readonly position = new Map<string, number>();
+  private readonly queue: QueuedReport[] = [];
+  private sink: ReportSink | undefined;
+  private timer: TimerHandle | undefined;
+  private timerDue = Infinity;
+  private marketTimer: TimerHandle | undefined;
+  private marketRunning = true;
+  private nextOrder = 1;
+  private nextExec = 1;
+  private nextQueued = 1;
+  private idleWaiters: Array<() => void> = [];
+  private readonly opts: Required<Omit<SimBrokerOptions, 'faults' | 'market' | 'startPrices' | 'instruments' | 'clock' | 'seed'>>;
+  private faults: Required<SimFaults>;
+
+  constructor(options: SimBrokerOptions) {
+    const errors: string[] = [];
+    if (!Array.isArray(options.instruments) || options.instruments.length === 0) errors.push('instruments: must be a non-empty array');
+    else options.instruments.forEach((s, i) => errors.push(...instrumentProblems(s, `instruments[${i}]`)));
+    for (const k of ['ackLatencyMs', 'fillLatencyMs', 'marketStepMs', 'priceBand', 'maxOrderQty', 'reorderHoldMs'] as const) {
+      const v = options[k];
+      if (v !== undefined && (typeof v !== 'number' || !(v >= 0))) errors.push(`${k}: must be a number >= 0`);
+    }
+    if (options.delivery !== undefined && options.delivery !== 'auto' && options.delivery !== 'manual') errors.push('delivery: must be auto or manual');
+    errors.push(...faultProblems(options.faults));
+    if (errors.length > 0) throw new Error(`invalid sim broker options:\n  - ${errors.join('\n  - ')}`);
+    this.clock = options.clock ?? systemClock;
+    this.rng = new Prng(options.seed ?? 1);
+    this.opts = {
+      ackLatencyMs: options.ackLatencyMs ?? 0,
+      fillLatencyMs: options.fillLatencyMs ?? 0,
+      marketStepMs: options.marketStepMs ?? 20,
+      priceBand: options.priceBand ?? 0.1,
+      maxOrderQty: options.maxOrderQty ?? Infinity,
+      delivery: options.delivery ?? 'auto',
+      reorderHoldMs: options.reorderHoldMs ?? 2,
+    };
+    this.faults = normalizeFaults(options.faults);
+    const market = { ...DEFAULT_MARKET, ...options.market };
+    options.instruments.forEach((spec, i) => {
+      const inst = makeInstrument(spec, i);
+      this.instruments.set(inst.symbol, inst);
+      this.books.set(inst.symbol, new SyntheticBook(inst, options.startPrices?.[inst.symbol] ?? 100, market, this.rng));
+      this.resting.set(inst.symbol, []);
+      this.position.set(inst.symbol, 0);
+      this.cash.set(inst.currency, 0);
+    });
+  }
+
+  /** Replace the fault knobs (tests turn them on and off mid-session). */
+  setFaults(faults: SimFaults): void {
+    const errors = faultProblems(faults);
+    if (errors.length > 0) throw new Error(`invalid faults: ${errors.join('; ')}`);
+    this.faults = normalizeFaults(faults);
+  }
+
+  /** Current mid price of a symbol (decimal). */
+  mid(symbol: string): number {
+    const book = this.books.get(symbol);
+    if (book === undefined) throw new RangeError(`unknown symbol ${symbol}`);
+    return book.mid / book.inst.scale;
+  }
+
+  /** Best bid and ask of a symbol (decimal). */
+  quote(symbol: string): { bid: number; ask: number } {
+    const book = this.books.get(symbol);
+    if (book === undefined) throw new RangeError(`unknown symbol ${symbol}`);
+    return { bid: book.bid(0) / book.inst.scale, ask: book.ask(0) / book.inst.scale };
+  }
+
+  get connected(): boolean {
+    return this.sink !== undefined;
+  }
+
+  /** Reports queued and not yet delivered. */
+  get pendingReports(): number {
+    return this.queue.length;
+  }
+
+  async connect(sink: ReportSink): Promise<void> {
+    this.sink = sink;
+    if (this.opts.marketStepMs > 0 && this.marketRunning) this.armMarket();
+    this.armDelivery();
+  }
+
+  async disconnect(): Promise<void> {
+    this.sink = undefined;
+    if (this.marketTimer !== undefined) this.clock.clearTimer(this.marketTimer);
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.marketTimer = undefined;
+    this.timer = undefined;
+    this.timerDue = Infinity;
+    // Undelivered reports are lost with the session, as on a real connection; the records keep the truth.
+    this.queue.length = 0;
+    this.wakeIdle();
+  }
+
+  async heartbeat(): Promise<HeartbeatInfo> {
+    if (this.sink === undefined) throw new Error('not connected');
+    return { brokerTime: this.clock.now() };
+  }
+
+  placeOrder(req: PlaceOrderRequest): void {
+    if (this.sink === undefined) throw new NotSentError('sim broker is not connected');
+    const inst = this.instruments.get(req.symbol);
+    const brokerOrderId = `SIM-${this.nextOrder++}`;
+    const reject = (reason: RejectReason, text: string) =>
+      this.enqueue(this.opts.ackLatencyMs, { kind: 'rejected', execId: this.execId(), brokerOrderId, clientOrderId: req.clientOrderId, reason, text: `SIM: ${text}`, seq: 1 });
+    if (inst === undefined) return reject('UNKNOWN_SYMBOL', `unknown symbol ${req.symbol}`);
+    if (this.byClientId.has(req.clientOrderId)) return reject('DUPLICATE_ORDER_ID', `duplicate client order id ${req.clientOrderId}`);
+    if (!(req.qty > 0) || Number.isNaN(toLots(req.qty, inst.lotSize))) return reject('LOT_SIZE', `quantity ${req.qty} not a multiple of lot ${inst.lotSize}`);
+    if (req.qty > this.opts.maxOrderQty) return reject('MAX_ORDER_QTY', `quantity ${req.qty} above broker maximum ${this.opts.maxOrderQty}`);
+    const book = this.books.get(inst.symbol)!;
+    let price = Number.NaN;
+    if (req.type === 'limit') {
+      price = toPriceUnits(req.price, inst.scale);
+      if (Number.isNaN(price) || price <= 0 || price % inst.tickUnits !== 0) return reject('TICK_SIZE', `price ${req.price} not on tick ${inst.tickSize}`);
+      if (Math.abs(price - book.mid) > book.mid * this.opts.priceBand) {
+        return reject('PRICE_BAND', `price ${req.price} outside ${this.opts.priceBand * 100}% band around ${book.mid / inst.scale}`);
+      }
+    }
+    const order: SimOrder = {
+      brokerOrderId,
+      clientOrderId: req.clientOrderId,
+      inst,
+      side: req.side === 'buy' ? 1 : -1,
+      type: req.type,
+      tif: req.type === 'market' ? 'ioc' : req.tif,
+      qty: req.qty,
+      price,
+      arrival: this.nextOrder,
+      cumQty: 0,
+      fillValue: 0,
+      status: 'Submitted',
+      seq: 0,
+    };
+    this.byBrokerId.set(brokerOrderId, order);
+    this.byClientId.set(order.clientOrderId, order);
+    if (!this.rng.chance(this.faults.dropAck)) this.report(order, 'new', this.opts.ackLatencyMs);
+    else order.seq++; // the ack happened at the broker; only its report is lost
+    matchAgainstBook(order, book, (q, px) => this.fill(order, q, px));
+    if (order.cumQty < order.qty) {
+      if (order.tif === 'ioc') {
+        order.status = 'Cancelled';
+        this.report(order, 'canceled', this.opts.fillLatencyMs, 'IOC remainder cancelled');
+      } else this.resting.get(inst.symbol)!.push(order);
+    }
+  }
+
+  cancelOrder(req: CancelOrderRequest): void {
+    if (this.sink === undefined) throw new NotSentError('sim broker is not connected');
+    const order = (req.brokerOrderId !== '' ? this.byBrokerId.get(req.brokerOrderId) : undefined) ?? this.byClientId.get(req.clientOrderId);
+    if (order === undefined) {
+      this.enqueue(this.opts.ackLatencyMs, {
+        kind: 'cancel_rejected', execId: this.execId(), brokerOrderId: req.brokerOrderId, clientOrderId: req.clientOrderId, reason: 'UNKNOWN_ORDER', text: 'SIM: unknown order',
+      });
+      return;
+    }
+    if (order.status !== 'Submitted' && order.status !== 'PartiallyFilled') {
+      this.report(order, 'cancel_rejected', this.opts.ackLatencyMs, `SIM: too late to cancel, order is ${order.status}`, 'TOO_LATE_TO_CANCEL');
+      return;
+    }
+    this.unrest(order);
+    order.status = 'Cancelled';
+    this.report(order, 'canceled', this.opts.ackLatencyMs);
+  }
+
+  /** Expire every open day order (end of the trading day). */
+  expireDayOrders(): number {
+    let n = 0;
+    for (const order of this.byBrokerId.values()) {
+      if (order.tif === 'day' && (order.status === 'Submitted' || order.status === 'PartiallyFilled')) {
+        this.unrest(order);
+        order.status = 'Expired';
+        this.report(order, 'expired', this.opts.ackLatencyMs);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  async syncOpenOrders(): Promise<BrokerOrder[]> {
+    return this.allOrders().filter((o) => o.status === 'Submitted' || o.status === 'PartiallyFilled');
+  }
+
+  async syncTodayTrades(): Promise<BrokerTrade[]> {
+    return this.trades.map((t) => ({ ...t }));
+  }
+
+  async queryPositions(): Promise<BrokerPosition[]> {
+    return [...this.position].map(([symbol, qty]) => ({ symbol, qty }));
+  }
+
+  async queryAccount(): Promise<BrokerAccount[]> {
+    return [...this.cash].map(([currency, cash]) => ({ currency, cash }));
+  }
+
+  /** Every order the broker has seen today, in any status (tests and reconciliation). */
+  allOrders(): BrokerOrder[] {
+    return [...this.byBrokerId.values()].map((o) => ({
+      clientOrderId: o.clientOrderId,
+      brokerOrderId: o.brokerOrderId,
+      symbol: o.inst.symbol,
+      side: o.side > 0 ? 'buy' : 'sell',
+      type: o.type,
+      tif: o.tif,
+      qty: o.qty,
+      price: o.price / o.inst.scale,
+      cumQty: o.cumQty,
+      status: o.status,
+    }));
+  }
+
+  /** One market step now: move prices, refresh liquidity, match resting orders. */
+  step(): void {
+    for (const [symbol, book] of this.books) {
+      book.step();
+      const resting = this.resting.get(symbol)!;
+      if (resting.length === 0) continue;
+      const buys = resting.filter((o) => o.side > 0).sort(priceTimeOrder);
+      const sells = resting.filter((o) => o.side < 0).sort(priceTimeOrder);
+      for (const order of [...buys, ...sells]) matchAgainstBook(order, book, (q, px) => this.fill(order, q, px));
+      this.resting.set(symbol, resting.filter((o) => o.status === 'Submitted' || o.status === 'PartiallyFilled'));
+    }
+  }
+
+  /** Stop or restart the market clock (tests and the demo freeze it to compare state). */
+  setMarketRunning(running: boolean): void {
+    this.marketRunning = running;
+    if (!running && this.marketTimer !== undefined) {
+      this.clock.clearTimer(this.marketTimer);
+      this.marketTimer = undefined;
+    } else if (running && this.sink !== undefined && this.opts.marketStepMs > 0 && this.marketTimer === undefined) this.armMarket();
+  }
+
+  /** Deliver every queued report now, regardless of its due time (manual delivery). */
+  flush(): number {
+    return this.deliver(Infinity);
+  }
+
+  /** Resolves once no report is queued. */
+  idle(): Promise<void> {
+    if (this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private fill(order: SimOrder, q: number, priceUnits: number): void {
+    const px = priceUnits / order.inst.scale;
+    order.cumQty += q;
+    order.fillValue += q * px;
+    order.status = order.cumQty >= order.qty ? 'Filled' : 'PartiallyFilled';
+    const execId = this.execId();
+    const time = this.clock.now();
+    this.trades.push({
+      execId, clientOrderId: order.clientOrderId, brokerOrderId: order.brokerOrderId, symbol: order.inst.symbol,
+      side: order.side > 0 ? 'buy' : 'sell', qty: q, price: px, time,
+    });
+    this.position.set(order.inst.symbol, this.position.get(order.inst.symbol)! + order.side * q);
+    const ccy = order.inst.currency;
+    this.cash.set(ccy, this.cash.get(ccy)! - order.side * q * px * order.inst.multiplier);
+    order.seq++;
+    this.enqueue(this.opts.fillLatencyMs, {
+      kind: 'trade', execId, brokerOrderId: order.brokerOrderId, clientOrderId: order.clientOrderId,
+      lastQty: q, lastPx: px, cumQty: order.cumQty, seq: order.seq, time,
+    });
+  }
+
+  private report(order: SimOrder, kind: ExecKind, latency: number, text?: string, reason?: RejectReason): void {
+    order.seq++;
+    const r: BrokerReport = { kind, execId: this.execId(), brokerOrderId: order.brokerOrderId, clientOrderId: order.clientOrderId, cumQty: order.cumQty, seq: order.seq, time: this.clock.now() };
+    if (text !== undefined) r.text = text;
+    if (reason !== undefined) r.reason = reason;
+    this.enqueue(latency, r);
+  }
+
+  private execId(): string {
+    return `E${this.nextExec++}`;
+  }
+
+  private unrest(order: SimOrder): void {
+    const list = this.resting.get(order.inst.symbol)!;
+    const i = list.indexOf(order);
+    if (i >= 0) list.splice(i, 1);
+  }
+
+  private enqueue(latency: number, report: BrokerReport): void {
+    const f = this.faults;
+    let due = this.clock.now() + latency + f.delayReportsMs;
+    if (this.rng.chance(f.reorderReports)) due += this.opts.reorderHoldMs;
+    this.queue.push({ due, n: this.nextQueued++, report });
+    if (this.rng.chance(f.duplicateReports)) this.queue.push({ due: due + this.rng.int(0, 1), n: this.nextQueued++, report: { ...report } });
+    this.armDelivery();
+  }
+
+  private armDelivery(): void {
+    if (this.opts.delivery !== 'auto' || this.sink === undefined || this.queue.length === 0) return;
+    let earliest = Infinity;
+    for (const q of this.queue) if (q.due < earliest) earliest = q.due;
+    if (earliest >= this.timerDue) return;
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timerDue = earliest;
+    this.timer = this.clock.setTimer(() => {
+      this.timer = undefined;
+      this.timerDue = Infinity;
+      this.deliver(this.clock.now());
+      this.armDelivery();
+    }, Math.max(0, earliest - this.clock.now()));
+  }
+
+  /** Deliver queued reports due by `until`, earliest first (ties in queue order). */
+  private deliver(until: number): number {
+    if (this.sink === undefined) return 0;
+    const due = this.queue.filter((q) => q.due <= until).sort((a, b) => a.due - b.due || a.n - b.n);
+    if (due.length === 0) return 0;
+    const keep = this.queue.filter((q) => q.due > until);
+    this.queue.length = 0;
+    this.queue.push(...keep);
+    for (const q of due) {
+      if (this.sink === undefined) break;
+      this.sink.onReport(q.report);
+    }
+    if (this.queue.length === 0) this.wakeIdle();
+    return due.length;
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private armMarket(): void {
+    this.marketTimer = this.clock.setTimer(() => {
+      this.marketTimer = undefined;
+      if (!this.marketRunning || this.sink === undefined) return;
+      this.step();
+      this.armMarket();
+    }, this.opts.marketStepMs);
+  }
+}
+
+function faultProblems(f: SimFaults | undefined): string[] {
+  if (f === undefined) return [];
+  if (typeof f !== 'object' || f === null) return ['faults: must be an object'];
+  const errors: string[] = [];
+  for (const [k, v] of Object.entries(f)) {
+    if (k === 'delayReportsMs') {
+      if (typeof v !== 'number' || !(v >= 0)) errors.push('faults.delayReportsMs: must be a number >= 0');
+    } else if (k === 'duplicateReports' || k === 'reorderReports' || k === 'dropAck') {
+      if (typeof v !== 'number' || !(v >= 0 && v <= 1)) errors.push(`faults.${k}: must be a probability from 0 to 1`);
+    } else errors.push(`faults.${k}: unknown fault (known: duplicateReports, reorderReports, delayReportsMs, dropAck)`);
+  }
+  return errors;
+}
+
+function normalizeFaults(f: SimFaults | undefined): Required<SimFaults> {
+  return { duplicateReports: f?.duplicateReports ?? 0, reorderReports: f?.reorderReports ?? 0, delayReportsMs: f?.delayReportsMs ?? 0, dropAck: f?.dropAck ?? 0 };
+}

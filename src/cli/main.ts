@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { formatSummary, runDemo } from './demo.js';
+
+const USAGE = `usage: tradecore <command> [options]
+
+commands:
+  demo      run a paper trading session against the embedded simulated broker
+            --seed N        seed for the strategy and the simulated market (default 42)
+            --duration S    seconds of trading (default 5)
+            --orders N      orders the sample strategy submits (default 300)
+            --no-faults     turn off the broker's duplicated / reordered reports
+            --json          print the summary as JSON
+            exit status: 0 when the engine's state matches the broker's, 1 otherwise
+  help      this text
+  version   print the version
+
+environment:
+  TRADECORE_LOG_LEVEL   pino level for the engine log on stderr (default warn)`;
+
+/** Exit status 2: the command line itself was wrong. */
+class UsageError extends Error {}
+
+function positiveInt(name: string, value: string | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new UsageError(`--${name} must be a whole number from 0 to ${max}, got "${value}"`);
+  return n;
+}
+
+async function demo(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        seed: { type: 'string' },
+        duration: { type: 'string' },
+        orders: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'no-faults': { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const seed = positiveInt('seed', values.seed, 42, 2 ** 32 - 1);
+  const durationS = values.duration === undefined ? 5 : Number(values.duration);
+  if (!(durationS > 0 && durationS <= 3600)) throw new UsageError(`--duration must be seconds from 0 to 3600, got "${values.duration}"`);
+  const orders = positiveInt('orders', values.orders, 300, 1_000_000);
+  const tty = process.stdout.isTTY === true && !values.json;
+  const summary = await runDemo({
+    seed,
+    durationMs: Math.round(durationS * 1000),
+    orders,
+    ...(values['no-faults'] ? { faults: {} } : {}),
+    ...(tty ? { onStatus: (line: string) => process.stdout.write(`\r\x1b[2K${line}`) } : {}),
+  });
+  if (tty) process.stdout.write('\r\x1b[2K');
+  process.stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);
+  return summary.consistency.consistent ? 0 : 1;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'demo':
+      return demo(rest);
+    case 'version':
+    case '--version':
+      process.stdout.write(`${version()}\n`);
+      return 0;
+    case 'help':
+    case '--help':
+    case '-h':
+    case undefined:
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`tradecore: ${err.message}\n\n${USAGE}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`tradecore: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

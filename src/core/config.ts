@@ -1,0 +1,110 @@
+import type { BrokerAdapter } from '../brokers/adapter.js';
+import type { SimBrokerOptions } from '../brokers/sim/sim-broker.js';
+import { instrumentProblems, type InstrumentSpec } from '../domain/instrument.js';
+import type { Logger } from '../ops/logger.js';
+import { riskProblems, type RiskConfig } from '../risk/limits.js';
+import type { AnomalyHook } from './anomaly.js';
+import type { Clock } from './clock.js';
+import type { StrategyCallbacks } from './strategy.js';
+
+/** Everything `createEngine` accepts. Only `instruments` is required. */
+export interface EngineConfig {
+  /** The tradable instruments; symbols unique. */
+  instruments: InstrumentSpec[];
+  /** The broker adapter. Default: the embedded simulated broker (paper trading). */
+  broker?: BrokerAdapter;
+  /** Options for the embedded simulated broker when `broker` is not given. */
+  sim?: Omit<SimBrokerOptions, 'instruments' | 'clock'>;
+  /** Order slots, a power of two. Default 65536. */
+  capacity?: number;
+  /** How long a finished order stays findable and its id refused for reuse, ms. Default 1 hour. */
+  retentionMs?: number;
+  risk?: RiskConfig;
+  /** Starting cash per currency for the ledger. Default none (cash starts at 0). */
+  initialCash?: Record<string, number>;
+  /** Injected time. Default the system clock. */
+  clock?: Clock;
+  /** Injected pino logger. Default: pino to stderr at TRADECORE_LOG_LEVEL (warn). */
+  logger?: Logger;
+  /** Strategy callbacks; may also be registered once with `engine.setStrategy`. */
+  strategy?: StrategyCallbacks;
+  /** Receives every anomaly (unknown order, overfill, invalid transition, ...). */
+  onAnomaly?: AnomalyHook;
+}
+
+const KNOWN = new Set([
+  'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'clock', 'logger', 'strategy', 'onAnomaly',
+]);
+
+/** Thrown by `createEngine` with every problem of the config at once. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid engine config:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+/** Validate an engine config; returns every problem, each naming the path. */
+export function configProblems(cfg: unknown): string[] {
+  if (typeof cfg !== 'object' || cfg === null) return ['config: must be an object'];
+  const c = cfg as Record<string, unknown>;
+  const errors: string[] = [];
+  for (const key of Object.keys(c)) {
+    if (!KNOWN.has(key)) errors.push(`${key}: unknown option (known: ${[...KNOWN].join(', ')})`);
+  }
+  const symbols = new Set<string>();
+  if (!Array.isArray(c.instruments) || c.instruments.length === 0) {
+    errors.push('instruments: must be a non-empty array');
+  } else {
+    c.instruments.forEach((spec, i) => {
+      errors.push(...instrumentProblems(spec, `instruments[${i}]`));
+      const sym = (spec as { symbol?: unknown } | null)?.symbol;
+      if (typeof sym === 'string') {
+        if (symbols.has(sym)) errors.push(`instruments[${i}].symbol: duplicate symbol ${sym}`);
+        symbols.add(sym);
+      }
+    });
+  }
+  if (c.capacity !== undefined) {
+    const n = c.capacity;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 2 || n > 1 << 24 || (n & (n - 1)) !== 0) {
+      errors.push(`capacity: must be a power of two from 2 to 16777216, got ${String(n)}`);
+    }
+  }
+  if (c.retentionMs !== undefined && (typeof c.retentionMs !== 'number' || !(c.retentionMs >= 0))) {
+    errors.push('retentionMs: must be a number >= 0');
+  }
+  errors.push(...riskProblems(c.risk, symbols));
+  if (c.initialCash !== undefined) {
+    if (typeof c.initialCash !== 'object' || c.initialCash === null) errors.push('initialCash: must be an object of currency → amount');
+    else {
+      for (const [ccy, v] of Object.entries(c.initialCash)) {
+        if (typeof v !== 'number' || !Number.isFinite(v)) errors.push(`initialCash.${ccy}: must be a finite number`);
+      }
+    }
+  }
+  const fnOrObj = (k: string, methods: string[]) => {
+    const v = c[k];
+    if (v === undefined) return;
+    if (typeof v !== 'object' || v === null) errors.push(`${k}: must be an object`);
+    else for (const m of methods) if (typeof (v as Record<string, unknown>)[m] !== 'function') errors.push(`${k}.${m}: must be a function`);
+  };
+  fnOrObj('broker', ['connect', 'disconnect', 'heartbeat', 'placeOrder', 'cancelOrder', 'syncOpenOrders', 'syncTodayTrades', 'queryPositions', 'queryAccount']);
+  fnOrObj('clock', ['now', 'setTimer', 'clearTimer']);
+  fnOrObj('logger', ['debug', 'info', 'warn', 'error', 'child']);
+  if (c.strategy !== undefined) errors.push(...strategyProblems(c.strategy, 'strategy'));
+  if (c.onAnomaly !== undefined && typeof c.onAnomaly !== 'function') errors.push('onAnomaly: must be a function');
+  if (c.sim !== undefined && c.broker !== undefined) errors.push('sim: only applies to the embedded broker; remove it or remove broker');
+  return errors;
+}
+
+export function strategyProblems(s: unknown, path: string): string[] {
+  if (typeof s !== 'object' || s === null) return [`${path}: must be an object with onOrder / onTrade / onExecutionReport`];
+  const errors: string[] = [];
+  const known = ['onOrder', 'onTrade', 'onExecutionReport'];
+  for (const [k, v] of Object.entries(s)) {
+    if (!known.includes(k)) errors.push(`${path}.${k}: unknown callback (known: ${known.join(', ')})`);
+    else if (typeof v !== 'function') errors.push(`${path}.${k}: must be a function`);
+  }
+  return errors;
+}

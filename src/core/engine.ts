@@ -1,0 +1,681 @@
+import { performance } from 'node:perf_hooks';
+import { NotSentError, type BrokerAdapter, type ReportSink } from '../brokers/adapter.js';
+import { SimBroker } from '../brokers/sim/sim-broker.js';
+import { fromPriceUnits, makeInstrument, type Instrument } from '../domain/instrument.js';
+import type { CancelResult, Order, OrderRequest, OrderType, Side, SubmitResult, TimeInForce } from '../domain/order.js';
+import { OrderStatus, isOpen, isTerminal, statusName } from '../domain/order-status.js';
+import { R, isRejectReason, reasonCode, reasonId, type RejectReason } from '../domain/reject-reason.js';
+import type { BrokerReport, ExecKind, ExecutionReport, Trade } from '../domain/report.js';
+import { INVALID, OrderEvent, RESTORE, nextStatus } from '../domain/transitions.js';
+import { LatencyHistogram, type LatencySummary } from '../ops/latency.js';
+import { createLogger, type Logger } from '../ops/logger.js';
+import { LimitTable } from '../risk/limits.js';
+import { PreTradeRisk } from '../risk/pretrade.js';
+import type { Anomaly, AnomalyHook, AnomalyKind } from './anomaly.js';
+import { systemClock, type Clock } from './clock.js';
+import { ConfigError, configProblems, strategyProblems, type EngineConfig } from './config.js';
+import { Ledger, type Account, type Position } from './ledger.js';
+import { F_ACK_TIMED, F_EXTERNAL, F_FILL_TIMED, F_OVERFILLED, OrderTable, TIF_DAY, TIF_GTC, TIF_IOC, TYPE_LIMIT, TYPE_MARKET } from './order-table.js';
+import type { StrategyCallbacks } from './strategy.js';
+import { validateReport } from './report-validation.js';
+
+export type EngineState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** Counters since start. Read with `engine.stats()`. */
+export interface EngineStats {
+  submits: number;
+  accepted: number;
+  duplicateSubmits: number;
+  denied: number;
+  deniedByReason: Record<string, number>;
+  cancels: number;
+  cancelsSent: number;
+  cancelsIgnored: number;
+  reports: number;
+  duplicateReports: number;
+  /** Older than the order's last applied sequence; dropped (their fills still applied). */
+  staleReports: number;
+  /** Legal reports that changed no status (late acks, cancel acks, too-late cancel rejects). */
+  noopReports: number;
+  invalidTransitions: number;
+  malformedReports: number;
+  unknownOrders: number;
+  overfills: number;
+  fills: number;
+  rejects: number;
+  rejectsByReason: Record<string, number>;
+  callbackErrors: number;
+  sendFailures: number;
+  anomalies: number;
+}
+
+export interface EngineLatency {
+  /** Submit → broker ack. */
+  ack: LatencySummary;
+  /** Submit → first fill. */
+  firstFill: LatencySummary;
+  /** Report received → applied and callbacks returned. */
+  report: LatencySummary;
+}
+
+const TIF_NAMES: readonly TimeInForce[] = ['day', 'gtc', 'ioc'];
+const TYPE_NAMES: readonly OrderType[] = ['limit', 'market'];
+const EXEC_EVENT: Record<ExecKind, number> = {
+  new: OrderEvent.Accepted,
+  trade: OrderEvent.Fill, // refined to PartialFill / Fill from the engine's own cumulative quantity
+  canceled: OrderEvent.Cancelled,
+  rejected: OrderEvent.Rejected,
+  expired: OrderEvent.Expired,
+  cancel_rejected: OrderEvent.CancelRejected,
+  pending_cancel: OrderEvent.CancelPending,
+};
+const TERMINAL_KIND: Record<ExecKind, boolean> = {
+  new: false, trade: false, canceled: true, rejected: true, expired: true, cancel_rejected: false, pending_cancel: false,
+};
+/** Quantity tolerance: fills of fractional lots accumulate float noise. */
+const QTY_EPS = 1e-9;
+
+/**
+ * The trading engine: one writer, synchronous hot path. `submit` runs dedup → gate → risk →
+ * order table → adapter and returns at once; broker reports flow through `onReport`
+ * (normalize → dedup → stale check → transition table → ledger → callbacks).
+ *
+ * Create it with {@link createEngine}.
+ */
+export class Engine {
+  readonly instruments: readonly Instrument[];
+  readonly broker: BrokerAdapter;
+  readonly table: OrderTable;
+  readonly ledger: Ledger;
+  readonly risk: PreTradeRisk;
+  readonly logger: Logger;
+  readonly clock: Clock;
+
+  private readonly bySymbol = new Map<string, Instrument>();
+  private strategy: StrategyCallbacks | undefined;
+  private readonly anomalyHook: AnomalyHook | undefined;
+  private _state: EngineState = 'created';
+  private connected = false;
+  private handling = false;
+  private readonly backlog: BrokerReport[] = [];
+  private readonly counters: Omit<EngineStats, 'deniedByReason' | 'rejectsByReason'>;
+  private readonly deniedBy: Uint32Array;
+  private readonly rejectedBy: Uint32Array;
+  private readonly ackLatency = new LatencyHistogram();
+  private readonly fillLatency = new LatencyHistogram();
+  private readonly reportLatency = new LatencyHistogram();
+  private readonly sink: ReportSink;
+
+  constructor(config: EngineConfig) {
+    const problems = configProblems(config);
+    if (problems.length > 0) throw new ConfigError(problems);
+    this.instruments = config.instruments.map((spec, i) => makeInstrument(spec, i));
+    for (const inst of this.instruments) this.bySymbol.set(inst.symbol, inst);
+    this.clock = config.clock ?? systemClock;
+    this.logger = config.logger ?? createLogger();
+    this.table = new OrderTable({ capacity: config.capacity ?? 65536, retentionMs: config.retentionMs ?? 3_600_000 });
+    this.ledger = new Ledger(this.instruments, config.initialCash ?? {});
+    this.risk = new PreTradeRisk(new LimitTable(this.instruments, config.risk), this.instruments.length);
+    this.broker = config.broker ?? new SimBroker({ ...config.sim, instruments: config.instruments, clock: this.clock });
+    this.strategy = config.strategy;
+    this.anomalyHook = config.onAnomaly;
+    this.deniedBy = new Uint32Array(64);
+    this.rejectedBy = new Uint32Array(64);
+    this.counters = {
+      submits: 0, accepted: 0, duplicateSubmits: 0, denied: 0, cancels: 0, cancelsSent: 0, cancelsIgnored: 0,
+      reports: 0, duplicateReports: 0, staleReports: 0, noopReports: 0, invalidTransitions: 0, malformedReports: 0,
+      unknownOrders: 0, overfills: 0, fills: 0, rejects: 0, callbackErrors: 0, sendFailures: 0, anomalies: 0,
+    };
+    this.sink = {
+      onReport: (r) => this.onReport(r),
+      onDisconnect: (reason) => {
+        this.connected = false;
+        this.logger.warn({ broker: this.broker.name, reason }, 'broker disconnected');
+      },
+    };
+  }
+
+  /** Lifecycle state. */
+  get state(): EngineState {
+    return this._state;
+  }
+
+  /** True when submits can be sent: started and the broker connected. */
+  get ready(): boolean {
+    return this._state === 'running' && this.connected;
+  }
+
+  /** Connect the broker. Rejects (and leaves the engine stopped) if the broker cannot connect. */
+  async start(): Promise<void> {
+    if (this._state !== 'created' && this._state !== 'stopped') throw new Error(`cannot start: engine is ${this._state}`);
+    this._state = 'starting';
+    try {
+      await this.broker.connect(this.sink);
+    } catch (err) {
+      this._state = 'stopped';
+      throw new Error(`broker ${this.broker.name} failed to connect: ${(err as Error).message}`, { cause: err });
+    }
+    this.connected = true;
+    this._state = 'running';
+    this.logger.info({ broker: this.broker.name, instruments: this.instruments.length, capacity: this.table.capacity }, 'engine started');
+  }
+
+  /** Disconnect the broker. Open orders stay open at the broker. Idempotent. */
+  async stop(): Promise<void> {
+    if (this._state === 'stopped' || this._state === 'created') {
+      this._state = 'stopped';
+      return;
+    }
+    this._state = 'stopping';
+    try {
+      await this.broker.disconnect();
+    } finally {
+      this.connected = false;
+      this._state = 'stopped';
+      this.logger.info({ broker: this.broker.name }, 'engine stopped');
+    }
+  }
+
+  /** Register the strategy callbacks. Once only: a second call throws. */
+  setStrategy(callbacks: StrategyCallbacks): void {
+    if (this.strategy !== undefined) throw new Error('strategy callbacks are already registered');
+    const problems = strategyProblems(callbacks, 'strategy');
+    if (problems.length > 0) throw new ConfigError(problems);
+    this.strategy = callbacks;
+  }
+
+  /** Latest reference price for a symbol (market-order notional checks). */
+  updateReference(symbol: string, price: number): void {
+    const inst = this.bySymbol.get(symbol);
+    if (inst === undefined) throw new RangeError(`unknown symbol ${symbol}`);
+    if (!(price > 0) || !Number.isFinite(price)) throw new RangeError(`reference price must be positive and finite, got ${price}`);
+    this.risk.reference[inst.index] = price;
+  }
+
+  /**
+   * Submit an order. Returns at once: `accepted` (handed to the broker), `duplicate` (the id is
+   * active: nothing sent, the existing ids returned) or `denied` (refused locally with a code).
+   *
+   * @example
+   * const r = engine.submit({ clientOrderId: 'o-1', symbol: 'ACME', side: 'buy', qty: 100, price: 10.05 });
+   * if (r.status === 'denied') console.log(r.reason, r.detail);
+   */
+  submit(order: OrderRequest): SubmitResult {
+    this.counters.submits++;
+    if (typeof order !== 'object' || order === null) return this.deny('', R.INVALID_ORDER, 'order must be an object');
+    const id = order.clientOrderId;
+    if (typeof id !== 'string' || id.length === 0 || id.length > 64) {
+      return this.deny(String(id), R.INVALID_ORDER, 'clientOrderId must be a string of 1 to 64 characters');
+    }
+    const t = this.table;
+    // 1. dedup
+    const existing = t.byClientId.get(id);
+    if (existing >= 0) {
+      const st = t.status[existing]!;
+      if (isOpen(st)) {
+        this.counters.duplicateSubmits++;
+        return { status: 'duplicate', clientOrderId: id, brokerOrderId: t.brokerId[existing]!, orderStatus: statusName(st) };
+      }
+      return this.deny(id, R.DUPLICATE_ORDER_ID, `clientOrderId=${id} status=${statusName(st)}`);
+    }
+    // 2. gate
+    if (!this.ready) return this.deny(id, R.BROKER_NOT_READY, `engine=${this._state} connected=${this.connected}`);
+    const inst = this.bySymbol.get(order.symbol);
+    if (inst === undefined) return this.deny(id, R.UNKNOWN_SYMBOL, `symbol=${String(order.symbol)}`);
+    const side = order.side === 'buy' ? 1 : order.side === 'sell' ? -1 : 0;
+    if (side === 0) return this.deny(id, R.INVALID_ORDER, `side=${String(order.side)} expected=buy|sell`);
+    const type = order.type === undefined || order.type === 'limit' ? TYPE_LIMIT : order.type === 'market' ? TYPE_MARKET : -1;
+    if (type < 0) return this.deny(id, R.INVALID_ORDER, `type=${String(order.type)} expected=limit|market`);
+    const tif = order.tif === undefined || order.tif === 'day' ? TIF_DAY : order.tif === 'gtc' ? TIF_GTC : order.tif === 'ioc' ? TIF_IOC : -1;
+    if (tif < 0) return this.deny(id, R.INVALID_ORDER, `tif=${String(order.tif)} expected=day|gtc|ioc`);
+    // 3. risk
+    const market = type === TYPE_MARKET;
+    const position = this.ledger.qty[inst.index]!;
+    const reason = this.risk.check(inst, side, market, order.qty, order.price as number, position);
+    if (reason !== 0) return this.deny(id, reason, this.risk.detail(reason, inst, side, market, order.qty, order.price as number, position));
+    // 5. order table
+    const now = this.clock.now();
+    const slot = t.allocate(now);
+    if (slot < 0) {
+      return this.deny(id, R.ORDER_TABLE_FULL, `capacity=${t.capacity} retained=${t.retained} retentionMs=${t.retentionMs}`);
+    }
+    t.status[slot] = OrderStatus.PendingNew;
+    t.prevStatus[slot] = OrderStatus.PendingNew;
+    t.side[slot] = side;
+    t.type[slot] = type;
+    t.tif[slot] = tif;
+    t.instrument[slot] = inst.index;
+    t.qty[slot] = order.qty;
+    t.price[slot] = this.risk.priceUnits;
+    t.createdAt[slot] = now;
+    t.updatedAt[slot] = now;
+    t.clientId[slot] = id;
+    t.byClientId.set(id, slot);
+    this.addExposure(slot, inst.index, side, order.qty);
+    t.sentAt[slot] = performance.now();
+    // 6. adapter
+    try {
+      this.broker.placeOrder({
+        clientOrderId: id,
+        symbol: inst.symbol,
+        side: order.side,
+        type: TYPE_NAMES[type]!,
+        tif: TIF_NAMES[tif]!,
+        qty: order.qty,
+        price: market ? Number.NaN : fromPriceUnits(this.risk.priceUnits, inst.scale),
+      });
+    } catch (err) {
+      if (err instanceof NotSentError) {
+        // Nothing left the process: undo the slot so the id can be used again.
+        this.releaseExposure(slot);
+        t.unallocate(slot);
+        return this.deny(id, R.BROKER_NOT_READY, `broker=${this.broker.name} error=${err.message}`);
+      }
+      // Outcome unknown: never resent; stays PendingNew until recovery sync resolves it.
+      this.counters.sendFailures++;
+      this.anomaly('SEND_FAILED', `placeOrder threw: ${(err as Error).message}`, id, '');
+    }
+    this.counters.accepted++;
+    return { status: 'accepted', clientOrderId: id };
+  }
+
+  /**
+   * Cancel an order by client order id. Idempotent: a second cancel while one is pending, or a
+   * cancel of a finished order, sends nothing and says why.
+   */
+  cancel(clientOrderId: string): CancelResult {
+    this.counters.cancels++;
+    if (typeof clientOrderId !== 'string' || clientOrderId.length === 0) {
+      return { status: 'denied', clientOrderId: String(clientOrderId), reason: 'INVALID_ORDER', detail: 'clientOrderId must be a non-empty string' };
+    }
+    const t = this.table;
+    const slot = t.byClientId.get(clientOrderId);
+    if (slot < 0) return { status: 'denied', clientOrderId, reason: 'UNKNOWN_ORDER', detail: `clientOrderId=${clientOrderId}` };
+    const st = t.status[slot]!;
+    if (st === OrderStatus.PendingCancel || isTerminal(st)) {
+      this.counters.cancelsIgnored++;
+      return { status: 'ignored', clientOrderId, reason: st === OrderStatus.PendingCancel ? 'CANCEL_PENDING' : 'ORDER_FINISHED', orderStatus: statusName(st) };
+    }
+    if (!this.ready) {
+      return { status: 'denied', clientOrderId, reason: 'BROKER_NOT_READY', detail: `engine=${this._state} connected=${this.connected}` };
+    }
+    const brokerOrderId = t.brokerId[slot]!;
+    t.prevStatus[slot] = st;
+    t.status[slot] = nextStatus(st, OrderEvent.CancelRequested);
+    t.updatedAt[slot] = this.clock.now();
+    try {
+      this.broker.cancelOrder({ clientOrderId, brokerOrderId });
+    } catch (err) {
+      if (err instanceof NotSentError) {
+        t.status[slot] = st;
+        return { status: 'denied', clientOrderId, reason: 'BROKER_NOT_READY', detail: `broker=${this.broker.name} error=${err.message}` };
+      }
+      this.counters.sendFailures++;
+      this.anomaly('SEND_FAILED', `cancelOrder threw: ${(err as Error).message}`, clientOrderId, brokerOrderId);
+    }
+    this.counters.cancelsSent++;
+    return { status: 'sent', clientOrderId, brokerOrderId };
+  }
+
+  /** The order with this client or broker order id, or undefined. */
+  getOrder(id: string): Order | undefined {
+    if (typeof id !== 'string' || id.length === 0) return undefined;
+    let slot = this.table.byClientId.get(id);
+    if (slot < 0) slot = this.table.byBrokerId.get(id);
+    return slot < 0 ? undefined : this.snapshot(slot);
+  }
+
+  /** Every order not yet finished, oldest first. */
+  openOrders(): Order[] {
+    return this.ordersWhere((st) => isOpen(st));
+  }
+
+  /** Every order the table holds (open and retained finished ones), oldest first. */
+  orders(): Order[] {
+    return this.ordersWhere(() => true);
+  }
+
+  private ordersWhere(keep: (status: number) => boolean): Order[] {
+    const t = this.table;
+    const out: Order[] = [];
+    for (let s = 0; s < t.capacity; s++) if (t.live[s] === 1 && keep(t.status[s]!)) out.push(this.snapshot(s));
+    return out.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** One line per configured instrument. */
+  positions(): Position[] {
+    return this.ledger.positions();
+  }
+
+  account(): Account {
+    return this.ledger.account();
+  }
+
+  stats(): EngineStats {
+    const byReason = (arr: Uint32Array) => {
+      const out: Record<string, number> = {};
+      arr.forEach((n, i) => {
+        if (n > 0) out[reasonCode(i)] = n;
+      });
+      return out;
+    };
+    return { ...this.counters, deniedByReason: byReason(this.deniedBy), rejectsByReason: byReason(this.rejectedBy) };
+  }
+
+  latency(): EngineLatency {
+    return { ack: this.ackLatency.summary(), firstFill: this.fillLatency.summary(), report: this.reportLatency.summary() };
+  }
+
+  /**
+   * Entry point for broker reports (the adapter's sink calls it). Never throws. A report that
+   * arrives while another is being applied (from a callback, or an adapter delivering
+   * synchronously) is queued and applied right after, in arrival order.
+   */
+  onReport(report: BrokerReport): void {
+    if (this.handling) {
+      this.backlog.push(report);
+      return;
+    }
+    this.handling = true;
+    try {
+      this.handle(report);
+      for (let i = 0; i < this.backlog.length; i++) this.handle(this.backlog[i]!);
+    } finally {
+      this.backlog.length = 0;
+      this.handling = false;
+    }
+  }
+
+  private handle(r: BrokerReport): void {
+    const t0 = performance.now();
+    try {
+      this.apply(r, t0);
+    } catch (err) {
+      // A bug must not take the process down with a half-applied report unseen: flag it.
+      this.anomaly('MALFORMED_REPORT', `report handling failed: ${(err as Error).stack ?? String(err)}`, undefined, undefined, r);
+    }
+    this.reportLatency.recordSince(t0, performance.now());
+  }
+
+  private apply(r: BrokerReport, t0: number): void {
+    const c = this.counters;
+    c.reports++;
+    // 1. normalize
+    const problem = validateReport(r);
+    if (problem !== undefined) {
+      c.malformedReports++;
+      this.anomaly('MALFORMED_REPORT', problem, undefined, undefined, r);
+      return;
+    }
+    const t = this.table;
+    let slot = r.brokerOrderId !== '' ? t.byBrokerId.get(r.brokerOrderId) : -1;
+    if (slot >= 0) {
+      if (r.clientOrderId && r.clientOrderId !== t.clientId[slot] && (t.flags[slot]! & F_EXTERNAL) === 0) {
+        this.anomaly('ID_MISMATCH', `brokerOrderId=${r.brokerOrderId} belongs to clientOrderId=${t.clientId[slot]} but report says ${r.clientOrderId}`, r.clientOrderId, r.brokerOrderId, r);
+        return;
+      }
+    } else if (r.clientOrderId) {
+      slot = t.byClientId.get(r.clientOrderId);
+      if (slot >= 0 && r.brokerOrderId !== '') {
+        if (t.brokerId[slot] === '') t.setBrokerId(slot, r.brokerOrderId);
+        else {
+          this.anomaly('ID_MISMATCH', `clientOrderId=${r.clientOrderId} has brokerOrderId=${t.brokerId[slot]} but report says ${r.brokerOrderId}`, r.clientOrderId, r.brokerOrderId, r);
+          return;
+        }
+      }
+    }
+    const now = this.clock.now();
+    if (slot < 0) {
+      slot = this.adoptExternal(r, now);
+      if (slot < 0) return;
+    }
+    // 2. dedup by (brokerOrderId, execId)
+    if (t.seenExec(slot, r.execId)) {
+      c.duplicateReports++;
+      return;
+    }
+    // 3. fill quantity and event
+    const fill = r.kind === 'trade';
+    const lastQty = fill ? r.lastQty! : 0;
+    let event = EXEC_EVENT[r.kind];
+    if (fill) event = t.cumQty[slot]! + lastQty >= t.qty[slot]! - QTY_EPS ? OrderEvent.Fill : OrderEvent.PartialFill;
+    if (r.seq !== undefined) {
+      if (r.seq <= t.lastSeq[slot]!) {
+        // Older than what was applied. A fill is still new money: keep it. A terminal report
+        // (canceled, expired, rejected) is a fact that a faster, later report may have
+        // overtaken (an IOC cancel behind a "too late to cancel"), so it still ends an open
+        // order. Anything else, or anything for a finished order, changes nothing.
+        c.staleReports++;
+        if (!fill && (isTerminal(t.status[slot]!) || !TERMINAL_KIND[r.kind])) return;
+      } else t.lastSeq[slot] = r.seq;
+    }
+    // 4. transition table
+    const from = t.status[slot]!;
+    let to = nextStatus(from, event);
+    if (to === INVALID) {
+      c.invalidTransitions++;
+      this.anomaly('INVALID_TRANSITION', `invalid transition ${statusName(from)} + ${r.kind} execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);
+      return;
+    }
+    if (to === RESTORE) to = t.prevStatus[slot]!;
+    // Keep what a cancel reject would restore in step with reports that arrive meanwhile.
+    if (from === OrderStatus.PendingCancel) {
+      if (event === OrderEvent.PartialFill) t.prevStatus[slot] = OrderStatus.PartiallyFilled;
+      else if (event === OrderEvent.Accepted && t.prevStatus[slot] === OrderStatus.PendingNew) t.prevStatus[slot] = OrderStatus.Submitted;
+    }
+    const external = (t.flags[slot]! & F_EXTERNAL) !== 0;
+    // 5. ledger and order state
+    const inst = this.instruments[t.instrument[slot]!]!;
+    if (fill) {
+      const px = r.lastPx!;
+      t.cumQty[slot] = t.cumQty[slot]! + lastQty;
+      t.fillValue[slot] = t.fillValue[slot]! + lastQty * px;
+      const ex = t.exposure[slot]!;
+      if (ex > 0) this.reduceExposure(slot, inst.index, Math.min(ex, lastQty));
+      this.ledger.applyFill(inst.index, t.side[slot]!, lastQty, px);
+      c.fills++;
+      if (t.cumQty[slot]! > t.qty[slot]! + QTY_EPS) {
+        c.overfills++;
+        t.flags[slot]! |= F_OVERFILLED;
+        this.anomaly('OVERFILL', `cumQty=${t.cumQty[slot]} qty=${t.qty[slot]} execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);
+      }
+      if ((t.flags[slot]! & (F_FILL_TIMED | F_EXTERNAL)) === 0) {
+        t.flags[slot]! |= F_FILL_TIMED;
+        this.fillLatency.recordSince(t.sentAt[slot]!, t0);
+      }
+    }
+    if (event === OrderEvent.Accepted && (t.flags[slot]! & (F_ACK_TIMED | F_EXTERNAL)) === 0) {
+      t.flags[slot]! |= F_ACK_TIMED;
+      this.ackLatency.recordSince(t.sentAt[slot]!, t0);
+    }
+    const changed = fill || to !== from;
+    if (!changed) c.noopReports++;
+    if (event === OrderEvent.Rejected) {
+      const reason = isRejectReason(r.reason) ? r.reason : 'BROKER_REJECT';
+      t.reason[slot] = reasonId(reason);
+      t.rejectText[slot] = r.text;
+      c.rejects++;
+      this.rejectedBy[t.reason[slot]!]!++;
+    }
+    t.status[slot] = to;
+    t.updatedAt[slot] = now;
+    if (isTerminal(to) && !isTerminal(from)) {
+      this.releaseExposure(slot);
+      t.markFinished(slot, now);
+    }
+    // 7. callbacks
+    const s = this.strategy;
+    if (s === undefined) return;
+    if (s.onExecutionReport !== undefined) this.call(s.onExecutionReport, s, this.executionReport(slot, r, inst), slot);
+    if (fill && s.onTrade !== undefined) this.call(s.onTrade, s, this.trade(slot, r, inst, external, now), slot);
+    if (changed && s.onOrder !== undefined) this.call(s.onOrder, s, this.snapshot(slot), slot);
+  }
+
+  private call<T>(fn: (arg: T) => void, self: StrategyCallbacks, arg: T, slot: number): void {
+    try {
+      fn.call(self, arg);
+    } catch (err) {
+      this.counters.callbackErrors++;
+      this.anomaly('CALLBACK_ERROR', `strategy callback threw: ${(err as Error).message}`, this.table.clientId[slot], this.table.brokerId[slot]);
+    }
+  }
+
+  /** A report for an order we never submitted: keep it as an external order and flag it. */
+  private adoptExternal(r: BrokerReport, now: number): number {
+    const c = this.counters;
+    c.unknownOrders++;
+    const inst = r.symbol !== undefined ? this.bySymbol.get(r.symbol) : undefined;
+    const clientOrderId = r.clientOrderId || `ext:${r.brokerOrderId}`;
+    if (inst === undefined || (r.side !== 'buy' && r.side !== 'sell') || r.brokerOrderId === '') {
+      this.anomaly('UNKNOWN_ORDER', `report for unknown order with unknown symbol or side: symbol=${String(r.symbol)} side=${String(r.side)}`, clientOrderId, r.brokerOrderId, r);
+      return -1;
+    }
+    const side = r.side === 'buy' ? 1 : -1;
+    const t = this.table;
+    const slot = t.allocate(now);
+    if (slot < 0) {
+      // No slot, but the fill happened at the broker: book it so positions stay true.
+      if (r.kind === 'trade') this.ledger.applyFill(inst.index, side, r.lastQty!, r.lastPx!);
+      this.anomaly('TABLE_FULL_EXTERNAL', `external order not kept: table full capacity=${t.capacity}`, clientOrderId, r.brokerOrderId, r);
+      return -1;
+    }
+    t.status[slot] = OrderStatus.Submitted;
+    t.prevStatus[slot] = OrderStatus.Submitted;
+    t.side[slot] = side;
+    t.type[slot] = r.type === 'market' ? TYPE_MARKET : TYPE_LIMIT;
+    t.tif[slot] = r.tif === 'gtc' ? TIF_GTC : r.tif === 'ioc' ? TIF_IOC : TIF_DAY;
+    t.instrument[slot] = inst.index;
+    t.qty[slot] = r.qty ?? r.cumQty ?? r.lastQty ?? 0;
+    t.price[slot] = r.price !== undefined ? Math.round(r.price * inst.scale) : Number.NaN;
+    t.createdAt[slot] = now;
+    t.updatedAt[slot] = now;
+    t.flags[slot] = F_EXTERNAL;
+    t.clientId[slot] = clientOrderId;
+    t.byClientId.set(clientOrderId, slot);
+    t.setBrokerId(slot, r.brokerOrderId);
+    this.anomaly('UNKNOWN_ORDER', `report for an order this engine did not submit: kept as external symbol=${inst.symbol}`, clientOrderId, r.brokerOrderId, r);
+    return slot;
+  }
+
+  private addExposure(slot: number, index: number, side: number, qty: number): void {
+    this.table.exposure[slot] = qty;
+    if (side > 0) this.risk.openBuy[index] = this.risk.openBuy[index]! + qty;
+    else this.risk.openSell[index] = this.risk.openSell[index]! + qty;
+  }
+
+  private reduceExposure(slot: number, index: number, q: number): void {
+    const t = this.table;
+    t.exposure[slot] = t.exposure[slot]! - q;
+    if (t.side[slot]! > 0) this.risk.openBuy[index] = this.risk.openBuy[index]! - q;
+    else this.risk.openSell[index] = this.risk.openSell[index]! - q;
+  }
+
+  private releaseExposure(slot: number): void {
+    const ex = this.table.exposure[slot]!;
+    if (ex > 0) this.reduceExposure(slot, this.table.instrument[slot]!, ex);
+  }
+
+  private deny(clientOrderId: string, reason: number, detail: string): SubmitResult {
+    this.counters.denied++;
+    this.deniedBy[reason]!++;
+    const code = reasonCode(reason);
+    if (this.logger.isLevelEnabled('debug')) this.logger.debug({ clientOrderId, reason: code, detail }, 'order denied');
+    return { status: 'denied', clientOrderId, reason: code, detail };
+  }
+
+  private anomaly(kind: AnomalyKind, reason: string, clientOrderId?: string, brokerOrderId?: string, report?: unknown): void {
+    this.counters.anomalies++;
+    const a: Anomaly = { kind, reason, clientOrderId, brokerOrderId, time: this.clock.now(), report };
+    this.logger.warn({ anomaly: kind, clientOrderId, brokerOrderId }, reason);
+    if (this.anomalyHook !== undefined) {
+      try {
+        this.anomalyHook(a);
+      } catch (err) {
+        this.logger.error({ err }, 'anomaly hook threw');
+      }
+    }
+  }
+
+  private snapshot(slot: number): Order {
+    const t = this.table;
+    const inst = this.instruments[t.instrument[slot]!]!;
+    const cum = t.cumQty[slot]!;
+    const status = t.status[slot]!;
+    return {
+      clientOrderId: t.clientId[slot]!,
+      brokerOrderId: t.brokerId[slot]!,
+      symbol: inst.symbol,
+      side: t.side[slot]! > 0 ? 'buy' : 'sell',
+      type: TYPE_NAMES[t.type[slot]!]!,
+      tif: TIF_NAMES[t.tif[slot]!]!,
+      qty: t.qty[slot]!,
+      price: fromPriceUnits(t.price[slot]!, inst.scale),
+      status: statusName(status),
+      cumQty: cum,
+      leavesQty: isTerminal(status) ? 0 : Math.max(0, t.qty[slot]! - cum),
+      avgPx: cum > 0 ? t.fillValue[slot]! / cum : Number.NaN,
+      ...(status === OrderStatus.Rejected ? { rejectReason: reasonCode(t.reason[slot]!), rejectText: t.rejectText[slot] } : {}),
+      external: (t.flags[slot]! & F_EXTERNAL) !== 0,
+      overfilled: (t.flags[slot]! & F_OVERFILLED) !== 0,
+      createdAt: t.createdAt[slot]!,
+      updatedAt: t.updatedAt[slot]!,
+    };
+  }
+
+  private executionReport(slot: number, r: BrokerReport, inst: Instrument): ExecutionReport {
+    const t = this.table;
+    const status = t.status[slot]!;
+    const cum = t.cumQty[slot]!;
+    return {
+      kind: r.kind,
+      execId: r.execId,
+      clientOrderId: t.clientId[slot]!,
+      brokerOrderId: t.brokerId[slot]!,
+      symbol: inst.symbol,
+      side: t.side[slot]! > 0 ? 'buy' : 'sell',
+      status: statusName(status),
+      lastQty: r.kind === 'trade' ? r.lastQty! : 0,
+      lastPx: r.kind === 'trade' ? r.lastPx! : Number.NaN,
+      cumQty: cum,
+      leavesQty: isTerminal(status) ? 0 : Math.max(0, t.qty[slot]! - cum),
+      ...(r.kind === 'rejected' ? { reason: reasonCode(t.reason[slot]!) } : {}),
+      ...(r.text !== undefined ? { text: r.text } : {}),
+      time: r.time ?? this.clock.now(),
+    };
+  }
+
+  private trade(slot: number, r: BrokerReport, inst: Instrument, external: boolean, now: number): Trade {
+    const t = this.table;
+    const side: Side = t.side[slot]! > 0 ? 'buy' : 'sell';
+    return {
+      tradeId: `${t.brokerId[slot]}:${r.execId}`,
+      execId: r.execId,
+      clientOrderId: t.clientId[slot]!,
+      brokerOrderId: t.brokerId[slot]!,
+      symbol: inst.symbol,
+      side,
+      qty: r.lastQty!,
+      price: r.lastPx!,
+      time: r.time ?? now,
+      external,
+    };
+  }
+}
+
+/**
+ * Create an engine. Validates the whole config and throws a `ConfigError` listing every
+ * problem at once. Without `broker`, the embedded simulated broker is used (paper trading).
+ *
+ * @example
+ * const engine = createEngine({
+ *   instruments: [{ symbol: 'ACME', tickSize: 0.01, pricePrecision: 2 }],
+ *   risk: { default: { maxOrderQty: 10_000 } },
+ * });
+ * await engine.start();
+ * engine.submit({ clientOrderId: 'o-1', symbol: 'ACME', side: 'buy', qty: 100, price: 10.05 });
+ */
+export function createEngine(config: EngineConfig): Engine {
+  return new Engine(config);
+}
+
+export type { RejectReason };

@@ -1,0 +1,86 @@
+import type { Instrument } from '../domain/instrument.js';
+
+export interface Position {
+  readonly symbol: string;
+  /** Signed: long positive, short negative. */
+  readonly qty: number;
+  /** Average cost of the open quantity; 0 when flat. */
+  readonly avgPx: number;
+  readonly realizedPnl: number;
+  readonly currency: string;
+}
+
+export interface Account {
+  /** Cash per currency: starting cash minus the cost of buys plus the proceeds of sells. */
+  readonly cash: Readonly<Record<string, number>>;
+  /** Realized P&L per currency. */
+  readonly realizedPnl: Readonly<Record<string, number>>;
+  readonly fills: number;
+}
+
+/**
+ * Positions and cash from fills only. Average-cost accounting: adding to a position moves
+ * the average; reducing realizes (price - average) x qty; crossing through zero realizes the
+ * closed part and opens the rest at the fill price.
+ */
+export class Ledger {
+  readonly qty: Float64Array;
+  readonly avgPx: Float64Array;
+  readonly realized: Float64Array;
+  private readonly cash = new Map<string, number>();
+  private fillCount = 0;
+
+  constructor(
+    private readonly instruments: readonly Instrument[],
+    initialCash: Readonly<Record<string, number>>,
+  ) {
+    const n = instruments.length;
+    this.qty = new Float64Array(n);
+    this.avgPx = new Float64Array(n);
+    this.realized = new Float64Array(n);
+    for (const inst of instruments) this.cash.set(inst.currency, 0);
+    for (const [ccy, amount] of Object.entries(initialCash)) this.cash.set(ccy, amount);
+  }
+
+  /** Apply one fill: `side` +1 buy / -1 sell, `px` decimal price. */
+  applyFill(index: number, side: number, q: number, px: number): void {
+    const inst = this.instruments[index]!;
+    const p = this.qty[index]!;
+    const a = this.avgPx[index]!;
+    const next = p + side * q;
+    if (p === 0 || Math.sign(p) === side) {
+      this.avgPx[index] = (a * Math.abs(p) + px * q) / Math.abs(next);
+    } else {
+      const closing = Math.min(q, Math.abs(p));
+      this.realized[index] = this.realized[index]! + (px - a) * closing * Math.sign(p) * inst.multiplier;
+      if (next === 0) this.avgPx[index] = 0;
+      else if (Math.sign(next) !== Math.sign(p)) this.avgPx[index] = px;
+    }
+    this.qty[index] = next;
+    this.cash.set(inst.currency, this.cash.get(inst.currency)! - side * q * px * inst.multiplier);
+    this.fillCount++;
+  }
+
+  position(index: number): Position {
+    const inst = this.instruments[index]!;
+    return {
+      symbol: inst.symbol,
+      qty: this.qty[index]!,
+      avgPx: this.avgPx[index]!,
+      realizedPnl: this.realized[index]!,
+      currency: inst.currency,
+    };
+  }
+
+  positions(): Position[] {
+    return this.instruments.map((_, i) => this.position(i));
+  }
+
+  account(): Account {
+    const realizedPnl: Record<string, number> = {};
+    for (const inst of this.instruments) {
+      realizedPnl[inst.currency] = (realizedPnl[inst.currency] ?? 0) + this.realized[inst.index]!;
+    }
+    return { cash: Object.fromEntries(this.cash), realizedPnl, fills: this.fillCount };
+  }
+}

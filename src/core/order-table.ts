@@ -1,0 +1,197 @@
+import { IdIndex, type WeakHash } from './id-index.js';
+
+/** Flag bits per slot. */
+export const F_EXTERNAL = 1;
+export const F_OVERFILLED = 2;
+export const F_ACK_TIMED = 4;
+export const F_FILL_TIMED = 8;
+
+export const TIF_DAY = 0;
+export const TIF_GTC = 1;
+export const TIF_IOC = 2;
+export const TYPE_LIMIT = 0;
+export const TYPE_MARKET = 1;
+
+export interface OrderTableOptions {
+  /** Number of slots; a power of two. */
+  capacity: number;
+  /** How long a finished order stays findable (and its id refused for reuse), ms. */
+  retentionMs: number;
+  /** Test hook for the id indexes: see IdIndex. */
+  weakHash?: WeakHash;
+}
+
+/**
+ * Preallocated order slots, struct of arrays: numeric fields in typed arrays, strings in
+ * parallel arrays by slot. Slots are taken from a free stack; a finished order is queued in
+ * finish order and recycled once its retention has passed. A live (open) order is never
+ * overwritten: when no slot is free or recyclable, `allocate` returns -1.
+ */
+export class OrderTable {
+  readonly capacity: number;
+  readonly retentionMs: number;
+
+  readonly status: Uint8Array;
+  /** Status before PendingCancel, restored by a cancel reject. */
+  readonly prevStatus: Uint8Array;
+  readonly live: Uint8Array;
+  /** +1 buy, -1 sell. */
+  readonly side: Int8Array;
+  readonly type: Uint8Array;
+  readonly tif: Uint8Array;
+  readonly instrument: Int32Array;
+  readonly flags: Uint8Array;
+  readonly reason: Uint8Array;
+  readonly qty: Float64Array;
+  /** Limit price in price units; NaN for market orders. */
+  readonly price: Float64Array;
+  readonly cumQty: Float64Array;
+  /** Sum of lastQty x lastPx over fills, for the average price. */
+  readonly fillValue: Float64Array;
+  /** Quantity still counted in the instrument's open exposure. */
+  readonly exposure: Float64Array;
+  /** Highest broker report sequence applied; -1 for none. */
+  readonly lastSeq: Float64Array;
+  readonly createdAt: Float64Array;
+  readonly updatedAt: Float64Array;
+  readonly finishedAt: Float64Array;
+  /** performance.now() at submit, for round-trip latency. */
+  readonly sentAt: Float64Array;
+
+  readonly clientId: string[];
+  readonly brokerId: string[];
+  readonly rejectText: (string | undefined)[];
+  /** Exec ids applied to this order, for duplicate detection by (brokerOrderId, execId). */
+  readonly execIds: string[][];
+
+  readonly byClientId: IdIndex;
+  readonly byBrokerId: IdIndex;
+
+  private readonly free: Int32Array;
+  private freeTop: number;
+  /** Ring of finished slots in finish order. */
+  private readonly finished: Int32Array;
+  private finHead = 0;
+  private finCount = 0;
+  private liveCount = 0;
+
+  constructor(opts: OrderTableOptions) {
+    const n = opts.capacity;
+    if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0 || n > 1 << 24) {
+      throw new RangeError(`order table capacity must be a power of two from 2 to 2^24, got ${n}`);
+    }
+    this.capacity = n;
+    this.retentionMs = opts.retentionMs;
+    this.status = new Uint8Array(n);
+    this.prevStatus = new Uint8Array(n);
+    this.live = new Uint8Array(n);
+    this.side = new Int8Array(n);
+    this.type = new Uint8Array(n);
+    this.tif = new Uint8Array(n);
+    this.instrument = new Int32Array(n);
+    this.flags = new Uint8Array(n);
+    this.reason = new Uint8Array(n);
+    this.qty = new Float64Array(n);
+    this.price = new Float64Array(n);
+    this.cumQty = new Float64Array(n);
+    this.fillValue = new Float64Array(n);
+    this.exposure = new Float64Array(n);
+    this.lastSeq = new Float64Array(n);
+    this.createdAt = new Float64Array(n);
+    this.updatedAt = new Float64Array(n);
+    this.finishedAt = new Float64Array(n);
+    this.sentAt = new Float64Array(n);
+    this.clientId = new Array<string>(n).fill('');
+    this.brokerId = new Array<string>(n).fill('');
+    this.rejectText = new Array<string | undefined>(n).fill(undefined);
+    this.execIds = Array.from({ length: n }, () => []);
+    this.byClientId = new IdIndex(n, (s) => this.clientId[s]!, opts.weakHash);
+    this.byBrokerId = new IdIndex(n, (s) => this.brokerId[s]!, opts.weakHash);
+    this.free = new Int32Array(n);
+    // pop order 0, 1, 2, ... so a fresh table fills from slot 0
+    for (let i = 0; i < n; i++) this.free[i] = n - 1 - i;
+    this.freeTop = n;
+    this.finished = new Int32Array(n);
+  }
+
+  /** Slots holding an order (open, or finished within retention). */
+  get size(): number {
+    return this.liveCount;
+  }
+
+  /** Finished orders still retained. */
+  get retained(): number {
+    return this.finCount;
+  }
+
+  /**
+   * Take a slot for a new order, first recycling every finished order whose retention has
+   * passed. Returns -1 when every slot holds an open or retained order.
+   */
+  allocate(now: number): number {
+    this.recycle(now);
+    if (this.freeTop === 0) return -1;
+    const slot = this.free[--this.freeTop]!;
+    this.live[slot] = 1;
+    this.liveCount++;
+    this.flags[slot] = 0;
+    this.reason[slot] = 0;
+    this.cumQty[slot] = 0;
+    this.fillValue[slot] = 0;
+    this.exposure[slot] = 0;
+    this.lastSeq[slot] = -1;
+    this.brokerId[slot] = '';
+    this.rejectText[slot] = undefined;
+    this.execIds[slot]!.length = 0;
+    return slot;
+  }
+
+  /** Release finished slots past retention into the free stack. */
+  recycle(now: number): void {
+    const mask = this.capacity - 1;
+    while (this.finCount > 0) {
+      const slot = this.finished[this.finHead]!;
+      if (this.finishedAt[slot]! + this.retentionMs > now) break;
+      this.finHead = (this.finHead + 1) & mask;
+      this.finCount--;
+      this.release(slot);
+    }
+  }
+
+  /** Record that a slot's order has finished; call once per order, at its first terminal status. */
+  markFinished(slot: number, now: number): void {
+    this.finishedAt[slot] = now;
+    this.finished[(this.finHead + this.finCount) & (this.capacity - 1)] = slot;
+    this.finCount++;
+  }
+
+  /** Give a slot back that never got an order in it (allocation undone). */
+  unallocate(slot: number): void {
+    this.release(slot);
+  }
+
+  private release(slot: number): void {
+    this.byClientId.delete(this.clientId[slot]!);
+    if (this.brokerId[slot] !== '') this.byBrokerId.delete(this.brokerId[slot]!);
+    this.clientId[slot] = '';
+    this.brokerId[slot] = '';
+    this.live[slot] = 0;
+    this.liveCount--;
+    this.free[this.freeTop++] = slot;
+  }
+
+  /** Attach the broker's id to a slot (once). */
+  setBrokerId(slot: number, brokerOrderId: string): void {
+    this.brokerId[slot] = brokerOrderId;
+    this.byBrokerId.set(brokerOrderId, slot);
+  }
+
+  /** Whether `execId` was already applied to the slot's order; records it when not. */
+  seenExec(slot: number, execId: string): boolean {
+    const ids = this.execIds[slot]!;
+    // Orders see a handful of reports; a linear scan beats hashing at that size.
+    for (let i = 0; i < ids.length; i++) if (ids[i] === execId) return true;
+    ids.push(execId);
+    return false;
+  }
+}

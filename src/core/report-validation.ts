@@ -1,0 +1,35 @@
+import { EXEC_KINDS, type BrokerReport } from '../domain/report.js';
+
+const KINDS = new Set<string>(EXEC_KINDS);
+
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * Check a broker report before the engine touches its state. Returns a reason (with the
+ * offending field) for a malformed report, undefined for a usable one.
+ */
+export function validateReport(r: BrokerReport): string | undefined {
+  if (typeof r !== 'object' || r === null) return 'report must be an object';
+  if (!KINDS.has(r.kind)) return `kind=${String(r.kind)} is not one of ${EXEC_KINDS.join('|')}`;
+  if (typeof r.execId !== 'string' || r.execId.length === 0) return 'execId must be a non-empty string';
+  if (typeof r.brokerOrderId !== 'string') return 'brokerOrderId must be a string';
+  if (r.clientOrderId !== undefined && typeof r.clientOrderId !== 'string') return 'clientOrderId must be a string';
+  if (r.brokerOrderId === '') {
+    if (!r.clientOrderId) return 'report names neither brokerOrderId nor clientOrderId';
+    if (r.kind !== 'rejected' && r.kind !== 'cancel_rejected') return `brokerOrderId is empty on a ${r.kind} report`;
+  }
+  if (r.kind === 'trade') {
+    if (!isFiniteNumber(r.lastQty) || r.lastQty <= 0) return `lastQty=${String(r.lastQty)} must be a positive number on a trade`;
+    if (!isFiniteNumber(r.lastPx) || r.lastPx <= 0) return `lastPx=${String(r.lastPx)} must be a positive number on a trade`;
+  }
+  if (r.seq !== undefined && !isFiniteNumber(r.seq)) return `seq=${String(r.seq)} must be a finite number`;
+  if (r.time !== undefined && !isFiniteNumber(r.time)) return `time=${String(r.time)} must be a finite number`;
+  if (r.cumQty !== undefined && (!isFiniteNumber(r.cumQty) || r.cumQty < 0)) return `cumQty=${String(r.cumQty)} must be a number >= 0`;
+  for (const k of ['qty', 'price'] as const) {
+    const v = r[k];
+    if (v !== undefined && (!isFiniteNumber(v) || v <= 0)) return `${k}=${String(v)} must be a positive number`;
+  }
+  if (r.text !== undefined && typeof r.text !== 'string') return 'text must be a string';
+  if (r.reason !== undefined && typeof r.reason !== 'string') return 'reason must be a string';
+  return undefined;
+}

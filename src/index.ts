@@ -1,0 +1,21 @@
+/**
+ * tradecore: an in-process trading core. Start with `createEngine`.
+ * @packageDocumentation
+ */
+export { createEngine, Engine, type EngineState, type EngineStats, type EngineLatency } from './core/engine.js';
+export { ConfigError, configProblems, type EngineConfig } from './core/config.js';
+export type { StrategyCallbacks } from './core/strategy.js';
+export type { Anomaly, AnomalyHook, AnomalyKind } from './core/anomaly.js';
+export { ManualClock, systemClock, type Clock, type TimerHandle } from './core/clock.js';
+export type { Account, Position } from './core/ledger.js';
+export { OrderStatus, STATUS_NAMES, isOpen, isTerminal, type OrderStatusName } from './domain/order-status.js';
+export { OrderEvent, EVENT_NAMES, TRANSITIONS, nextStatus, INVALID, RESTORE, InvalidTransition, type OrderEventName } from './domain/transitions.js';
+export { REJECT_REASONS, isRejectReason, type RejectReason, type RejectReasonInfo } from './domain/reject-reason.js';
+export { toPriceUnits, fromPriceUnits, toLots, type Instrument, type InstrumentSpec } from './domain/instrument.js';
+export type { Order, OrderRequest, OrderType, Side, TimeInForce, SubmitResult, CancelResult } from './domain/order.js';
+export type { BrokerReport, ExecKind, ExecutionReport, Trade, BrokerOrder, BrokerTrade, BrokerPosition, BrokerAccount } from './domain/report.js';
+export { NotSentError, type BrokerAdapter, type ReportSink, type PlaceOrderRequest, type CancelOrderRequest, type HeartbeatInfo } from './brokers/adapter.js';
+export { SimBroker, type SimBrokerOptions, type SimFaults } from './brokers/sim/sim-broker.js';
+export type { RiskConfig, RiskLimits } from './risk/limits.js';
+export { compareWithBroker, type Comparison } from './recon/compare.js';
+export type { LatencySummary } from './ops/latency.js';

@@ -1,0 +1,14 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/** Paths redacted from every log line (credentials reach the logger only by mistake). */
+export const REDACT_PATHS = ['password', 'secret', 'token', 'apiKey', '*.password', '*.secret', '*.token', '*.apiKey'];
+
+/**
+ * The default logger: pino to stderr, level from TRADECORE_LOG_LEVEL (default "warn"), so an
+ * embedding process sees problems and nothing per order. Inject your own with `logger`.
+ */
+export function createLogger(level = process.env.TRADECORE_LOG_LEVEL ?? 'warn'): Logger {
+  return pino({ level, base: { name: 'tradecore' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, pino.destination(2));
+}
