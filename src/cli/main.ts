@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { SimFaults } from '../brokers/sim/sim-broker.js';
 import { formatSummary, runDemo } from './demo.js';
 
 const USAGE = `usage: tradecore <command> [options]
@@ -10,7 +11,10 @@ commands:
             --seed N        seed for the strategy and the simulated market (default 42)
             --duration S    seconds of trading (default 5)
             --orders N      orders the sample strategy submits (default 300)
-            --no-faults     turn off the broker's duplicated / reordered reports
+            --faults SPEC   simulated broker faults, "none" or a list such as
+                            dup=0.02,reorder=0.02,drop-ack=0,delay=0 (default:
+                            dup=0.02,reorder=0.02; probabilities per report,
+                            drop-ack per order, delay in ms)
             --json          print the summary as JSON
             exit status: 0 when the engine's state matches the broker's, 1 otherwise
   help      this text
@@ -29,6 +33,25 @@ function positiveInt(name: string, value: string | undefined, fallback: number, 
   return n;
 }
 
+const FAULT_KEYS: Record<string, keyof SimFaults> = { dup: 'duplicateReports', reorder: 'reorderReports', 'drop-ack': 'dropAck', delay: 'delayReportsMs' };
+
+/** "none" or "dup=0.1,reorder=0.2,drop-ack=0,delay=5". */
+export function parseFaults(spec: string): SimFaults {
+  const faults: SimFaults = {};
+  if (spec === 'none') return faults;
+  for (const part of spec.split(',')) {
+    const [key, value, extra] = part.split('=');
+    const field = key === undefined ? undefined : FAULT_KEYS[key];
+    const n = Number(value);
+    if (field === undefined || value === undefined || extra !== undefined || value === '' || !Number.isFinite(n) || n < 0) {
+      throw new UsageError(`--faults: cannot read "${part}"; expected none or ${Object.keys(FAULT_KEYS).map((k) => `${k}=N`).join(',')}`);
+    }
+    if (field !== 'delayReportsMs' && n > 1) throw new UsageError(`--faults: ${key} is a probability from 0 to 1, got ${value}`);
+    faults[field] = n;
+  }
+  return faults;
+}
+
 async function demo(argv: string[]): Promise<number> {
   let values;
   try {
@@ -39,7 +62,7 @@ async function demo(argv: string[]): Promise<number> {
         duration: { type: 'string' },
         orders: { type: 'string' },
         json: { type: 'boolean', default: false },
-        'no-faults': { type: 'boolean', default: false },
+        faults: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -56,7 +79,7 @@ async function demo(argv: string[]): Promise<number> {
     seed,
     durationMs: Math.round(durationS * 1000),
     orders,
-    ...(values['no-faults'] ? { faults: {} } : {}),
+    ...(values.faults !== undefined ? { faults: parseFaults(values.faults) } : {}),
     ...(tty ? { onStatus: (line: string) => process.stdout.write(`\r\x1b[2K${line}`) } : {}),
   });
   if (tty) process.stdout.write('\r\x1b[2K');

@@ -2,8 +2,10 @@
  * Time as the engine and the simulated broker see it. Injected, so tests run at any
  * instant and advance time by hand.
  */
+import { performance } from 'node:perf_hooks';
+
 export interface Clock {
-  /** Wall-clock time, epoch milliseconds. */
+  /** Wall-clock time, epoch milliseconds (may be fractional). */
   now(): number;
   /** Run `fn` after `ms` milliseconds (0: as soon as possible, never synchronously). */
   setTimer(fn: () => void, ms: number): TimerHandle;
@@ -12,9 +14,16 @@ export interface Clock {
 
 export type TimerHandle = { readonly id: number } | ReturnType<typeof setTimeout>;
 
-/** The process clock: `Date.now()` and real timers (unref'd: they never keep a process alive). */
+const origin = performance.timeOrigin;
+
+/**
+ * The process clock: epoch ms with sub-microsecond resolution, monotonic (timeOrigin +
+ * performance.now(), so it never steps back with an NTP correction), and real timers
+ * (unref'd: they never keep a process alive). One reading serves both the order timestamps
+ * and the latency histograms.
+ */
 export const systemClock: Clock = {
-  now: () => Date.now(),
+  now: () => origin + performance.now(),
   setTimer(fn, ms) {
     const t = setTimeout(fn, ms);
     t.unref();

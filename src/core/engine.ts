@@ -1,11 +1,10 @@
-import { performance } from 'node:perf_hooks';
 import { NotSentError, type BrokerAdapter, type ReportSink } from '../brokers/adapter.js';
 import { SimBroker } from '../brokers/sim/sim-broker.js';
 import { fromPriceUnits, makeInstrument, type Instrument } from '../domain/instrument.js';
 import type { CancelResult, Order, OrderRequest, OrderType, Side, SubmitResult, TimeInForce } from '../domain/order.js';
 import { OrderStatus, isOpen, isTerminal, statusName } from '../domain/order-status.js';
 import { R, isRejectReason, reasonCode, reasonId, type RejectReason } from '../domain/reject-reason.js';
-import type { BrokerReport, ExecKind, ExecutionReport, Trade } from '../domain/report.js';
+import type { BrokerReport, ExecutionReport, Trade } from '../domain/report.js';
 import { INVALID, OrderEvent, RESTORE, nextStatus } from '../domain/transitions.js';
 import { LatencyHistogram, type LatencySummary } from '../ops/latency.js';
 import { createLogger, type Logger } from '../ops/logger.js';
@@ -17,7 +16,7 @@ import { ConfigError, configProblems, strategyProblems, type EngineConfig } from
 import { Ledger, type Account, type Position } from './ledger.js';
 import { F_ACK_TIMED, F_EXTERNAL, F_FILL_TIMED, F_OVERFILLED, OrderTable, TIF_DAY, TIF_GTC, TIF_IOC, TYPE_LIMIT, TYPE_MARKET } from './order-table.js';
 import type { StrategyCallbacks } from './strategy.js';
-import { validateReport } from './report-validation.js';
+import { isTerminalEvent, kindEvent, validateReport } from './report-validation.js';
 
 export type EngineState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -60,18 +59,6 @@ export interface EngineLatency {
 
 const TIF_NAMES: readonly TimeInForce[] = ['day', 'gtc', 'ioc'];
 const TYPE_NAMES: readonly OrderType[] = ['limit', 'market'];
-const EXEC_EVENT: Record<ExecKind, number> = {
-  new: OrderEvent.Accepted,
-  trade: OrderEvent.Fill, // refined to PartialFill / Fill from the engine's own cumulative quantity
-  canceled: OrderEvent.Cancelled,
-  rejected: OrderEvent.Rejected,
-  expired: OrderEvent.Expired,
-  cancel_rejected: OrderEvent.CancelRejected,
-  pending_cancel: OrderEvent.CancelPending,
-};
-const TERMINAL_KIND: Record<ExecKind, boolean> = {
-  new: false, trade: false, canceled: true, rejected: true, expired: true, cancel_rejected: false, pending_cancel: false,
-};
 /** Quantity tolerance: fills of fractional lots accumulate float noise. */
 const QTY_EPS = 1e-9;
 
@@ -252,7 +239,6 @@ export class Engine {
     t.clientId[slot] = id;
     t.byClientId.set(id, slot);
     this.addExposure(slot, inst.index, side, order.qty);
-    t.sentAt[slot] = performance.now();
     // 6. adapter
     try {
       this.broker.placeOrder({
@@ -381,23 +367,25 @@ export class Engine {
       this.handle(report);
       for (let i = 0; i < this.backlog.length; i++) this.handle(this.backlog[i]!);
     } finally {
-      this.backlog.length = 0;
+      // only when used: setting an array's length is slow in V8 even when it is already 0
+      if (this.backlog.length > 0) this.backlog.length = 0;
       this.handling = false;
     }
   }
 
   private handle(r: BrokerReport): void {
-    const t0 = performance.now();
+    const t0 = this.clock.now();
     try {
       this.apply(r, t0);
     } catch (err) {
       // A bug must not take the process down with a half-applied report unseen: flag it.
       this.anomaly('MALFORMED_REPORT', `report handling failed: ${(err as Error).stack ?? String(err)}`, undefined, undefined, r);
     }
-    this.reportLatency.recordSince(t0, performance.now());
+    this.reportLatency.recordSince(t0, this.clock.now());
   }
 
-  private apply(r: BrokerReport, t0: number): void {
+  /** Apply one report; `now` is the engine clock when it arrived. */
+  private apply(r: BrokerReport, now: number): void {
     const c = this.counters;
     c.reports++;
     // 1. normalize
@@ -424,7 +412,6 @@ export class Engine {
         }
       }
     }
-    const now = this.clock.now();
     if (slot < 0) {
       slot = this.adoptExternal(r, now);
       if (slot < 0) return;
@@ -437,7 +424,7 @@ export class Engine {
     // 3. fill quantity and event
     const fill = r.kind === 'trade';
     const lastQty = fill ? r.lastQty! : 0;
-    let event = EXEC_EVENT[r.kind];
+    let event = kindEvent(r.kind);
     if (fill) event = t.cumQty[slot]! + lastQty >= t.qty[slot]! - QTY_EPS ? OrderEvent.Fill : OrderEvent.PartialFill;
     if (r.seq !== undefined) {
       if (r.seq <= t.lastSeq[slot]!) {
@@ -446,7 +433,7 @@ export class Engine {
         // overtaken (an IOC cancel behind a "too late to cancel"), so it still ends an open
         // order. Anything else, or anything for a finished order, changes nothing.
         c.staleReports++;
-        if (!fill && (isTerminal(t.status[slot]!) || !TERMINAL_KIND[r.kind])) return;
+        if (!fill && (isTerminal(t.status[slot]!) || !isTerminalEvent(event))) return;
       } else t.lastSeq[slot] = r.seq;
     }
     // 4. transition table
@@ -481,12 +468,12 @@ export class Engine {
       }
       if ((t.flags[slot]! & (F_FILL_TIMED | F_EXTERNAL)) === 0) {
         t.flags[slot]! |= F_FILL_TIMED;
-        this.fillLatency.recordSince(t.sentAt[slot]!, t0);
+        this.fillLatency.recordSince(t.createdAt[slot]!, now);
       }
     }
     if (event === OrderEvent.Accepted && (t.flags[slot]! & (F_ACK_TIMED | F_EXTERNAL)) === 0) {
       t.flags[slot]! |= F_ACK_TIMED;
-      this.ackLatency.recordSince(t.sentAt[slot]!, t0);
+      this.ackLatency.recordSince(t.createdAt[slot]!, now);
     }
     const changed = fill || to !== from;
     if (!changed) c.noopReports++;

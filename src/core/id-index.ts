@@ -16,9 +16,14 @@ export class IdIndex {
   private readonly lo: Uint32Array;
   /** slot + 1; 0 marks an empty bucket. */
   private readonly slots: Int32Array;
+  /** Hash of each slot's key, so a slot can be removed without rehashing its id. */
+  private readonly slotHi: Uint32Array;
+  private readonly slotLo: Uint32Array;
   private count = 0;
   private h = 0;
   private l = 0;
+  /** The key hashed last: `set` right after a missed `get` of the same id reuses its hash. */
+  private lastKey: string | undefined;
 
   /**
    * @param capacity most entries ever held at once (the order table capacity)
@@ -36,6 +41,8 @@ export class IdIndex {
     this.hi = new Uint32Array(buckets);
     this.lo = new Uint32Array(buckets);
     this.slots = new Int32Array(buckets);
+    this.slotHi = new Uint32Array(capacity);
+    this.slotLo = new Uint32Array(capacity);
   }
 
   get size(): number {
@@ -43,6 +50,8 @@ export class IdIndex {
   }
 
   private hash(id: string): void {
+    if (id === this.lastKey) return;
+    this.lastKey = id;
     if (this.weakHash === undefined) {
       this.h = hashId(id);
       this.l = hashLo;
@@ -78,6 +87,8 @@ export class IdIndex {
     hi[b] = h;
     lo[b] = l;
     slots[b] = slot + 1;
+    this.slotHi[slot] = h;
+    this.slotLo[slot] = l;
     this.count++;
   }
 
@@ -85,6 +96,29 @@ export class IdIndex {
   delete(id: string): boolean {
     const b = this.find(id);
     if (b < 0) return false;
+    this.removeBucket(b);
+    return true;
+  }
+
+  /**
+   * Remove the entry that maps to `slot` (set earlier), found by the hash stored for the slot:
+   * no rehash and no string compare. Returns whether it was present.
+   */
+  deleteSlot(slot: number): boolean {
+    const { mask, hi, lo, slots } = this;
+    const h = this.slotHi[slot]!;
+    const l = this.slotLo[slot]!;
+    for (let b = (h ^ l) & mask; ; b = (b + 1) & mask) {
+      const s = slots[b]!;
+      if (s === 0) return false;
+      if (s === slot + 1 && hi[b] === h && lo[b] === l) {
+        this.removeBucket(b);
+        return true;
+      }
+    }
+  }
+
+  private removeBucket(b: number): void {
     const { mask, hi, lo, slots } = this;
     // backward-shift deletion: pull later entries of the cluster into the hole when allowed
     let hole = b;
@@ -101,6 +135,5 @@ export class IdIndex {
     }
     slots[hole] = 0;
     this.count--;
-    return true;
   }
 }

@@ -1,6 +1,37 @@
 import { EXEC_KINDS, type BrokerReport } from '../domain/report.js';
 
-const KINDS = new Set<string>(EXEC_KINDS);
+import { OrderEvent } from '../domain/transitions.js';
+
+/**
+ * The state-machine event of a report kind (a trade maps to Fill, refined later from the
+ * engine's own cumulative quantity), or -1 for an unknown kind. A switch on interned strings:
+ * measurably cheaper than a keyed object or Set lookup on the report path.
+ */
+export function kindEvent(kind: unknown): number {
+  switch (kind) {
+    case 'new':
+      return OrderEvent.Accepted;
+    case 'trade':
+      return OrderEvent.Fill;
+    case 'canceled':
+      return OrderEvent.Cancelled;
+    case 'rejected':
+      return OrderEvent.Rejected;
+    case 'expired':
+      return OrderEvent.Expired;
+    case 'cancel_rejected':
+      return OrderEvent.CancelRejected;
+    case 'pending_cancel':
+      return OrderEvent.CancelPending;
+    default:
+      return -1;
+  }
+}
+
+export function isTerminalEvent(event: number): boolean {
+  return event === OrderEvent.Cancelled || event === OrderEvent.Rejected || event === OrderEvent.Expired;
+}
+
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
@@ -10,7 +41,7 @@ const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Num
  */
 export function validateReport(r: BrokerReport): string | undefined {
   if (typeof r !== 'object' || r === null) return 'report must be an object';
-  if (!KINDS.has(r.kind)) return `kind=${String(r.kind)} is not one of ${EXEC_KINDS.join('|')}`;
+  if (kindEvent(r.kind) < 0) return `kind=${String(r.kind)} is not one of ${EXEC_KINDS.join('|')}`;
   if (typeof r.execId !== 'string' || r.execId.length === 0) return 'execId must be a non-empty string';
   if (typeof r.brokerOrderId !== 'string') return 'brokerOrderId must be a string';
   if (r.clientOrderId !== undefined && typeof r.clientOrderId !== 'string') return 'clientOrderId must be a string';

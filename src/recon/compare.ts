@@ -26,8 +26,10 @@ export async function compareWithBroker(engine: Engine, broker: BrokerAdapter & 
   const byBrokerId = new Map(engineOrders.filter((o) => o.brokerOrderId !== '').map((o) => [o.brokerOrderId, o]));
 
   const openAtBroker = new Set<string>();
+  const openAtBrokerByClient = new Set<string>();
   for (const b of open) {
     openAtBroker.add(b.brokerOrderId);
+    openAtBrokerByClient.add(b.clientOrderId);
     const e = byBrokerId.get(b.brokerOrderId) ?? engine.getOrder(b.clientOrderId);
     if (e === undefined) {
       problems.push(`open at broker, unknown to engine: clientOrderId=${b.clientOrderId} brokerOrderId=${b.brokerOrderId}`);
@@ -40,7 +42,9 @@ export async function compareWithBroker(engine: Engine, broker: BrokerAdapter & 
   }
   const engineOpen = engineOrders.filter((o) => o.status === 'PendingNew' || o.status === 'Submitted' || o.status === 'PartiallyFilled' || o.status === 'PendingCancel');
   for (const e of engineOpen) {
-    if (!openAtBroker.has(e.brokerOrderId)) problems.push(`open in engine, not open at broker: clientOrderId=${e.clientOrderId} brokerOrderId=${e.brokerOrderId || '(none)'} engine=${e.status}`);
+    // an order never acknowledged is known to the engine by its client id only
+    const atBroker = e.brokerOrderId !== '' ? openAtBroker.has(e.brokerOrderId) : openAtBrokerByClient.has(e.clientOrderId);
+    if (!atBroker) problems.push(`open in engine, not open at broker: clientOrderId=${e.clientOrderId} brokerOrderId=${e.brokerOrderId || '(none)'} engine=${e.status}`);
   }
 
   if (broker.allOrders !== undefined) {

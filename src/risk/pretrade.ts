@@ -46,9 +46,12 @@ export class PreTradeRisk {
     if (qty > this.limits.maxOrderQty[i]!) return R.MAX_ORDER_QTY;
     const maxNotional = this.limits.maxOrderNotional[i]!;
     if (maxNotional !== Infinity) {
-      const px = market ? this.reference[i]! : units / inst.scale;
-      if (Number.isNaN(px)) return R.NO_REFERENCE_PRICE;
-      if (qty * px * inst.multiplier > maxNotional) return R.MAX_ORDER_NOTIONAL;
+      // In price units: qty x units is exact for whole quantities, where 100 x 10.05 in
+      // decimals is 1005.0000000000001 and would deny an order sitting exactly at the limit.
+      const pxUnits = market ? this.reference[i]! * inst.scale : units;
+      if (Number.isNaN(pxUnits)) return R.NO_REFERENCE_PRICE;
+      const limitUnits = maxNotional * inst.scale;
+      if (qty * pxUnits * inst.multiplier > limitUnits * (1 + 1e-12)) return R.MAX_ORDER_NOTIONAL;
     }
     const maxPos = this.limits.maxPosition[i]!;
     if (maxPos !== Infinity) {

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { Ledger } from '../src/core/ledger.js';
+import { makeInstrument } from '../src/domain/instrument.js';
+
+const inst = makeInstrument({ symbol: 'ACME', tickSize: 0.01, pricePrecision: 2 }, 0);
+const fut = makeInstrument({ symbol: 'FUT', tickSize: 0.25, pricePrecision: 2, multiplier: 50, currency: 'EUR' }, 1);
+
+describe('ledger', () => {
+  it('averages the cost of buys', () => {
+    const l = new Ledger([inst], { USD: 10_000 });
+    l.applyFill(0, 1, 100, 10);
+    l.applyFill(0, 1, 300, 12);
+    expect(l.position(0)).toMatchObject({ qty: 400, avgPx: 11.5, realizedPnl: 0 });
+    expect(l.account().cash.USD).toBe(10_000 - 1000 - 3600);
+  });
+
+  it('realizes P&L on a reduction and keeps the average', () => {
+    const l = new Ledger([inst], {});
+    l.applyFill(0, 1, 400, 11.5);
+    l.applyFill(0, -1, 100, 13);
+    expect(l.position(0)).toMatchObject({ qty: 300, avgPx: 11.5, realizedPnl: 150 });
+  });
+
+  it('crosses through zero: realizes the closed part, opens the rest at the fill price', () => {
+    const l = new Ledger([inst], {});
+    l.applyFill(0, 1, 100, 10);
+    l.applyFill(0, -1, 150, 9);
+    expect(l.position(0)).toMatchObject({ qty: -50, avgPx: 9, realizedPnl: -100 });
+    l.applyFill(0, 1, 50, 8);
+    expect(l.position(0)).toMatchObject({ qty: 0, avgPx: 0, realizedPnl: -50 });
+  });
+
+  it('handles shorts symmetrically', () => {
+    const l = new Ledger([inst], {});
+    l.applyFill(0, -1, 100, 20);
+    l.applyFill(0, -1, 100, 22);
+    expect(l.position(0)).toMatchObject({ qty: -200, avgPx: 21 });
+    l.applyFill(0, 1, 200, 19);
+    expect(l.position(0)).toMatchObject({ qty: 0, realizedPnl: 400 });
+    expect(l.account().cash.USD).toBe(2000 + 2200 - 3800);
+  });
+
+  it('applies the contract multiplier to cash and P&L, per currency', () => {
+    const l = new Ledger([inst, fut], { USD: 0, EUR: 0 });
+    l.applyFill(1, 1, 2, 4000);
+    l.applyFill(1, -1, 2, 4010.25);
+    expect(l.position(1)).toMatchObject({ qty: 0, realizedPnl: 2 * 10.25 * 50, currency: 'EUR' });
+    expect(l.account()).toEqual({ cash: { USD: 0, EUR: 1025 }, realizedPnl: { USD: 0, EUR: 1025 }, fills: 2 });
+  });
+});

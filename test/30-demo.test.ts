@@ -1,0 +1,91 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runDemo } from '../src/cli/demo.js';
+import { quiet } from './helpers.js';
+
+const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('demo (the paper session)', () => {
+  it('ends consistent with the broker, with the scripted idempotency checks answered right', async () => {
+    const s = await runDemo({ seed: 7, durationMs: 800, orders: 120, logger: quiet() });
+    expect(s.consistency.problems).toEqual([]);
+    expect(s.consistency.consistent).toBe(true);
+    expect(s.scripted).toEqual({
+      duplicateSubmit: 'duplicate brokerOrderId=(not yet acked)',
+      doubleCancel: 'sent, then ignored CANCEL_PENDING',
+      offTickPrice: 'denied TICK_SIZE',
+      brokerReject: 'sent',
+    });
+    expect(s.rejectsByReason).toEqual({ PRICE_BAND: 1 });
+    expect(s.deniedByReason).toEqual({ TICK_SIZE: 1 });
+    // every accepted order is accounted for in exactly one status
+    const total = Object.values(s.orders.byStatus).reduce((a, b) => a + b, 0);
+    expect(total).toBe(s.orders.accepted);
+    expect(s.orders.submitted).toBe(121); // 120 plus the scripted duplicate
+    expect(s.fills.count).toBeGreaterThan(0);
+    // one ack sample per acknowledged order; the broker-rejected one and acks overtaken by fills add none
+    expect(s.latencyUs.ack.count).toBeLessThan(s.orders.accepted);
+    expect(s.latencyUs.ack.count).toBeGreaterThan(s.orders.accepted * 0.9);
+  });
+
+  describe('command line', () => {
+    it('needs the build (npm test builds first)', () => {
+      expect(existsSync(CLI), `${CLI} missing: run npm run build`).toBe(true);
+    });
+
+    it('prints the summary as JSON and exits 0 when consistent', async () => {
+      const r = await cli(['demo', '--json', '--duration', '1', '--orders', '60', '--seed', '3']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const summary = JSON.parse(r.stdout) as { seed: number; consistency: { consistent: boolean }; latencyUs: { ack: { p50: number; p99: number } } };
+      expect(summary.seed).toBe(3);
+      expect(summary.consistency.consistent).toBe(true);
+      expect(summary.latencyUs.ack.p99).toBeGreaterThanOrEqual(summary.latencyUs.ack.p50);
+    });
+
+    it('prints a text summary', async () => {
+      const r = await cli(['demo', '--duration', '0.5', '--orders', '30', '--faults', 'none']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^tradecore paper session: seed=42 duration=500ms broker=sim$/m);
+      expect(r.stdout).toMatch(/^round trip ack p50=[\d.]+us p99=[\d.]+us/m);
+      expect(r.stdout).toMatch(/^consistent: /m);
+    });
+
+    it('exits 1 when the session ends inconsistent (acks lost, not yet recovered)', async () => {
+      const r = await cli(['demo', '--json', '--duration', '0.6', '--orders', '80', '--faults', 'drop-ack=1']);
+      expect(r.code).toBe(1);
+      const summary = JSON.parse(r.stdout) as { consistency: { consistent: boolean; problems: string[] } };
+      expect(summary.consistency.consistent).toBe(false);
+      for (const p of summary.consistency.problems) expect(p).toMatch(/engine=PendingNew/);
+    });
+
+    it.each([
+      [['demo', '--orders', 'abc'], '--orders must be a whole number'],
+      [['demo', '--duration=-1'], '--duration must be seconds'],
+      [['demo', '--faults', 'dup=2'], 'dup is a probability'],
+      [['demo', '--faults', 'boom=1'], 'cannot read "boom=1"'],
+      [['demo', '--bogus'], "Unknown option '--bogus'"],
+      [['trade'], 'unknown command "trade"'],
+    ])('refuses %j with exit 2 and says why', async (args, message) => {
+      const r = await cli(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(message);
+      expect(r.stderr).toContain('usage: tradecore');
+    });
+
+    it('prints help and the version', async () => {
+      expect((await cli(['--help'])).stdout).toContain('usage: tradecore <command>');
+      expect((await cli(['version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    });
+  });
+});

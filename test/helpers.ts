@@ -1,0 +1,95 @@
+import { pino } from 'pino';
+import type { BrokerAdapter, CancelOrderRequest, PlaceOrderRequest, ReportSink } from '../src/brokers/adapter.js';
+import { ManualClock } from '../src/core/clock.js';
+import { createEngine, type Engine } from '../src/core/engine.js';
+import type { EngineConfig } from '../src/core/config.js';
+import type { Anomaly } from '../src/core/anomaly.js';
+import type { InstrumentSpec } from '../src/domain/instrument.js';
+import type { BrokerReport } from '../src/domain/report.js';
+
+export const INSTRUMENTS: InstrumentSpec[] = [
+  { symbol: 'ACME', tickSize: 0.01, pricePrecision: 2 },
+  { symbol: 'LOTS', tickSize: 0.05, pricePrecision: 2, lotSize: 100 },
+];
+
+/** A silent logger for tests. */
+export const quiet = () => pino({ level: 'silent' });
+
+/**
+ * A broker adapter driven by the test: it records every request and delivers exactly the
+ * reports the test pushes, when the test pushes them.
+ */
+export class ScriptedBroker implements BrokerAdapter {
+  readonly name = 'scripted';
+  sink: ReportSink | undefined;
+  readonly placed: PlaceOrderRequest[] = [];
+  readonly cancels: CancelOrderRequest[] = [];
+  placeError: Error | undefined;
+  cancelError: Error | undefined;
+  private exec = 1;
+
+  async connect(sink: ReportSink) {
+    this.sink = sink;
+  }
+  async disconnect() {
+    this.sink = undefined;
+  }
+  async heartbeat() {
+    return { brokerTime: 0 };
+  }
+  placeOrder(req: PlaceOrderRequest) {
+    if (this.placeError) throw this.placeError;
+    this.placed.push(req);
+  }
+  cancelOrder(req: CancelOrderRequest) {
+    if (this.cancelError) throw this.cancelError;
+    this.cancels.push(req);
+  }
+  async syncOpenOrders() {
+    return [];
+  }
+  async syncTodayTrades() {
+    return [];
+  }
+  async queryPositions() {
+    return [];
+  }
+  async queryAccount() {
+    return [];
+  }
+
+  /** Deliver one report; execId defaults to a fresh one. */
+  send(r: Partial<BrokerReport> & Pick<BrokerReport, 'kind' | 'brokerOrderId'>): void {
+    this.sink!.onReport({ execId: `X${this.exec++}`, ...r } as BrokerReport);
+  }
+  ack(clientOrderId: string, brokerOrderId: string, seq?: number) {
+    this.send({ kind: 'new', clientOrderId, brokerOrderId, ...(seq !== undefined ? { seq } : {}) });
+  }
+  fill(clientOrderId: string, brokerOrderId: string, lastQty: number, lastPx: number, extra: Partial<BrokerReport> = {}) {
+    this.send({ kind: 'trade', clientOrderId, brokerOrderId, lastQty, lastPx, ...extra });
+  }
+}
+
+export interface Harness {
+  engine: Engine;
+  broker: ScriptedBroker;
+  clock: ManualClock;
+  anomalies: Anomaly[];
+}
+
+/** A started engine on a scripted broker and a manual clock. */
+export async function harness(extra: Partial<EngineConfig> = {}): Promise<Harness> {
+  const broker = new ScriptedBroker();
+  const clock = new ManualClock(Date.UTC(2026, 10, 24, 14, 30));
+  const anomalies: Anomaly[] = [];
+  const engine = createEngine({
+    instruments: INSTRUMENTS,
+    broker,
+    clock,
+    logger: quiet(),
+    onAnomaly: (a) => anomalies.push(a),
+    ...extra,
+  });
+  await engine.start();
+  return { engine, broker, clock, anomalies };
+}
