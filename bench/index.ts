@@ -2,6 +2,7 @@
 // Workloads: submit alone; the whole loop (submit → ack → fill) on an echo broker and on the
 // embedded simulated broker. Writes bench/results/latest.json: an array of
 // {suite, case, backend, ops_per_sec, ns_per_op_p50, ns_per_op_p99, samples, ...}.
+// Full mode runs every case in 3 fresh processes and keeps the median one.
 // Usage: npm run bench [-- --quick]   Exit status 1 when a case crashes or fails its own check.
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -32,13 +33,19 @@ function runCase(suite: string, name: string, quick: boolean): Promise<BenchRow>
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
-  const rows: BenchRow[] = [];
+  const rows: Array<BenchRow & { processes: number; process_p50s: number[] }> = [];
   let failed = 0;
+  // Fresh processes differ (the same code has measured 530 and 1800 ns/op in two processes, a
+  // JIT decision): the full run takes the median of several processes per case.
+  const runs = quick ? 1 : 3;
   for (const [suite, name] of CASES) {
     try {
-      const row = await runCase(suite, name, quick);
+      const tries: BenchRow[] = [];
+      for (let i = 0; i < runs; i++) tries.push(await runCase(suite, name, quick));
+      tries.sort((a, b) => a.ns_per_op_p50 - b.ns_per_op_p50);
+      const row = { ...tries[tries.length >> 1]!, processes: runs, process_p50s: tries.map((t) => t.ns_per_op_p50) };
       rows.push(row);
-      process.stderr.write(`${suite}/${name}: ${row.ns_per_op_p50} ns/op p50\n`);
+      process.stderr.write(`${suite}/${name}: ${row.ns_per_op_p50} ns/op p50 (processes: ${row.process_p50s.join(', ')})\n`);
     } catch (err) {
       failed++;
       process.stderr.write(`${(err as Error).message}\n`);

@@ -56,3 +56,17 @@ describe('order table', () => {
     expect(engine.table.size).toBeLessThanOrEqual(8);
   });
 });
+
+describe('retention and id reuse', () => {
+  it('frees a finished order id for reuse once its retention has passed', async () => {
+    const { engine, broker, clock } = await harness({ capacity: 8, retentionMs: 500 });
+    engine.submit(buy('a'));
+    broker.ack('a', 'A1');
+    broker.fill('a', 'A1', 1, 10);
+    clock.advance(499);
+    expect(engine.submit(buy('a'))).toMatchObject({ status: 'denied', reason: 'DUPLICATE_ORDER_ID' });
+    clock.advance(1);
+    expect(engine.submit(buy('a'))).toEqual({ status: 'accepted', clientOrderId: 'a' });
+    expect(engine.getOrder('a')).toMatchObject({ status: 'PendingNew', cumQty: 0 });
+  });
+});

@@ -53,7 +53,7 @@ export interface EngineLatency {
   ack: LatencySummary;
   /** Submit → first fill. */
   firstFill: LatencySummary;
-  /** Report received → applied and callbacks returned. */
+  /** Report received → applied and strategy callbacks returned (recorded while a strategy is registered). */
   report: LatencySummary;
 }
 
@@ -195,6 +195,9 @@ export class Engine {
       return this.deny(String(id), R.INVALID_ORDER, 'clientOrderId must be a string of 1 to 64 characters');
     }
     const t = this.table;
+    const now = this.clock.now();
+    // Finished orders past their retention go first, so their ids are free again for dedup.
+    t.recycle(now);
     // 1. dedup
     const existing = t.byClientId.get(id);
     if (existing >= 0) {
@@ -221,7 +224,6 @@ export class Engine {
     const reason = this.risk.check(inst, side, market, order.qty, order.price as number, position);
     if (reason !== 0) return this.deny(id, reason, this.risk.detail(reason, inst, side, market, order.qty, order.price as number, position));
     // 5. order table
-    const now = this.clock.now();
     const slot = t.allocate(now);
     if (slot < 0) {
       return this.deny(id, R.ORDER_TABLE_FULL, `capacity=${t.capacity} retained=${t.retained} retentionMs=${t.retentionMs}`);
@@ -381,7 +383,10 @@ export class Engine {
       // A bug must not take the process down with a half-applied report unseen: flag it.
       this.anomaly('MALFORMED_REPORT', `report handling failed: ${(err as Error).stack ?? String(err)}`, undefined, undefined, r);
     }
-    this.reportLatency.recordSince(t0, this.clock.now());
+    // Without callbacks, handling is the engine's own fixed cost (measured in bench/); a clock
+    // reading costs ~45 ns here, a quarter of that cost, so it is taken only when the time
+    // includes strategy code.
+    if (this.strategy !== undefined) this.reportLatency.recordSince(t0, this.clock.now());
   }
 
   /** Apply one report; `now` is the engine clock when it arrived. */

@@ -27,7 +27,10 @@ export class Ledger {
   readonly qty: Float64Array;
   readonly avgPx: Float64Array;
   readonly realized: Float64Array;
-  private readonly cash = new Map<string, number>();
+  /** Cash per currency, indexed by `currencyOf[instrument]` (a Map lookup per fill measured ~5% of the loop). */
+  private readonly cash: Float64Array;
+  private readonly currencies: string[] = [];
+  private readonly currencyOf: Int32Array;
   private fillCount = 0;
 
   constructor(
@@ -38,8 +41,15 @@ export class Ledger {
     this.qty = new Float64Array(n);
     this.avgPx = new Float64Array(n);
     this.realized = new Float64Array(n);
-    for (const inst of instruments) this.cash.set(inst.currency, 0);
-    for (const [ccy, amount] of Object.entries(initialCash)) this.cash.set(ccy, amount);
+    const index = (ccy: string) => {
+      let i = this.currencies.indexOf(ccy);
+      if (i < 0) i = this.currencies.push(ccy) - 1;
+      return i;
+    };
+    this.currencyOf = Int32Array.from(instruments, (inst) => index(inst.currency));
+    for (const ccy of Object.keys(initialCash)) index(ccy);
+    this.cash = new Float64Array(this.currencies.length);
+    for (const [ccy, amount] of Object.entries(initialCash)) this.cash[index(ccy)] = amount;
   }
 
   /** Apply one fill: `side` +1 buy / -1 sell, `px` decimal price. */
@@ -57,7 +67,8 @@ export class Ledger {
       else if (Math.sign(next) !== Math.sign(p)) this.avgPx[index] = px;
     }
     this.qty[index] = next;
-    this.cash.set(inst.currency, this.cash.get(inst.currency)! - side * q * px * inst.multiplier);
+    const c = this.currencyOf[index]!;
+    this.cash[c] = this.cash[c]! - side * q * px * inst.multiplier;
     this.fillCount++;
   }
 
@@ -81,6 +92,8 @@ export class Ledger {
     for (const inst of this.instruments) {
       realizedPnl[inst.currency] = (realizedPnl[inst.currency] ?? 0) + this.realized[inst.index]!;
     }
-    return { cash: Object.fromEntries(this.cash), realizedPnl, fills: this.fillCount };
+    const cash: Record<string, number> = {};
+    this.currencies.forEach((ccy, i) => (cash[ccy] = this.cash[i]!));
+    return { cash, realizedPnl, fills: this.fillCount };
   }
 }

@@ -56,10 +56,9 @@ export function validateReport(r: BrokerReport): string | undefined {
   if (r.seq !== undefined && !isFiniteNumber(r.seq)) return `seq=${String(r.seq)} must be a finite number`;
   if (r.time !== undefined && !isFiniteNumber(r.time)) return `time=${String(r.time)} must be a finite number`;
   if (r.cumQty !== undefined && (!isFiniteNumber(r.cumQty) || r.cumQty < 0)) return `cumQty=${String(r.cumQty)} must be a number >= 0`;
-  for (const k of ['qty', 'price'] as const) {
-    const v = r[k];
-    if (v !== undefined && (!isFiniteNumber(v) || v <= 0)) return `${k}=${String(v)} must be a positive number`;
-  }
+  // unrolled: a loop over an array literal allocated that array on every report
+  if (r.qty !== undefined && (!isFiniteNumber(r.qty) || r.qty <= 0)) return `qty=${String(r.qty)} must be a positive number`;
+  if (r.price !== undefined && (!isFiniteNumber(r.price) || r.price <= 0)) return `price=${String(r.price)} must be a positive number`;
   if (r.text !== undefined && typeof r.text !== 'string') return 'text must be a string';
   if (r.reason !== undefined && typeof r.reason !== 'string') return 'reason must be a string';
   return undefined;
