@@ -30,10 +30,17 @@ export interface EngineConfig {
   strategy?: StrategyCallbacks;
   /** Receives every anomaly (unknown order, overfill, invalid transition, ...). */
   onAnomaly?: AnomalyHook;
+  /**
+   * Implementation of the batch gate (`submitMany`): 'auto' (default) uses the native addon
+   * when it is loaded; 'native' requires it; 'ts' never loads it. TRADECORE_NATIVE=0 also forces TypeScript.
+   */
+  backend?: 'auto' | 'native' | 'ts';
+  /** For tests only: a weak id hash, to make ids collide on all 64 bits (see IdIndex). */
+  testHooks?: { weakHash?: (id: string) => number };
 }
 
 const KNOWN = new Set([
-  'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'clock', 'logger', 'strategy', 'onAnomaly',
+  'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'clock', 'logger', 'strategy', 'onAnomaly', 'backend', 'testHooks',
 ]);
 
 /** Thrown by `createEngine` with every problem of the config at once. */
@@ -94,6 +101,9 @@ export function configProblems(cfg: unknown): string[] {
   fnOrObj('logger', ['debug', 'info', 'warn', 'error', 'child']);
   if (c.strategy !== undefined) errors.push(...strategyProblems(c.strategy, 'strategy'));
   if (c.onAnomaly !== undefined && typeof c.onAnomaly !== 'function') errors.push('onAnomaly: must be a function');
+  if (c.backend !== undefined && c.backend !== 'auto' && c.backend !== 'native' && c.backend !== 'ts') {
+    errors.push(`backend: must be auto, native or ts, got ${String(c.backend)}`);
+  }
   if (c.sim !== undefined && c.broker !== undefined) errors.push('sim: only applies to the embedded broker; remove it or remove broker');
   return errors;
 }

@@ -11,11 +11,12 @@ export type WeakHash = (s: string) => number;
  * Deletion shifts later entries back (no tombstones), so probes stay short under churn.
  */
 export class IdIndex {
-  private readonly mask: number;
-  private readonly hi: Uint32Array;
-  private readonly lo: Uint32Array;
+  readonly mask: number;
+  /** Bucket arrays, shared with the native gate (read only there). */
+  readonly hi: Uint32Array;
+  readonly lo: Uint32Array;
   /** slot + 1; 0 marks an empty bucket. */
-  private readonly slots: Int32Array;
+  readonly slots: Int32Array;
   /** Hash of each slot's key, so a slot can be removed without rehashing its id. */
   private readonly slotHi: Uint32Array;
   private readonly slotLo: Uint32Array;
@@ -58,6 +59,23 @@ export class IdIndex {
     } else {
       this.h = this.weakHash(id) >>> 0;
       this.l = this.h;
+    }
+  }
+
+  /** Writes the hash of `id` into out[i] of the two arrays, without allocating. */
+  hashInto(id: string, outHi: Uint32Array, outLo: Uint32Array, i: number): void {
+    this.hash(id);
+    outHi[i] = this.h;
+    outLo[i] = this.l;
+  }
+
+  /** Slot of the first entry whose 64-bit hash is (h, l), or -1: a candidate the caller confirms by string. */
+  probe(h: number, l: number): number {
+    const { mask, hi, lo, slots } = this;
+    for (let b = (h ^ l) & mask; ; b = (b + 1) & mask) {
+      const s = slots[b]!;
+      if (s === 0) return -1;
+      if (hi[b] === h && lo[b] === l) return s - 1;
     }
   }
 

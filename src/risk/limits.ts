@@ -8,6 +8,12 @@ export interface RiskLimits {
   maxOrderNotional?: number;
   /** Largest absolute net position, counting open orders that would add to it. */
   maxPosition?: number;
+  /** Limit prices further than this percentage from the reference price are refused (PRICE_BAND). Needs a reference price; without one the band is not applied. */
+  priceBandPct?: number;
+  /** Static daily limit-up price (decimal): higher limit prices are refused (PRICE_LIMIT). */
+  limitUp?: number;
+  /** Static daily limit-down price (decimal): lower limit prices are refused (PRICE_LIMIT). */
+  limitDown?: number;
 }
 
 export interface RiskConfig {
@@ -16,7 +22,7 @@ export interface RiskConfig {
   perSymbol?: Record<string, RiskLimits>;
 }
 
-const FIELDS = ['maxOrderQty', 'maxOrderNotional', 'maxPosition'] as const;
+const FIELDS = ['maxOrderQty', 'maxOrderNotional', 'maxPosition', 'priceBandPct', 'limitUp', 'limitDown'] as const;
 
 /** Validate a risk config; every problem at once, each naming its path. */
 export function riskProblems(cfg: unknown, symbols: ReadonlySet<string>, path = 'risk'): string[] {
@@ -51,23 +57,55 @@ export function riskProblems(cfg: unknown, symbols: ReadonlySet<string>, path = 
   return errors;
 }
 
-/** Limits compiled into typed arrays indexed by instrument, as the hot path reads them. */
+/**
+ * Limits and instrument parameters compiled into typed arrays indexed by instrument: what the
+ * per-order checks read, in TypeScript and in the native addon alike (shared memory).
+ */
 export class LimitTable {
   readonly maxOrderQty: Float64Array;
   readonly maxOrderNotional: Float64Array;
   readonly maxPosition: Float64Array;
+  /** Percent; Infinity when unset. */
+  readonly priceBandPct: Float64Array;
+  /** Price units; +Infinity / -Infinity when unset. */
+  readonly limitUpUnits: Float64Array;
+  readonly limitDownUnits: Float64Array;
+  /** Instrument parameters: 10^pricePrecision, tick in price units, lot size, multiplier. */
+  readonly scale: Float64Array;
+  readonly tickUnits: Float64Array;
+  readonly lotSize: Float64Array;
+  readonly multiplier: Float64Array;
 
   constructor(instruments: readonly Instrument[], cfg: RiskConfig = {}) {
     const n = instruments.length;
-    this.maxOrderQty = new Float64Array(n);
-    this.maxOrderNotional = new Float64Array(n);
-    this.maxPosition = new Float64Array(n);
+    const f64 = () => new Float64Array(n);
+    this.maxOrderQty = f64();
+    this.maxOrderNotional = f64();
+    this.maxPosition = f64();
+    this.priceBandPct = f64();
+    this.limitUpUnits = f64();
+    this.limitDownUnits = f64();
+    this.scale = f64();
+    this.tickUnits = f64();
+    this.lotSize = f64();
+    this.multiplier = f64();
     for (const inst of instruments) {
       const own = cfg.perSymbol?.[inst.symbol] ?? {};
       const d = cfg.default ?? {};
-      this.maxOrderQty[inst.index] = own.maxOrderQty ?? d.maxOrderQty ?? Infinity;
-      this.maxOrderNotional[inst.index] = own.maxOrderNotional ?? d.maxOrderNotional ?? Infinity;
-      this.maxPosition[inst.index] = own.maxPosition ?? d.maxPosition ?? Infinity;
+      const i = inst.index;
+      this.maxOrderQty[i] = own.maxOrderQty ?? d.maxOrderQty ?? Infinity;
+      this.maxOrderNotional[i] = own.maxOrderNotional ?? d.maxOrderNotional ?? Infinity;
+      this.maxPosition[i] = own.maxPosition ?? d.maxPosition ?? Infinity;
+      this.priceBandPct[i] = own.priceBandPct ?? d.priceBandPct ?? Infinity;
+      const up = own.limitUp ?? d.limitUp;
+      const down = own.limitDown ?? d.limitDown;
+      // a limit between two ticks: round toward the inside of the band, never widen it
+      this.limitUpUnits[i] = up === undefined ? Infinity : Math.floor(up * inst.scale + 1e-7);
+      this.limitDownUnits[i] = down === undefined ? -Infinity : Math.ceil(down * inst.scale - 1e-7);
+      this.scale[i] = inst.scale;
+      this.tickUnits[i] = inst.tickUnits;
+      this.lotSize[i] = inst.lotSize;
+      this.multiplier[i] = inst.multiplier;
     }
   }
 }

@@ -41,6 +41,13 @@ export class PreTradeRisk {
       units = toPriceUnits(price, inst.scale);
       if (Number.isNaN(units)) return R.INVALID_PRICE;
       if (units % inst.tickUnits !== 0) return R.TICK_SIZE;
+      if (units > this.limits.limitUpUnits[i]! || units < this.limits.limitDownUnits[i]!) return R.PRICE_LIMIT;
+      const band = this.limits.priceBandPct[i]!;
+      if (band !== Infinity) {
+        const refUnits = this.reference[i]! * inst.scale;
+        // |price - ref| / ref > band%, multiplied out: no division, same arithmetic in C++
+        if (Math.abs(units - refUnits) * 100 > refUnits * band) return R.PRICE_BAND;
+      }
     }
     this.priceUnits = units;
     if (qty > this.limits.maxOrderQty[i]!) return R.MAX_ORDER_QTY;
@@ -61,8 +68,11 @@ export class PreTradeRisk {
     return 0;
   }
 
-  /** key=value detail for a refusal; built only when an order is denied. */
-  detail(reason: number, inst: Instrument, side: number, market: boolean, qty: number, price: number, position: number): string {
+  /**
+   * key=value detail for a refusal; built only when an order is denied. `open` overrides the
+   * open exposure shown for MAX_POSITION (a batch reports what its check saw).
+   */
+  detail(reason: number, inst: Instrument, side: number, market: boolean, qty: number, price: number, position: number, open?: number): string {
     const i = inst.index;
     const base = `symbol=${inst.symbol}`;
     switch (reasonCode(reason)) {
@@ -74,6 +84,10 @@ export class PreTradeRisk {
         return `${base} price=${String(price)} pricePrecision=${inst.pricePrecision}`;
       case 'TICK_SIZE':
         return `${base} price=${price} tickSize=${inst.tickSize}`;
+      case 'PRICE_LIMIT':
+        return `${base} price=${price} limitDown=${this.limits.limitDownUnits[i]! / inst.scale} limitUp=${this.limits.limitUpUnits[i]! / inst.scale}`;
+      case 'PRICE_BAND':
+        return `${base} price=${price} reference=${this.reference[i]} bandPct=${this.limits.priceBandPct[i]}`;
       case 'MAX_ORDER_QTY':
         return `${base} qty=${qty} limit=${this.limits.maxOrderQty[i]}`;
       case 'NO_REFERENCE_PRICE':
@@ -83,8 +97,8 @@ export class PreTradeRisk {
         return `${base} notional=${qty * px * inst.multiplier} limit=${this.limits.maxOrderNotional[i]}`;
       }
       case 'MAX_POSITION': {
-        const open = side > 0 ? this.openBuy[i]! : this.openSell[i]!;
-        return `${base} side=${side > 0 ? 'buy' : 'sell'} position=${position} open=${open} qty=${qty} limit=${this.limits.maxPosition[i]}`;
+        const seen = open ?? (side > 0 ? this.openBuy[i]! : this.openSell[i]!);
+        return `${base} side=${side > 0 ? 'buy' : 'sell'} position=${position} open=${seen} qty=${qty} limit=${this.limits.maxPosition[i]}`;
       }
       default:
         return base;

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import type { BrokerAdapter, PlaceOrderRequest, ReportSink } from '../src/brokers/adapter.js';
+import { Prng } from '../src/brokers/sim/prng.js';
+import { ManualClock } from '../src/core/clock.js';
+import { createEngine, type Engine } from '../src/core/engine.js';
+import type { InstrumentSpec } from '../src/domain/instrument.js';
+import type { OrderRequest, SubmitResult } from '../src/domain/order.js';
+import { NATIVE, quiet } from './helpers.js';
+
+const INSTRUMENTS: InstrumentSpec[] = [
+  { symbol: 'AAA', tickSize: 0.01, pricePrecision: 2 },
+  { symbol: 'BBB', tickSize: 0.05, pricePrecision: 2, lotSize: 10 },
+  { symbol: 'CCC', tickSize: 0.5, pricePrecision: 1, multiplier: 50 },
+  { symbol: 'DDD', tickSize: 0.001, pricePrecision: 3, lotSize: 0.001 },
+];
+const RISK = {
+  default: { maxOrderQty: 5000, maxOrderNotional: 400_000, maxPosition: 20_000, priceBandPct: 8 },
+  perSymbol: { CCC: { limitUp: 270, limitDown: 230.25, maxOrderNotional: 2_000_000 }, DDD: { maxPosition: 50 } },
+};
+
+/** Records what was placed; the test sends reports itself. */
+class NullBroker implements BrokerAdapter {
+  readonly name = 'null';
+  sink!: ReportSink;
+  placed = 0;
+  async connect(sink: ReportSink) {
+    this.sink = sink;
+  }
+  async disconnect() {}
+  async heartbeat() {
+    return { brokerTime: 0 };
+  }
+  placeOrder(_req: PlaceOrderRequest) {
+    this.placed++;
+  }
+  cancelOrder() {}
+  async syncOpenOrders() {
+    return [];
+  }
+  async syncTodayTrades() {
+    return [];
+  }
+  async queryPositions() {
+    return [];
+  }
+  async queryAccount() {
+    return [];
+  }
+}
+
+const QTYS: unknown[] = [0, -1, -0, Number.NaN, Infinity, -Infinity, Number.MAX_SAFE_INTEGER, 1e-12, 0.001, 0.0015, '5', null, undefined, 5001, 5000, 4999];
+const PRICE_EDGES: unknown[] = [0, -1, Number.NaN, Infinity, Number.MAX_SAFE_INTEGER, 1e300, '10', null, undefined, 10.001, 10.005];
+
+function randomOrder(rng: Prng, n: number, idPool: number): OrderRequest {
+  const inst = rng.pick(INSTRUMENTS);
+  const ref = { AAA: 42.5, BBB: 17.35, CCC: 250, DDD: 3.125 }[inst.symbol]!;
+  const lot = inst.lotSize ?? 1;
+  const r = rng.next();
+  const qty = r < 0.08 ? rng.pick(QTYS) : lot * rng.int(1, r < 0.5 ? 20 : 600);
+  const u = 10 ** inst.pricePrecision;
+  const tick = Math.round(inst.tickSize * u);
+  // on the tick around the reference, sometimes one price unit off the tick, sometimes wild
+  const units = Math.round(ref * u) + tick * rng.int(-40, 40) + (rng.chance(0.05) ? 1 : 0);
+  const price = rng.chance(0.04) ? rng.pick(PRICE_EDGES) : units / u;
+  const id = rng.chance(0.05) ? `dup-${rng.int(0, idPool)}` : rng.chance(0.002) ? rng.pick(['', 7, 'x'.repeat(65)]) : `o-${n}`;
+  const order: Record<string, unknown> = {
+    clientOrderId: id,
+    symbol: rng.chance(0.01) ? 'ZZZ' : inst.symbol,
+    side: rng.chance(0.01) ? 'hold' : rng.chance(0.5) ? 'buy' : 'sell',
+    qty,
+  };
+  if (rng.chance(0.1)) order.type = 'market';
+  else order.price = price;
+  if (rng.chance(0.005)) order.type = 'stop';
+  if (rng.chance(0.05)) order.tif = rng.pick(['ioc', 'gtc', 'day', 'fok']);
+  return order as unknown as OrderRequest;
+}
+
+async function engineFor(backend: 'ts' | 'native', weakHash?: (id: string) => number): Promise<{ engine: Engine; broker: NullBroker; clock: ManualClock }> {
+  const broker = new NullBroker();
+  const clock = new ManualClock(0);
+  // a small table with retention: finished ids are refused for a while, and the table fills up
+  const engine = createEngine({
+    instruments: INSTRUMENTS, broker, clock, logger: quiet(), capacity: 1 << 12, retentionMs: 20, risk: RISK, backend,
+    ...(weakHash ? { testHooks: { weakHash } } : {}),
+  });
+  await engine.start();
+  for (const [s, p] of Object.entries({ AAA: 42.5, BBB: 17.35, DDD: 3.125 })) engine.updateReference(s, p);
+  return { engine, broker, clock };
+}
+
+const sig = (r: SubmitResult) => JSON.stringify(r);
+
+/**
+ * The same seeded order flow through three engines: one order at a time (`submit`), and in
+ * batches on the TypeScript gate and on the native gate. Between batches the same reports
+ * (fills, rejects, cancels) reach all three, so positions, exposure and finished ids evolve.
+ * Every result, reason and detail must be identical.
+ */
+async function differential(total: number, seed: number, weakHash?: (id: string) => number) {
+  const rng = new Prng(seed);
+  const single = await engineFor('ts', weakHash);
+  const batched = await engineFor('ts', weakHash);
+  const native = NATIVE.addon ? await engineFor('native', weakHash) : undefined;
+  const engines = [single, batched, ...(native ? [native] : [])];
+  let mismatches = 0;
+  const first: string[] = [];
+  let n = 0;
+  let exec = 0;
+  const counts = { accepted: 0, duplicate: 0, denied: 0, duplicateId: 0, tableFull: 0 };
+  while (n < total) {
+    const size = rng.chance(0.3) ? rng.int(1, 16) : rng.int(17, 600);
+    const orders = Array.from({ length: Math.min(size, total - n) }, () => randomOrder(rng, n++, 2000));
+    const a = orders.map((o) => single.engine.submit(o));
+    const b = batched.engine.submitMany(orders);
+    const c = native?.engine.submitMany(orders);
+    for (let i = 0; i < orders.length; i++) {
+      counts[a[i]!.status]++;
+      const reason = a[i]!.status === 'denied' ? (a[i] as { reason: string }).reason : '';
+      if (reason === 'DUPLICATE_ORDER_ID') counts.duplicateId++;
+      if (reason === 'ORDER_TABLE_FULL') counts.tableFull++;
+      const sa = sig(a[i]!);
+      if (sa !== sig(b[i]!) || (c && sa !== sig(c[i]!))) {
+        mismatches++;
+        if (first.length < 5) first.push(`${JSON.stringify(orders[i])}: single=${sa} ts-batch=${sig(b[i]!)} native=${c ? sig(c[i]!) : '-'}`);
+      }
+    }
+    // the same reports to every engine: fill, part-fill, reject or cancel some open orders
+    const open = single.engine.openOrders();
+    for (const o of open) {
+      const roll = rng.next();
+      if (roll > 0.6) continue;
+      const bid = `B-${o.clientOrderId}`;
+      const report =
+        roll < 0.3 ? { kind: 'trade' as const, lastQty: o.qty, lastPx: Number.isNaN(o.price) ? 40 : o.price }
+        : roll < 0.4 ? { kind: 'trade' as const, lastQty: o.qty / 2, lastPx: Number.isNaN(o.price) ? 40 : o.price }
+        : roll < 0.5 ? { kind: 'rejected' as const }
+        : { kind: 'canceled' as const };
+      exec++;
+      for (const e of engines) e.engine.onReport({ ...report, execId: `X${exec}`, brokerOrderId: bid, clientOrderId: o.clientOrderId });
+    }
+    for (const e of engines) e.clock.advance(1);
+  }
+  for (const e of engines.slice(1)) {
+    expect(e.engine.positions()).toEqual(single.engine.positions());
+    expect(e.engine.openOrders()).toEqual(single.engine.openOrders());
+    expect(e.broker.placed).toBe(single.broker.placed);
+    expect(Array.from(e.engine.risk.openBuy)).toEqual(Array.from(single.engine.risk.openBuy));
+    expect(Array.from(e.engine.risk.openSell)).toEqual(Array.from(single.engine.risk.openSell));
+  }
+  return { mismatches, first, counts, native: native !== undefined };
+}
+
+describe('backend sameness', () => {
+  it('gives identical results for 1,000,000 seeded random orders, edge values included', async () => {
+    const r = await differential(1_000_000, 20261124);
+    expect(r.first).toEqual([]);
+    expect(r.mismatches).toBe(0);
+    // the flow really exercises every outcome
+    expect(r.counts.accepted).toBeGreaterThan(300_000);
+    expect(r.counts.duplicate).toBeGreaterThan(100); // active ids submitted again
+    expect(r.counts.duplicateId).toBeGreaterThan(2_000); // finished ids submitted again
+    expect(r.counts.tableFull).toBeGreaterThan(1_000); // the table-full path, mid-batch
+    expect(r.counts.denied).toBeGreaterThan(100_000);
+  }, 300_000);
+
+  it('confirms every hash hit against the id string: ids colliding on all 64 bits are not duplicates', async () => {
+    // 64 hash values for every id in the run: a hash hit is usually a different id
+    const r = await differential(50_000, 7, (id) => (id.length * 2654435761 + id.charCodeAt(id.length - 1)) & 63);
+    expect(r.first).toEqual([]);
+    expect(r.mismatches).toBe(0);
+    expect(r.counts.accepted).toBeGreaterThan(10_000);
+  }, 120_000);
+});
