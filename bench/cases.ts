@@ -1,10 +1,12 @@
 import { pino } from 'pino';
 import { SimBroker } from '../src/brokers/sim/sim-broker.js';
 import { createEngine, type Engine } from '../src/core/engine.js';
+import { loadNative } from '../src/native/loader.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
 import type { OrderRequest } from '../src/domain/order.js';
 import { MapEngine } from './baseline.js';
 import { EchoBroker } from './echo-broker.js';
+import { makeGateCases } from './gate-cases.js';
 
 /** One benchmark case: `op` is timed; `prepare` runs untimed before each cycle of `count` ops. */
 export interface BenchCase {
@@ -13,6 +15,8 @@ export interface BenchCase {
   readonly backend: string;
   /** What one op does, for the result header. */
   readonly workload: string;
+  /** Orders one op handles (a batch); results are reported per order. Default 1. */
+  readonly perOp?: number;
   init(): Promise<void>;
   prepare(count: number): void;
   op(): void;
@@ -106,6 +110,34 @@ export function makeCases(): BenchCase[] {
     });
   }
 
+  // the whole submit path in batches: submitMany on each gate backend
+  for (const backend of ['ts', 'native'] as const) {
+    if (backend === 'native' && loadNative().addon === undefined) continue;
+    const broker = new EchoBroker();
+    let engine!: Engine;
+    let i = 0;
+    const B = 256;
+    cases.push({
+      suite: 'submit', name: `engine-submitMany-${backend}`, backend, perOp: B,
+      workload: `engine.submitMany of ${B} new limit orders (gate on ${backend}), per order`,
+      init: async () => {
+        engine = createEngine({ instruments: INSTRUMENTS, broker, capacity: POOL, retentionMs: 0, risk: { default: LIMITS }, logger: pino({ level: 'silent' }), backend });
+        await engine.start();
+      },
+      prepare: (count) => {
+        if (count * B > POOL) throw new Error(`cycle of ${count} batches exceeds the pool of ${POOL} orders`);
+        broker.rejectAll();
+        engine.table.recycle(engine.clock.now());
+        i = 0;
+      },
+      op: () => {
+        engine.submitMany(pool.slice(i, i + B));
+        i += B;
+      },
+      check: () => engineCheck(engine, false),
+    });
+  }
+
   // the whole loop on the echo broker: submit → ack → fill, zero latency
   const loop = (name: 'engine' | 'baseline-map'): BenchCase => {
     const broker = new EchoBroker();
@@ -180,5 +212,5 @@ export function makeCases(): BenchCase[] {
     };
   };
   cases.push(simLoop('engine'), simLoop('baseline-map'));
-  return cases;
+  return [...cases, ...makeGateCases()];
 }

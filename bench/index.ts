@@ -9,15 +9,29 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchRow } from './run-case.js';
+import { loadNative } from '../src/native/loader.js';
 
 const CASES: Array<[string, string]> = [
   ['submit', 'engine'],
+  ['submit', 'engine-submitMany-ts'],
+  ['submit', 'engine-submitMany-native'],
   ['submit', 'baseline-map'],
   ['loop-echo', 'engine'],
   ['loop-echo', 'baseline-map'],
   ['loop-sim', 'engine'],
   ['loop-sim', 'baseline-map'],
+  ['napi', 'empty-call'],
+  ...(['10k', '1M'] as const).flatMap((n): Array<[string, string]> => [
+    [`gate-${n}`, 'ts-per-order'],
+    ...[1, 16, 256].flatMap((b): Array<[string, string]> => [[`gate-${n}`, `ts-batch-${b}`], [`gate-${n}`, `native-batch-${b}`]]),
+    [`dedup-${n}`, 'baseline-map-get'],
+    [`dedup-${n}`, 'ts-index-get'],
+    [`dedup-${n}`, 'ts-batch-256'],
+    [`dedup-${n}`, 'native-batch-256'],
+  ]),
 ];
+/** Cases that need the native addon; skipped (and said so) when it is not built. */
+const NEEDS_NATIVE = (name: string) => name.includes('native') || name === 'empty-call';
 
 const runner = fileURLToPath(new URL('./run-case.js', import.meta.url));
 const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -38,7 +52,12 @@ async function main(): Promise<void> {
   // Fresh processes differ (the same code has measured 530 and 1800 ns/op in two processes, a
   // JIT decision): the full run takes the median of several processes per case.
   const runs = quick ? 1 : 3;
+  const nativeOk = loadNative().addon !== undefined;
   for (const [suite, name] of CASES) {
+    if (NEEDS_NATIVE(name) && !nativeOk) {
+      process.stderr.write(`${suite}/${name}: skipped, native addon not loaded\n`);
+      continue;
+    }
     try {
       const tries: BenchRow[] = [];
       for (let i = 0; i < runs; i++) tries.push(await runCase(suite, name, quick));
@@ -51,18 +70,40 @@ async function main(): Promise<void> {
       process.stderr.write(`${(err as Error).message}\n`);
     }
   }
+  // speed-ups (baseline ns / case ns, p50): each case against its suite's reference case
+  // allocation per order in steady state, each in a fresh process
+  const allocRunner = fileURLToPath(new URL('./alloc.js', import.meta.url));
+  for (const mode of ['submit', 'submitMany-ts', 'submitMany-native']) {
+    if (mode.endsWith('native') && !nativeOk) continue;
+    const n = quick ? 300_000 : 1_000_000;
+    try {
+      const row = await new Promise<BenchRow & { processes: number; process_p50s: number[] }>((resolve, reject) => {
+        execFile(process.execPath, ['--expose-gc', allocRunner, mode, String(n)], { maxBuffer: 1 << 20, timeout: 300_000 }, (err, stdout, stderr) => {
+          if (err) reject(new Error(`alloc/${mode} failed: ${stderr.trim() || err.message}`));
+          else resolve({ ...(JSON.parse(stdout.trim().split('\n').at(-1)!) as BenchRow), processes: 1, process_p50s: [] });
+        });
+      });
+      rows.push(row);
+      const a = row as unknown as { bytes_per_order_sampled: number; minor_gcs: number };
+      process.stderr.write(`alloc/${mode}: ${a.bytes_per_order_sampled} B/order, ${a.minor_gcs} minor GCs over ${n} orders\n`);
+    } catch (err) {
+      failed++;
+      process.stderr.write(`${(err as Error).message}\n`);
+    }
+  }
   const ratios: Record<string, number> = {};
-  for (const suite of new Set(rows.map((r) => r.suite))) {
-    const e = rows.find((r) => r.suite === suite && r.case === 'engine');
-    const b = rows.find((r) => r.suite === suite && r.case === 'baseline-map');
-    if (e && b) ratios[suite] = Math.round((b.ns_per_op_p50 / e.ns_per_op_p50) * 100) / 100;
+  const p50 = (suite: string, name: string) => rows.find((r) => r.suite === suite && r.case === name)?.ns_per_op_p50;
+  for (const r of rows) {
+    const ref = r.suite.startsWith('gate-') ? 'ts-per-order' : r.suite.startsWith('dedup-') ? 'baseline-map-get' : 'baseline-map';
+    const base = p50(r.suite, ref);
+    if (base !== undefined && r.case !== ref) ratios[`${r.suite}/${r.case} vs ${ref}`] = Math.round((base / r.ns_per_op_p50) * 100) / 100;
   }
   const table = [
-    'suite       case          backend  ops/sec      ns/op p50  ns/op p99  samples',
+    'suite       case                       backend  ops/sec      ns/op p50  ns/op p99  samples',
     ...rows.map((r) =>
-      `${r.suite.padEnd(11)} ${r.case.padEnd(13)} ${r.backend.padEnd(8)} ${String(r.ops_per_sec).padStart(10)} ${String(r.ns_per_op_p50).padStart(10)} ${String(r.ns_per_op_p99).padStart(10)} ${String(r.samples).padStart(8)}`,
+      `${r.suite.padEnd(11)} ${r.case.padEnd(26)} ${r.backend.padEnd(8)} ${String(r.ops_per_sec).padStart(10)} ${String(r.ns_per_op_p50).padStart(10)} ${String(r.ns_per_op_p99).padStart(10)} ${String(r.samples).padStart(8)}`,
     ),
-    ...Object.entries(ratios).map(([suite, x]) => `${suite}: engine is ${x}x the baseline's speed (p50 ratio)`),
+    ...Object.entries(ratios).map(([what, x]) => `${what}: ${x}x (p50 speed-up)`),
   ].join('\n');
   process.stdout.write(`${table}\n`);
   mkdirSync(resultsDir, { recursive: true });

@@ -2,6 +2,9 @@
 // TypeScript engine owns (typed arrays). One call checks a whole batch. The TypeScript twin
 // is src/core/gate.ts (TsGate); both must give identical answers for every input.
 //
+// Hashes arrive as Int32Arrays (int32 keeps them unboxed in JS) and are read here as the
+// same 32 bits, unsigned.
+//
 // Built with NAPI_DISABLE_CPP_EXCEPTIONS: nothing here throws; every problem is a negative
 // return code, and every index read from the batch is bounds-checked first.
 #include <napi.h>
@@ -92,8 +95,8 @@ Napi::Value CreateGate(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsObject()) return Napi::Number::New(env, kBadArgs);
   Napi::Object obj = info[0].As<Napi::Object>();
   Gate* g = new Gate();
-  TAKE(uint32_t, napi_uint32_array, "idxHi", idxHi)
-  TAKE(uint32_t, napi_uint32_array, "idxLo", idxLo)
+  TAKE(uint32_t, napi_int32_array, "idxHi", idxHi)
+  TAKE(uint32_t, napi_int32_array, "idxLo", idxLo)
   TAKE(int32_t, napi_int32_array, "idxSlots", idxSlots)
   const char* inst[] = {"scale", "tickUnits", "lotSize", "multiplier", "maxQty", "maxNotional", "maxPos",
                         "bandPct", "limitUp", "limitDown", "reference", "openBuy", "openSell", "position"};
@@ -106,8 +109,8 @@ Napi::Value CreateGate(const Napi::CallbackInfo& info) {
       return Napi::Number::New(env, kBadArray);
     }
   }
-  TAKE(uint32_t, napi_uint32_array, "bHi", bHi)
-  TAKE(uint32_t, napi_uint32_array, "bLo", bLo)
+  TAKE(uint32_t, napi_int32_array, "bHi", bHi)
+  TAKE(uint32_t, napi_int32_array, "bLo", bLo)
   TAKE(int32_t, napi_int32_array, "bInst", bInst)
   TAKE(int8_t, napi_int8_array, "bSide", bSide)
   TAKE(uint8_t, napi_uint8_array, "bMarket", bMarket)

@@ -19,8 +19,8 @@ export const GATE_CODES = Uint8Array.from([
  * written by the gate. Shared memory: the native gate reads and writes these arrays directly.
  */
 export class BatchBuffers {
-  readonly hashHi: Uint32Array;
-  readonly hashLo: Uint32Array;
+  readonly hashHi: Int32Array;
+  readonly hashLo: Int32Array;
   readonly inst: Int32Array;
   readonly side: Int8Array;
   readonly market: Uint8Array;
@@ -38,8 +38,8 @@ export class BatchBuffers {
   readonly aux: Float64Array;
 
   constructor(readonly capacity: number) {
-    this.hashHi = new Uint32Array(capacity);
-    this.hashLo = new Uint32Array(capacity);
+    this.hashHi = new Int32Array(capacity);
+    this.hashLo = new Int32Array(capacity);
     this.inst = new Int32Array(capacity);
     this.side = new Int8Array(capacity);
     this.market = new Uint8Array(capacity);
@@ -66,8 +66,8 @@ export interface Gate {
 /** The TypeScript gate: the same algorithm as native/gate.cc, over the same arrays. */
 export class TsGate implements Gate {
   readonly backend = 'ts';
-  private readonly setHi: Uint32Array;
-  private readonly setLo: Uint32Array;
+  private readonly setHi: Int32Array;
+  private readonly setLo: Int32Array;
   private readonly setIdx: Int32Array;
   private readonly setStamp: Uint32Array;
   private readonly setMask: number;
@@ -83,8 +83,8 @@ export class TsGate implements Gate {
     let size = 16;
     while (size < b.capacity * 2) size *= 2;
     this.setMask = size - 1;
-    this.setHi = new Uint32Array(size);
-    this.setLo = new Uint32Array(size);
+    this.setHi = new Int32Array(size);
+    this.setLo = new Int32Array(size);
     this.setIdx = new Int32Array(size);
     this.setStamp = new Uint32Array(size);
   }

@@ -13,13 +13,13 @@ export type WeakHash = (s: string) => number;
 export class IdIndex {
   readonly mask: number;
   /** Bucket arrays, shared with the native gate (read only there). */
-  readonly hi: Uint32Array;
-  readonly lo: Uint32Array;
+  readonly hi: Int32Array;
+  readonly lo: Int32Array;
   /** slot + 1; 0 marks an empty bucket. */
   readonly slots: Int32Array;
   /** Hash of each slot's key, so a slot can be removed without rehashing its id. */
-  private readonly slotHi: Uint32Array;
-  private readonly slotLo: Uint32Array;
+  private readonly slotHi: Int32Array;
+  private readonly slotLo: Int32Array;
   private count = 0;
   private h = 0;
   private l = 0;
@@ -39,11 +39,11 @@ export class IdIndex {
     let buckets = 16; // load factor at most 1/2
     while (buckets < capacity * 2) buckets *= 2;
     this.mask = buckets - 1;
-    this.hi = new Uint32Array(buckets);
-    this.lo = new Uint32Array(buckets);
+    this.hi = new Int32Array(buckets);
+    this.lo = new Int32Array(buckets);
     this.slots = new Int32Array(buckets);
-    this.slotHi = new Uint32Array(capacity);
-    this.slotLo = new Uint32Array(capacity);
+    this.slotHi = new Int32Array(capacity);
+    this.slotLo = new Int32Array(capacity);
   }
 
   get size(): number {
@@ -57,13 +57,13 @@ export class IdIndex {
       this.h = hashId(id);
       this.l = hashLo;
     } else {
-      this.h = this.weakHash(id) >>> 0;
+      this.h = this.weakHash(id) | 0;
       this.l = this.h;
     }
   }
 
   /** Writes the hash of `id` into out[i] of the two arrays, without allocating. */
-  hashInto(id: string, outHi: Uint32Array, outLo: Uint32Array, i: number): void {
+  hashInto(id: string, outHi: Int32Array, outLo: Int32Array, i: number): void {
     this.hash(id);
     outHi[i] = this.h;
     outLo[i] = this.l;
