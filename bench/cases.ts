@@ -61,7 +61,11 @@ function positionsCheck(actual: (symbol: string) => number, expected: Map<string
 }
 
 export function makeCases(): BenchCase[] {
-  const pool = orderPool(POOL);
+  // built in the init of the cases that use it: the others do not pay for a million orders
+  let pool: OrderRequest[] = [];
+  const needPool = () => {
+    if (pool.length === 0) pool = orderPool(POOL);
+  };
   const cases: BenchCase[] = [];
 
   // submit alone: dedup, gate, risk, order table, hand-off to the broker
@@ -72,6 +76,7 @@ export function makeCases(): BenchCase[] {
     cases.push({
       suite: 'submit', name: 'engine', backend: 'ts', workload: 'engine.submit of a new limit order (dedup, risk, slot, adapter hand-off)',
       init: async () => {
+        needPool();
         engine = engineOn(broker, POOL);
         await engine.start();
       },
@@ -95,6 +100,7 @@ export function makeCases(): BenchCase[] {
     cases.push({
       suite: 'submit', name: 'baseline-map', backend: 'js-map', workload: 'Map-of-objects submit with the same checks',
       init: async () => {
+        needPool();
         base = new MapEngine(INSTRUMENTS, broker, LIMITS);
         await broker.connect(base.sink);
       },
@@ -121,6 +127,7 @@ export function makeCases(): BenchCase[] {
       suite: 'submit', name: `engine-submitMany-${backend}`, backend, perOp: B,
       workload: `engine.submitMany of ${B} new limit orders (gate on ${backend}), per order`,
       init: async () => {
+        needPool();
         engine = createEngine({ instruments: INSTRUMENTS, broker, capacity: POOL, retentionMs: 0, risk: { default: LIMITS }, logger: pino({ level: 'silent' }), backend });
         await engine.start();
       },
@@ -149,6 +156,7 @@ export function makeCases(): BenchCase[] {
       suite: 'loop-echo', name, backend: name === 'engine' ? 'ts' : 'js-map',
       workload: 'submit, then ack + full fill report applied (echo broker, zero latency)',
       init: async () => {
+        needPool();
         if (name === 'engine') {
           engine = engineOn(broker, 1 << 12);
           await engine.start();

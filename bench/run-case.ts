@@ -36,7 +36,7 @@ async function main(): Promise<void> {
       (globalThis as unknown as { __tc: { op(): void } }).__tc.op();
     },
     minTime: 0.02,
-    maxTime: quick ? 0.3 : 4,
+    maxTime: quick ? 0.3 : 2,
     minSamples: quick ? 5 : 30,
     initCount: 1000,
   });
