@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { BrokerAdapter, PlaceOrderRequest, ReportSink } from '../src/brokers/adapter.js';
+import type { PlaceOrderRequest } from '../src/brokers/adapter.js';
 import { Prng } from '../src/brokers/sim/prng.js';
 import { ManualClock } from '../src/core/clock.js';
 import { createEngine, type Engine } from '../src/core/engine.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
 import type { OrderRequest, SubmitResult } from '../src/domain/order.js';
-import { NATIVE, quiet } from './helpers.js';
+import { NATIVE, StubBroker, quiet } from './helpers.js';
 
 const INSTRUMENTS: InstrumentSpec[] = [
   { symbol: 'AAA', tickSize: 0.01, pricePrecision: 2 },
@@ -18,33 +18,12 @@ const RISK = {
   perSymbol: { CCC: { limitUp: 270, limitDown: 230.25, maxOrderNotional: 2_000_000 }, DDD: { maxPosition: 50 } },
 };
 
-/** Records what was placed; the test sends reports itself. */
-class NullBroker implements BrokerAdapter {
+/** Counts what was placed; the test sends reports itself. */
+class NullBroker extends StubBroker {
   readonly name = 'null';
-  sink!: ReportSink;
   placed = 0;
-  async connect(sink: ReportSink) {
-    this.sink = sink;
-  }
-  async disconnect() {}
-  async heartbeat() {
-    return { brokerTime: 0 };
-  }
   placeOrder(_req: PlaceOrderRequest) {
     this.placed++;
-  }
-  cancelOrder() {}
-  async syncOpenOrders() {
-    return [];
-  }
-  async syncTodayTrades() {
-    return [];
-  }
-  async queryPositions() {
-    return [];
-  }
-  async queryAccount() {
-    return [];
   }
 }
 

@@ -1,40 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import type { BrokerAdapter, PlaceOrderRequest, ReportSink } from '../src/brokers/adapter.js';
+import type { PlaceOrderRequest } from '../src/brokers/adapter.js';
 import { Prng } from '../src/brokers/sim/prng.js';
 import { createEngine } from '../src/core/engine.js';
 import type { OrderRequest } from '../src/domain/order.js';
-import { INSTRUMENTS, NATIVE, quiet } from './helpers.js';
+import { INSTRUMENTS, NATIVE, StubBroker, quiet } from './helpers.js';
 
 /** Acks and fills whatever was placed, when the test says so. */
-class FillAllBroker implements BrokerAdapter {
+class FillAllBroker extends StubBroker {
   readonly name = 'fill-all';
-  sink!: ReportSink;
   pending: PlaceOrderRequest[] = [];
   placed = 0;
   private n = 0;
-  async connect(sink: ReportSink) {
-    this.sink = sink;
-  }
-  async disconnect() {}
-  async heartbeat() {
-    return { brokerTime: 0 };
-  }
   placeOrder(req: PlaceOrderRequest) {
     this.placed++;
     this.pending.push(req);
-  }
-  cancelOrder() {}
-  async syncOpenOrders() {
-    return [];
-  }
-  async syncTodayTrades() {
-    return [];
-  }
-  async queryPositions() {
-    return [];
-  }
-  async queryAccount() {
-    return [];
   }
   /** Ack and fill the pending orders; returns how many reports went out. */
   answer(): number {
@@ -42,8 +21,8 @@ class FillAllBroker implements BrokerAdapter {
     this.pending = [];
     for (const req of batch) {
       const bid = `B${++this.n}`;
-      this.sink.onReport({ kind: 'new', execId: 'A', brokerOrderId: bid, clientOrderId: req.clientOrderId });
-      this.sink.onReport({ kind: 'trade', execId: 'F', brokerOrderId: bid, clientOrderId: req.clientOrderId, lastQty: req.qty, lastPx: req.price });
+      this.sink!.onReport({ kind: 'new', execId: 'A', brokerOrderId: bid, clientOrderId: req.clientOrderId });
+      this.sink!.onReport({ kind: 'trade', execId: 'F', brokerOrderId: bid, clientOrderId: req.clientOrderId, lastQty: req.qty, lastPx: req.price });
     }
     return batch.length * 2;
   }

@@ -17,19 +17,10 @@ export const INSTRUMENTS: InstrumentSpec[] = [
 /** A silent logger for tests. */
 export const quiet = () => pino({ level: 'silent' });
 
-/**
- * A broker adapter driven by the test: it records every request and delivers exactly the
- * reports the test pushes, when the test pushes them.
- */
-export class ScriptedBroker implements BrokerAdapter {
-  readonly name = 'scripted';
+/** The adapter plumbing test brokers share: a sink, and empty broker records. */
+export abstract class StubBroker implements BrokerAdapter {
+  abstract readonly name: string;
   sink: ReportSink | undefined;
-  readonly placed: PlaceOrderRequest[] = [];
-  readonly cancels: CancelOrderRequest[] = [];
-  placeError: Error | undefined;
-  cancelError: Error | undefined;
-  private exec = 1;
-
   async connect(sink: ReportSink) {
     this.sink = sink;
   }
@@ -39,14 +30,8 @@ export class ScriptedBroker implements BrokerAdapter {
   async heartbeat() {
     return { brokerTime: 0 };
   }
-  placeOrder(req: PlaceOrderRequest) {
-    if (this.placeError) throw this.placeError;
-    this.placed.push(req);
-  }
-  cancelOrder(req: CancelOrderRequest) {
-    if (this.cancelError) throw this.cancelError;
-    this.cancels.push(req);
-  }
+  abstract placeOrder(req: PlaceOrderRequest): void;
+  cancelOrder(_req: CancelOrderRequest): void {}
   async syncOpenOrders() {
     return [];
   }
@@ -58,6 +43,28 @@ export class ScriptedBroker implements BrokerAdapter {
   }
   async queryAccount() {
     return [];
+  }
+}
+
+/**
+ * A broker adapter driven by the test: it records every request and delivers exactly the
+ * reports the test pushes, when the test pushes them.
+ */
+export class ScriptedBroker extends StubBroker {
+  readonly name = 'scripted';
+  readonly placed: PlaceOrderRequest[] = [];
+  readonly cancels: CancelOrderRequest[] = [];
+  placeError: Error | undefined;
+  cancelError: Error | undefined;
+  private exec = 1;
+
+  placeOrder(req: PlaceOrderRequest) {
+    if (this.placeError) throw this.placeError;
+    this.placed.push(req);
+  }
+  override cancelOrder(req: CancelOrderRequest) {
+    if (this.cancelError) throw this.cancelError;
+    this.cancels.push(req);
   }
 
   /** Deliver one report; execId defaults to a fresh one. */
