@@ -2,7 +2,8 @@
  * tradecore: an in-process trading core. Start with `createEngine`.
  * @packageDocumentation
  */
-export { createEngine, Engine, type EngineState, type EngineStats, type EngineLatency } from './core/engine.js';
+export { createEngine, Engine, type EngineState, type EngineStats, type EngineLatency, type EngineBackend, type SafeStopResult } from './core/engine.js';
+export { TRADING_STATES, type TradingState, type TradingStateChange, type TradingStateHook } from './risk/trading-state.js';
 export { ConfigError, configProblems, type EngineConfig } from './core/config.js';
 export type { StrategyCallbacks } from './core/strategy.js';
 export type { Anomaly, AnomalyHook, AnomalyKind } from './core/anomaly.js';
@@ -16,6 +17,6 @@ export type { Order, OrderRequest, OrderType, Side, TimeInForce, SubmitResult, C
 export type { BrokerReport, ExecKind, ExecutionReport, Trade, BrokerOrder, BrokerTrade, BrokerPosition, BrokerAccount } from './domain/report.js';
 export { NotSentError, type BrokerAdapter, type ReportSink, type PlaceOrderRequest, type CancelOrderRequest, type HeartbeatInfo } from './brokers/adapter.js';
 export { SimBroker, type SimBrokerOptions, type SimFaults } from './brokers/sim/sim-broker.js';
-export type { RiskConfig, RiskLimits } from './risk/limits.js';
+export type { RiskConfig, RiskLimits, AccountLimits } from './risk/limits.js';
 export { compareWithBroker, type Comparison } from './recon/compare.js';
 export type { LatencySummary } from './ops/latency.js';

@@ -13,10 +13,20 @@ const INSTRUMENTS: InstrumentSpec[] = [
   { symbol: 'CCC', tickSize: 0.5, pricePrecision: 1, multiplier: 50 },
   { symbol: 'DDD', tickSize: 0.001, pricePrecision: 3, lotSize: 0.001 },
 ];
-const RISK = {
-  default: { maxOrderQty: 5000, maxOrderNotional: 400_000, maxPosition: 20_000, priceBandPct: 8 },
-  perSymbol: { CCC: { limitUp: 270, limitDown: 230.25, maxOrderNotional: 2_000_000 }, DDD: { maxPosition: 50 } },
+const BASE = {
+  default: { maxOrderQty: 5000, maxOrderNotional: 400_000, maxPosition: 20_000, priceBandPct: 8, minOrderQty: 0.002 },
+  perSymbol: {
+    CCC: { limitUp: 270, limitDown: 230.25, maxOrderNotional: 2_000_000, maxOpenOrders: 40, minOrderNotional: 100_000 },
+    DDD: { maxPosition: 50, ordersPerSecond: 30_000 },
+  },
 };
+// Two settings, so that every limit binds in one of them: one tight on exposure and table
+// capacity, one on rates. The manual clock moves 1 ms per batch of ~200 orders.
+const SETTINGS = {
+  exposure: { capacity: 1 << 10, risk: { ...BASE, account: { maxOpenOrders: 170, maxGrossNotional: 60_000_000 } } },
+  rates: { capacity: 1 << 13, risk: { ...BASE, account: { maxOpenOrders: 600, ordersPerSecond: 60_000, ordersPerMinute: 3_000_000 } } },
+};
+type Setting = (typeof SETTINGS)[keyof typeof SETTINGS];
 
 /** Counts what was placed; the test sends reports itself. */
 class NullBroker extends StubBroker {
@@ -52,15 +62,16 @@ function randomOrder(rng: Prng, n: number, idPool: number): OrderRequest {
   else order.price = price;
   if (rng.chance(0.005)) order.type = 'stop';
   if (rng.chance(0.05)) order.tif = rng.pick(['ioc', 'gtc', 'day', 'fok']);
+  if (rng.chance(0.04)) order.reduceOnly = rng.chance(0.9) ? true : 'yes';
   return order as unknown as OrderRequest;
 }
 
-async function engineFor(backend: 'ts' | 'native', weakHash?: (id: string) => number): Promise<{ engine: Engine; broker: NullBroker; clock: ManualClock }> {
+async function engineFor(backend: 'ts' | 'native', setting: Setting, weakHash?: (id: string) => number): Promise<{ engine: Engine; broker: NullBroker; clock: ManualClock }> {
   const broker = new NullBroker();
   const clock = new ManualClock(0);
   // a small table with retention: finished ids are refused for a while, and the table fills up
   const engine = createEngine({
-    instruments: INSTRUMENTS, broker, clock, logger: quiet(), capacity: 1 << 12, retentionMs: 20, risk: RISK, backend,
+    instruments: INSTRUMENTS, broker, clock, logger: quiet(), capacity: setting.capacity, retentionMs: 20, risk: setting.risk, backend,
     ...(weakHash ? { testHooks: { weakHash } } : {}),
   });
   await engine.start();
@@ -76,17 +87,17 @@ const sig = (r: SubmitResult) => JSON.stringify(r);
  * (fills, rejects, cancels) reach all three, so positions, exposure and finished ids evolve.
  * Every result, reason and detail must be identical.
  */
-async function differential(total: number, seed: number, weakHash?: (id: string) => number) {
+async function differential(total: number, seed: number, setting: Setting, weakHash?: (id: string) => number) {
   const rng = new Prng(seed);
-  const single = await engineFor('ts', weakHash);
-  const batched = await engineFor('ts', weakHash);
-  const native = NATIVE.addon ? await engineFor('native', weakHash) : undefined;
+  const single = await engineFor('ts', setting, weakHash);
+  const batched = await engineFor('ts', setting, weakHash);
+  const native = NATIVE.addon ? await engineFor('native', setting, weakHash) : undefined;
   const engines = [single, batched, ...(native ? [native] : [])];
   let mismatches = 0;
   const first: string[] = [];
   let n = 0;
   let exec = 0;
-  const counts = { accepted: 0, duplicate: 0, denied: 0, duplicateId: 0, tableFull: 0 };
+  const counts = { accepted: 0, duplicate: 0, denied: 0, duplicateId: 0, tableFull: 0, byReason: {} as Record<string, number> };
   while (n < total) {
     const size = rng.chance(0.3) ? rng.int(1, 16) : rng.int(17, 600);
     const orders = Array.from({ length: Math.min(size, total - n) }, () => randomOrder(rng, n++, 2000));
@@ -98,6 +109,7 @@ async function differential(total: number, seed: number, weakHash?: (id: string)
       const reason = a[i]!.status === 'denied' ? (a[i] as { reason: string }).reason : '';
       if (reason === 'DUPLICATE_ORDER_ID') counts.duplicateId++;
       if (reason === 'ORDER_TABLE_FULL') counts.tableFull++;
+      if (reason) counts.byReason[reason] = (counts.byReason[reason] ?? 0) + 1;
       const sa = sig(a[i]!);
       if (sa !== sig(b[i]!) || (c && sa !== sig(c[i]!))) {
         mismatches++;
@@ -132,20 +144,27 @@ async function differential(total: number, seed: number, weakHash?: (id: string)
 
 describe('backend sameness', () => {
   it('gives identical results for 1,000,000 seeded random orders, edge values included', async () => {
-    const r = await differential(1_000_000, 20261124);
-    expect(r.first).toEqual([]);
-    expect(r.mismatches).toBe(0);
-    // the flow really exercises every outcome
-    expect(r.counts.accepted).toBeGreaterThan(300_000);
-    expect(r.counts.duplicate).toBeGreaterThan(100); // active ids submitted again
-    expect(r.counts.duplicateId).toBeGreaterThan(2_000); // finished ids submitted again
-    expect(r.counts.tableFull).toBeGreaterThan(1_000); // the table-full path, mid-batch
-    expect(r.counts.denied).toBeGreaterThan(100_000);
+    const runs = [await differential(500_000, 20261124, SETTINGS.exposure), await differential(500_000, 20261125, SETTINGS.rates)];
+    const reasons: Record<string, number> = {};
+    for (const r of runs) {
+      expect(r.first).toEqual([]);
+      expect(r.mismatches).toBe(0);
+      // the flow really exercises every outcome
+      expect(r.counts.accepted).toBeGreaterThan(50_000);
+      expect(r.counts.duplicate).toBeGreaterThan(20); // active ids submitted again
+      for (const [k, v] of Object.entries(r.counts.byReason)) reasons[k] = (reasons[k] ?? 0) + v;
+    }
+    // every check of the gate and of the account refused orders, in one setting or the other
+    for (const reason of ['INVALID_ORDER', 'UNKNOWN_SYMBOL', 'INVALID_QUANTITY', 'INVALID_PRICE', 'LOT_SIZE', 'TICK_SIZE', 'PRICE_LIMIT', 'PRICE_BAND',
+      'MAX_ORDER_QTY', 'MAX_ORDER_NOTIONAL', 'MAX_POSITION', 'MIN_ORDER_QTY', 'MIN_ORDER_NOTIONAL', 'REDUCE_ONLY', 'MAX_OPEN_ORDERS',
+      'MAX_GROSS_NOTIONAL', 'RATE_LIMIT', 'NO_REFERENCE_PRICE', 'DUPLICATE_ORDER_ID', 'ORDER_TABLE_FULL']) {
+      expect(reasons[reason] ?? 0, reason).toBeGreaterThan(50);
+    }
   }, 300_000);
 
   it('confirms every hash hit against the id string: ids colliding on all 64 bits are not duplicates', async () => {
     // 64 hash values for every id in the run: a hash hit is usually a different id
-    const r = await differential(50_000, 7, (id) => (id.length * 2654435761 + id.charCodeAt(id.length - 1)) & 63);
+    const r = await differential(50_000, 7, SETTINGS.rates, (id) => (id.length * 2654435761 + id.charCodeAt(id.length - 1)) & 63);
     expect(r.first).toEqual([]);
     expect(r.mismatches).toBe(0);
     expect(r.counts.accepted).toBeGreaterThan(10_000);

@@ -6,6 +6,7 @@ import { riskProblems, type RiskConfig } from '../risk/limits.js';
 import type { AnomalyHook } from './anomaly.js';
 import type { Clock } from './clock.js';
 import type { StrategyCallbacks } from './strategy.js';
+import type { TradingStateHook } from '../risk/trading-state.js';
 
 /** Everything `createEngine` accepts. Only `instruments` is required. */
 export interface EngineConfig {
@@ -35,12 +36,14 @@ export interface EngineConfig {
    * when it is loaded; 'native' requires it; 'ts' never loads it. TRADECORE_NATIVE=0 also forces TypeScript.
    */
   backend?: 'auto' | 'native' | 'ts';
+  /** Called on every trading-state change (after it took effect). */
+  onTradingState?: TradingStateHook;
   /** For tests only: a weak id hash, to make ids collide on all 64 bits (see IdIndex). */
   testHooks?: { weakHash?: (id: string) => number };
 }
 
 const KNOWN = new Set([
-  'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'clock', 'logger', 'strategy', 'onAnomaly', 'backend', 'testHooks',
+  'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'clock', 'logger', 'strategy', 'onAnomaly', 'backend', 'testHooks', 'onTradingState',
 ]);
 
 /** Thrown by `createEngine` with every problem of the config at once. */
@@ -101,6 +104,7 @@ export function configProblems(cfg: unknown): string[] {
   fnOrObj('logger', ['debug', 'info', 'warn', 'error', 'child']);
   if (c.strategy !== undefined) errors.push(...strategyProblems(c.strategy, 'strategy'));
   if (c.onAnomaly !== undefined && typeof c.onAnomaly !== 'function') errors.push('onAnomaly: must be a function');
+  if (c.onTradingState !== undefined && typeof c.onTradingState !== 'function') errors.push('onTradingState: must be a function');
   if (c.backend !== undefined && c.backend !== 'auto' && c.backend !== 'native' && c.backend !== 'ts') {
     errors.push(`backend: must be auto, native or ts, got ${String(c.backend)}`);
   }

@@ -19,6 +19,8 @@ import type { StrategyCallbacks } from './strategy.js';
 import { isTerminalEvent, kindEvent, validateReport } from './report-validation.js';
 import { BatchBuffers, GATE_DUP, GATE_SKIP, NativeGate, TsGate, type Gate } from './gate.js';
 import { loadNative } from '../native/loader.js';
+import { AccountRisk } from '../risk/account-risk.js';
+import { TRADING_STATES, type TradingState, type TradingStateChange, type TradingStateHook } from '../risk/trading-state.js';
 
 export type EngineState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -30,6 +32,17 @@ export interface EngineBackend {
   readonly submitMany: 'native' | 'ts';
   /** Where the addon was loaded from, or why it was not. */
   readonly native: string;
+}
+
+/** What `safeStop` did. */
+export interface SafeStopResult {
+  readonly state: 'Halted';
+  /** Cancels sent now. */
+  cancelsSent: number;
+  /** Open orders already pending cancel (nothing sent again). */
+  alreadyPending: number;
+  /** Open orders whose cancel could not be sent (for example the broker is not connected). */
+  readonly failed: Array<{ clientOrderId: string; reason: string; detail: string }>;
 }
 
 /** Orders per gate call in submitMany. */
@@ -112,7 +125,13 @@ export class Engine {
   private readonly reportLatency = new LatencyHistogram();
   private readonly sink: ReportSink;
   /** Scratch for `parse` (no allocation per order). */
-  private readonly parsed = { id: '', idText: '', inst: undefined as Instrument | undefined, side: 0, type: 0, tif: 0, detail: '' };
+  private readonly parsed = { id: '', idText: '', inst: undefined as Instrument | undefined, side: 0, type: 0, tif: 0, reduceOnly: false, detail: '' };
+  private postDetail = '';
+  readonly accountRisk: AccountRisk;
+  private _tradingState: TradingState = 'Active';
+  private lastStateReason = 'start';
+  private readonly stateHistory: TradingStateChange[] = [];
+  private readonly stateHook: TradingStateHook | undefined;
   /** Slot of the last order `place` stored. */
   private lastSlot = -1;
   private readonly batch = new BatchBuffers(BATCH);
@@ -121,8 +140,9 @@ export class Engine {
   private readonly batchDetail = new Array<string>(BATCH).fill('');
   private readonly batchTif = new Uint8Array(BATCH);
   private readonly batchSlot = new Int32Array(BATCH);
-  private readonly openBuySnap: Float64Array;
-  private readonly openSellSnap: Float64Array;
+  private readonly seqBuy: Float64Array;
+  private readonly seqSell: Float64Array;
+  private readonly batchReduce = new Uint8Array(BATCH);
   private readonly gate: Gate;
   /** Which implementation each submit path uses, and why. */
   readonly backend: EngineBackend;
@@ -141,8 +161,10 @@ export class Engine {
     });
     this.ledger = new Ledger(this.instruments, config.initialCash ?? {});
     this.risk = new PreTradeRisk(new LimitTable(this.instruments, config.risk), this.instruments.length);
-    this.openBuySnap = new Float64Array(this.instruments.length);
-    this.openSellSnap = new Float64Array(this.instruments.length);
+    this.seqBuy = new Float64Array(this.instruments.length);
+    this.seqSell = new Float64Array(this.instruments.length);
+    this.accountRisk = new AccountRisk(this.instruments, this.risk.limits, config.risk?.account ?? {}, this.clock.now());
+    this.stateHook = config.onTradingState;
     const wanted = config.backend ?? 'auto';
     const native = wanted === 'ts' ? { reason: 'backend: ts in config' } : loadNative();
     if (wanted === 'native' && native.addon === undefined) throw new ConfigError([`backend: native requested but the addon is unavailable: ${native.reason}`]);
@@ -256,15 +278,21 @@ export class Engine {
     // 2. gate
     if (!this.ready) return this.deny(id, R.BROKER_NOT_READY, `engine=${this._state} connected=${this.connected}`);
     if (parsed !== 0) return this.deny(id, parsed, p.detail);
-    // 3. risk
+    if (this._tradingState === 'Halted') return this.deny(id, R.TRADING_HALTED, `state=Halted reason=${this.lastStateReason}`);
+    // 3. risk: the per-order gate, then the account checks
     const inst = p.inst!;
     const market = p.type === TYPE_MARKET;
     const position = this.ledger.qty[inst.index]!;
     const reason = this.risk.check(inst, p.side, market, order.qty, order.price as number, position);
     if (reason !== 0) return this.deny(id, reason, this.risk.detail(reason, inst, p.side, market, order.qty, order.price as number, position));
-    // 5, 6. order table and adapter; exposure counts from here
+    const post = this.postCheck(inst, p.side, market, order.qty, this.risk.priceUnits, p.reduceOnly || this._tradingState === 'Reducing', this.risk.openBuy, this.risk.openSell, now);
+    if (post !== 0) return this.deny(id, post, this.postDetail);
+    // 5, 6. order table and adapter; exposure, rates and open counts from here
     const res = this.place(id, inst, p.side, p.type, p.tif, order.qty, this.risk.priceUnits, now, order.side);
-    if (res.status === 'accepted') this.addExposure(inst.index, p.side, order.qty);
+    if (res.status === 'accepted') {
+      this.addExposure(inst.index, p.side, order.qty);
+      this.accountRisk.accept(inst.index, now);
+    }
     // reports an adapter delivered from inside placeOrder, now that the order is counted
     if (!this.handling && this.backlog.length > 0) this.drain();
     return res;
@@ -300,15 +328,17 @@ export class Engine {
     const b = this.batch;
     const now = this.clock.now();
     t.recycle(now);
-    if (!this.ready) {
+    // Not ready, Halted or Reducing: every order one by one (the state is the same for all).
+    if (!this.ready || this._tradingState !== 'Active') {
       for (let k = 0; k < n; k++) results[start + k] = this.submit(orders[start + k]!);
       return;
     }
     this.counters.submits += n;
-    // Exposure before the gate: a fallback rebuilds from here (see rerun) rather than
-    // subtracting, so the float sums match one-by-one submits to the last bit.
-    this.openBuySnap.set(this.risk.openBuy);
-    this.openSellSnap.set(this.risk.openSell);
+    // Exposure as one-by-one submits would see it, order by order: the gate counts every pass
+    // ahead, but the account checks and any fallback must see only the orders accepted so far.
+    // Built by adding in order, never subtracting, so float sums match to the last bit.
+    this.seqBuy.set(this.risk.openBuy);
+    this.seqSell.set(this.risk.openSell);
     const ids = this.batchIds;
     const pre = this.batchPre;
     const details = this.batchDetail;
@@ -339,6 +369,7 @@ export class Engine {
       b.qty[k] = typeof o.qty === 'number' ? o.qty : Number.NaN;
       b.price[k] = typeof o.price === 'number' ? o.price : Number.NaN;
       this.batchTif[k] = p.tif;
+      this.batchReduce[k] = p.reduceOnly ? 1 : 0;
     }
     try {
       this.gate.run(n);
@@ -360,7 +391,7 @@ export class Engine {
       if (r === GATE_DUP) {
         const cand = b.dup[k]!;
         const slot = cand >= 0 ? (t.clientId[cand] === id ? cand : -1) : ids[-2 - cand] === id ? this.batchSlot[-2 - cand]! : -1;
-        if (slot < 0) return this.rerun(orders, start, n, k, k, results); // a hash collision, not a duplicate
+        if (slot < 0) return this.rerun(orders, start, n, k, results); // a hash collision, not a duplicate
         results[start + k] = this.dedupResult(slot, id);
         continue;
       }
@@ -376,28 +407,39 @@ export class Engine {
         results[start + k] = this.deny(id, r, detail);
         continue;
       }
-      const res = this.place(id, inst, side, b.market[k] === 1 ? TYPE_MARKET : TYPE_LIMIT, this.batchTif[k]!, o.qty, b.units[k]!, now, o.side);
+      this.batchSlot[k] = -1;
+      const market = b.market[k] === 1;
+      const post = this.postCheck(inst, side, market, o.qty, b.units[k]!, this.batchReduce[k] === 1, this.seqBuy, this.seqSell, now);
+      const res = post !== 0
+        ? this.deny(id, post, this.postDetail)
+        : this.place(id, inst, side, market ? TYPE_MARKET : TYPE_LIMIT, this.batchTif[k]!, o.qty, b.units[k]!, now, o.side);
       results[start + k] = res;
-      this.batchSlot[k] = res.status === 'accepted' ? this.lastSlot : -1;
       // Refused after the gate counted its exposure: later orders were checked with it.
-      if (res.status === 'denied') return this.rerun(orders, start, n, k, k + 1, results);
+      if (res.status === 'denied') return this.rerun(orders, start, n, k + 1, results);
+      this.batchSlot[k] = this.lastSlot;
+      this.addTo(side > 0 ? this.seqBuy : this.seqSell, inst.index, o.qty);
+      this.accountRisk.accept(inst.index, now);
     }
   }
 
   /**
-   * Something broke sequential semantics at order `at` of the chunk: rebuild the exposure the
-   * orders accepted before it would have left (the snapshot plus their adds, in order: the
-   * same float sums as one-by-one submits), then submit orders from..n-1 one by one.
+   * Something broke sequential semantics in the chunk: set the exposure to what the orders
+   * accepted so far left (the in-order sums), then submit orders from..n-1 one by one.
    */
-  private rerun(orders: readonly OrderRequest[], start: number, n: number, at: number, from: number, results: SubmitResult[]): void {
-    const b = this.batch;
-    this.risk.openBuy.set(this.openBuySnap);
-    this.risk.openSell.set(this.openSellSnap);
-    for (let k = 0; k < at; k++) {
-      if (b.reason[k] === 0 && this.batchSlot[k]! >= 0) this.addExposure(b.inst[k]!, b.side[k]!, b.exposure[k]!);
-    }
+  private rerun(orders: readonly OrderRequest[], start: number, n: number, from: number, results: SubmitResult[]): void {
+    this.risk.openBuy.set(this.seqBuy);
+    this.risk.openSell.set(this.seqSell);
     this.counters.submits -= n - from;
     for (let k = from; k < n; k++) results[start + k] = this.submit(orders[start + k]!);
+  }
+
+  /** The account checks after the gate; on a refusal the detail is left in `postDetail`. */
+  private postCheck(inst: Instrument, side: number, market: boolean, qty: number, units: number, reduceOnly: boolean, openBuy: Float64Array, openSell: Float64Array, now: number): number {
+    const px = market ? this.risk.reference[inst.index]! : units / inst.scale;
+    const L = this.ledger;
+    const r = this.accountRisk.check(inst, side, qty, px, reduceOnly, L.qty, L.avgPx, openBuy, openSell, this.risk.reference, now);
+    if (r !== 0) this.postDetail = this.accountRisk.detail(r, inst, side, qty, px, L.qty, L.avgPx, openBuy, openSell, this.risk.reference);
+    return r;
   }
 
   /** Validate the id and parse symbol, side, type and tif into `this.parsed`; no side effects. */
@@ -436,6 +478,12 @@ export class Engine {
       p.detail = `tif=${String(order.tif)} expected=day|gtc|ioc`;
       return R.INVALID_ORDER;
     }
+    const ro = order.reduceOnly;
+    if (ro !== undefined && ro !== true && ro !== false) {
+      p.detail = `reduceOnly=${String(ro)} expected=true|false`;
+      return R.INVALID_ORDER;
+    }
+    p.reduceOnly = ro === true;
     return 0;
   }
 
@@ -511,6 +559,10 @@ export class Engine {
    * cancel of a finished order, sends nothing and says why.
    */
   cancel(clientOrderId: string): CancelResult {
+    return this.cancelOrder(clientOrderId, false);
+  }
+
+  private cancelOrder(clientOrderId: string, exempt: boolean): CancelResult {
     this.counters.cancels++;
     if (typeof clientOrderId !== 'string' || clientOrderId.length === 0) {
       return { status: 'denied', clientOrderId: String(clientOrderId), reason: 'INVALID_ORDER', detail: 'clientOrderId must be a non-empty string' };
@@ -526,10 +578,14 @@ export class Engine {
     if (!this.ready) {
       return { status: 'denied', clientOrderId, reason: 'BROKER_NOT_READY', detail: `engine=${this._state} connected=${this.connected}` };
     }
+    const now = this.clock.now();
+    if (!exempt && !this.accountRisk.takeCancel(now)) {
+      return { status: 'denied', clientOrderId, reason: 'RATE_LIMIT', detail: `limit=cancels-per-second retryInMs=${this.accountRisk.cancelWaitMs(now)}` };
+    }
     const brokerOrderId = t.brokerId[slot]!;
     t.prevStatus[slot] = st;
     t.status[slot] = nextStatus(st, OrderEvent.CancelRequested);
-    t.updatedAt[slot] = this.clock.now();
+    t.updatedAt[slot] = now;
     try {
       this.broker.cancelOrder({ clientOrderId, brokerOrderId });
     } catch (err) {
@@ -542,6 +598,67 @@ export class Engine {
     }
     this.counters.cancelsSent++;
     return { status: 'sent', clientOrderId, brokerOrderId };
+  }
+
+  /** The trading state: Active, Reducing (only position-shrinking orders) or Halted. */
+  get tradingState(): TradingState {
+    return this._tradingState;
+  }
+
+  /** Every trading-state change since start, oldest first. */
+  tradingStateHistory(): TradingStateChange[] {
+    return [...this.stateHistory];
+  }
+
+  /**
+   * Move the trading state. `Halted` refuses new orders (cancels still pass); `Reducing`
+   * accepts only orders that shrink a position. Every change is logged, recorded and passed
+   * to `onTradingState`. Returns the change, or undefined when the state was already `state`.
+   *
+   * @example
+   * engine.setTradingState('Reducing', 'daily loss limit reached');
+   */
+  setTradingState(state: TradingState, reason: string): TradingStateChange | undefined {
+    if (!TRADING_STATES.includes(state)) throw new TypeError(`trading state must be one of ${TRADING_STATES.join(', ')}, got ${String(state)}`);
+    if (typeof reason !== 'string' || reason.length === 0) throw new TypeError('setTradingState needs a reason (a non-empty string)');
+    if (state === this._tradingState) return undefined;
+    const change: TradingStateChange = { from: this._tradingState, to: state, reason, time: this.clock.now() };
+    this._tradingState = state;
+    this.lastStateReason = reason;
+    this.stateHistory.push(change);
+    const log = { tradingState: state, from: change.from, reason };
+    if (state === 'Active') this.logger.info(log, 'trading state changed');
+    else this.logger.warn(log, 'trading state changed');
+    if (this.stateHook !== undefined) {
+      try {
+        this.stateHook(change);
+      } catch (err) {
+        this.logger.error({ err }, 'onTradingState hook threw');
+      }
+    }
+    return change;
+  }
+
+  /**
+   * The kill switch: move to Halted, then cancel every open order (cancel rate limits do not
+   * apply). Idempotent: a second call sends nothing new for orders already pending cancel.
+   */
+  safeStop(reason: string): SafeStopResult {
+    this.setTradingState('Halted', `safeStop: ${reason}`);
+    const result: SafeStopResult = { state: 'Halted', cancelsSent: 0, alreadyPending: 0, failed: [] };
+    const t = this.table;
+    for (let s = 0; s < t.capacity; s++) {
+      if (t.live[s] !== 1 || !isOpen(t.status[s]!)) continue;
+      if (t.status[s] === OrderStatus.PendingCancel) {
+        result.alreadyPending++;
+        continue;
+      }
+      const r = this.cancelOrder(t.clientId[s]!, true);
+      if (r.status === 'sent') result.cancelsSent++;
+      else if (r.status === 'denied') result.failed.push({ clientOrderId: r.clientOrderId, reason: r.reason, detail: r.detail });
+    }
+    this.logger.warn({ reason, ...result, failed: result.failed.length }, 'safe stop');
+    return result;
   }
 
   /** The order with this client or broker order id, or undefined. */
@@ -743,6 +860,7 @@ export class Engine {
     t.updatedAt[slot] = now;
     if (isTerminal(to) && !isTerminal(from)) {
       this.releaseExposure(slot);
+      if (!external) this.accountRisk.release(inst.index);
       t.markFinished(slot, now);
     }
     // 7. callbacks
@@ -800,8 +918,11 @@ export class Engine {
   }
 
   private addExposure(index: number, side: number, qty: number): void {
-    if (side > 0) this.risk.openBuy[index] = this.risk.openBuy[index]! + qty;
-    else this.risk.openSell[index] = this.risk.openSell[index]! + qty;
+    this.addTo(side > 0 ? this.risk.openBuy : this.risk.openSell, index, qty);
+  }
+
+  private addTo(arr: Float64Array, index: number, qty: number): void {
+    arr[index] = arr[index]! + qty;
   }
 
   private reduceOpen(index: number, side: number, q: number): void {

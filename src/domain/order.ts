@@ -20,6 +20,8 @@ export interface OrderRequest {
   price?: number;
   /** Default 'day'. */
   tif?: TimeInForce;
+  /** Accept only if the order shrinks the position (counting open orders on its side). */
+  reduceOnly?: boolean;
 }
 
 /** A read-only copy of one order as the engine holds it. */
@@ -84,6 +86,6 @@ export type CancelResult =
   | {
       readonly status: 'denied';
       readonly clientOrderId: string;
-      readonly reason: 'UNKNOWN_ORDER' | 'BROKER_NOT_READY' | 'INVALID_ORDER';
+      readonly reason: 'UNKNOWN_ORDER' | 'BROKER_NOT_READY' | 'INVALID_ORDER' | 'RATE_LIMIT';
       readonly detail: string;
     };

@@ -35,6 +35,11 @@ const REASONS = [
   ['TOO_LATE_TO_CANCEL', 'the order finished before the cancel reached the broker', false],
   ['RECOVERY_NOT_FOUND', 'recovery sync found no trace of the order at the broker', true],
   ['BROKER_REJECT', 'broker reject with no more specific code; see the broker text', false],
+  ['MIN_ORDER_QTY', 'quantity is below the per-order minimum', false],
+  ['MIN_ORDER_NOTIONAL', 'quantity x price is below the per-order notional minimum', false],
+  ['REDUCE_ONLY', 'a reduce-only order (or any order in the Reducing state) that would not shrink the position', true],
+  ['MAX_OPEN_ORDERS', 'the open-order count limit of the symbol or the account is reached', true],
+  ['MAX_GROSS_NOTIONAL', 'the account gross notional (positions plus open orders) would exceed its limit', true],
 ] as const satisfies ReadonlyArray<readonly [string, string, boolean]>;
 
 export type RejectReason = (typeof REASONS)[number][0];

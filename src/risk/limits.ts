@@ -14,15 +14,51 @@ export interface RiskLimits {
   limitUp?: number;
   /** Static daily limit-down price (decimal): lower limit prices are refused (PRICE_LIMIT). */
   limitDown?: number;
+  /** Smallest quantity of one order (MIN_ORDER_QTY). */
+  minOrderQty?: number;
+  /** Smallest qty x price x multiplier of one order (MIN_ORDER_NOTIONAL). */
+  minOrderNotional?: number;
+  /** Most open orders in this symbol (MAX_OPEN_ORDERS). */
+  maxOpenOrders?: number;
+  /** New orders per second in this symbol, token bucket (RATE_LIMIT). */
+  ordersPerSecond?: number;
+  /** New orders per minute in this symbol, token bucket (RATE_LIMIT). */
+  ordersPerMinute?: number;
+}
+
+/** Limits over the whole account. Absent means unlimited. */
+export interface AccountLimits {
+  /** Most open orders across all symbols (MAX_OPEN_ORDERS). */
+  maxOpenOrders?: number;
+  /**
+   * Largest gross notional: |position| plus open buy and sell quantity of every instrument,
+   * valued at its reference price (or the position's average cost before one is known),
+   * plus the new order (MAX_GROSS_NOTIONAL).
+   */
+  maxGrossNotional?: number;
+  /** New orders per second / per minute across all symbols, token buckets (RATE_LIMIT). */
+  ordersPerSecond?: number;
+  ordersPerMinute?: number;
+  /** Cancels per second; a cancel over the limit is refused with RATE_LIMIT (safeStop is exempt). */
+  cancelsPerSecond?: number;
+  /** New orders per UTC calendar day (RATE_LIMIT). */
+  maxOrdersPerDay?: number;
 }
 
 export interface RiskConfig {
   /** Applies to every instrument without its own entry for a field. */
   default?: RiskLimits;
   perSymbol?: Record<string, RiskLimits>;
+  account?: AccountLimits;
 }
 
-const FIELDS = ['maxOrderQty', 'maxOrderNotional', 'maxPosition', 'priceBandPct', 'limitUp', 'limitDown'] as const;
+const FIELDS = [
+  'maxOrderQty', 'maxOrderNotional', 'maxPosition', 'priceBandPct', 'limitUp', 'limitDown',
+  'minOrderQty', 'minOrderNotional', 'maxOpenOrders', 'ordersPerSecond', 'ordersPerMinute',
+] as const;
+const ACCOUNT_FIELDS = ['maxOpenOrders', 'maxGrossNotional', 'ordersPerSecond', 'ordersPerMinute', 'cancelsPerSecond', 'maxOrdersPerDay'] as const;
+/** Rates must be positive: a zero rate would refuse everything, say so with a limit of 0 elsewhere. */
+const POSITIVE = new Set(['ordersPerSecond', 'ordersPerMinute', 'cancelsPerSecond']);
 
 /** Validate a risk config; every problem at once, each naming its path. */
 export function riskProblems(cfg: unknown, symbols: ReadonlySet<string>, path = 'risk'): string[] {
@@ -31,20 +67,23 @@ export function riskProblems(cfg: unknown, symbols: ReadonlySet<string>, path = 
   const errors: string[] = [];
   const c = cfg as Record<string, unknown>;
   for (const key of Object.keys(c)) {
-    if (key !== 'default' && key !== 'perSymbol') errors.push(`${path}.${key}: unknown field (expected default, perSymbol)`);
+    if (key !== 'default' && key !== 'perSymbol' && key !== 'account') errors.push(`${path}.${key}: unknown field (expected default, perSymbol, account)`);
   }
-  const checkLimits = (v: unknown, p: string) => {
+  const checkLimits = (v: unknown, p: string, fields: readonly string[] = FIELDS) => {
     if (v === undefined) return;
     if (typeof v !== 'object' || v === null) {
       errors.push(`${p}: must be an object`);
       return;
     }
     for (const [k, x] of Object.entries(v)) {
-      if (!(FIELDS as readonly string[]).includes(k)) errors.push(`${p}.${k}: unknown field (expected ${FIELDS.join(', ')})`);
-      else if (typeof x !== 'number' || !(x >= 0)) errors.push(`${p}.${k}: must be a number >= 0`);
+      if (!fields.includes(k)) errors.push(`${p}.${k}: unknown field (expected ${fields.join(', ')})`);
+      else if (typeof x !== 'number' || Number.isNaN(x) || (POSITIVE.has(k) ? !(x > 0) : !(x >= 0))) {
+        errors.push(`${p}.${k}: must be a number ${POSITIVE.has(k) ? '> 0' : '>= 0'}`);
+      }
     }
   };
   checkLimits(c.default, `${path}.default`);
+  checkLimits(c.account, `${path}.account`, ACCOUNT_FIELDS);
   if (c.perSymbol !== undefined) {
     if (typeof c.perSymbol !== 'object' || c.perSymbol === null) errors.push(`${path}.perSymbol: must be an object`);
     else {
@@ -70,6 +109,12 @@ export class LimitTable {
   /** Price units; +Infinity / -Infinity when unset. */
   readonly limitUpUnits: Float64Array;
   readonly limitDownUnits: Float64Array;
+  readonly minOrderQty: Float64Array;
+  readonly minOrderNotional: Float64Array;
+  readonly maxOpenOrders: Float64Array;
+  /** Orders per second / minute per symbol; Infinity when unset. */
+  readonly ordersPerSecond: Float64Array;
+  readonly ordersPerMinute: Float64Array;
   /** Instrument parameters: 10^pricePrecision, tick in price units, lot size, multiplier. */
   readonly scale: Float64Array;
   readonly tickUnits: Float64Array;
@@ -85,6 +130,11 @@ export class LimitTable {
     this.priceBandPct = f64();
     this.limitUpUnits = f64();
     this.limitDownUnits = f64();
+    this.minOrderQty = f64();
+    this.minOrderNotional = f64();
+    this.maxOpenOrders = f64();
+    this.ordersPerSecond = f64();
+    this.ordersPerMinute = f64();
     this.scale = f64();
     this.tickUnits = f64();
     this.lotSize = f64();
@@ -102,6 +152,11 @@ export class LimitTable {
       // a limit between two ticks: round toward the inside of the band, never widen it
       this.limitUpUnits[i] = up === undefined ? Infinity : Math.floor(up * inst.scale + 1e-7);
       this.limitDownUnits[i] = down === undefined ? -Infinity : Math.ceil(down * inst.scale - 1e-7);
+      this.minOrderQty[i] = own.minOrderQty ?? d.minOrderQty ?? 0;
+      this.minOrderNotional[i] = own.minOrderNotional ?? d.minOrderNotional ?? 0;
+      this.maxOpenOrders[i] = own.maxOpenOrders ?? d.maxOpenOrders ?? Infinity;
+      this.ordersPerSecond[i] = own.ordersPerSecond ?? d.ordersPerSecond ?? Infinity;
+      this.ordersPerMinute[i] = own.ordersPerMinute ?? d.ordersPerMinute ?? Infinity;
       this.scale[i] = inst.scale;
       this.tickUnits[i] = inst.tickUnits;
       this.lotSize[i] = inst.lotSize;

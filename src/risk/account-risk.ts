@@ -1,0 +1,148 @@
+import type { Instrument } from '../domain/instrument.js';
+import { R, reasonCode } from '../domain/reject-reason.js';
+import { DailyCounter, TokenBucket } from './frequency.js';
+import type { AccountLimits, LimitTable } from './limits.js';
+
+/**
+ * The checks that run after the per-order gate (PreTradeRisk / the native gate), in this
+ * order: min quantity, min notional, reduce-only, open orders (symbol, account), gross
+ * notional, frequency (symbol per second and minute, account per second and minute, daily
+ * cap). They read exposure through the arrays they are given, so a batch can show them the
+ * exposure as of its place in the sequence. Tokens and counts change only in `accept`: an
+ * order refused for any reason uses no rate.
+ */
+export class AccountRisk {
+  /** Open orders per instrument, and in all. */
+  readonly openCount: Int32Array;
+  openTotal = 0;
+  private readonly symbolSec: (TokenBucket | undefined)[];
+  private readonly symbolMin: (TokenBucket | undefined)[];
+  private readonly accountSec: TokenBucket | undefined;
+  private readonly accountMin: TokenBucket | undefined;
+  private readonly cancels: TokenBucket | undefined;
+  private readonly daily = new DailyCounter();
+  private readonly maxPerDay: number;
+  private readonly maxOpenTotal: number;
+  private readonly maxGross: number;
+  /** Which rate refused the last order, for the detail. */
+  private refusedBy = '';
+
+  constructor(
+    private readonly instruments: readonly Instrument[],
+    private readonly limits: LimitTable,
+    account: AccountLimits,
+    now: number,
+  ) {
+    const n = instruments.length;
+    this.openCount = new Int32Array(n);
+    const bucket = (rate: number | undefined, windowMs: number) => (rate === undefined || rate === Infinity ? undefined : new TokenBucket(rate, windowMs, now));
+    this.symbolSec = instruments.map((i) => bucket(limits.ordersPerSecond[i.index], 1000));
+    this.symbolMin = instruments.map((i) => bucket(limits.ordersPerMinute[i.index], 60_000));
+    this.accountSec = bucket(account.ordersPerSecond, 1000);
+    this.accountMin = bucket(account.ordersPerMinute, 60_000);
+    this.cancels = bucket(account.cancelsPerSecond, 1000);
+    this.maxPerDay = account.maxOrdersPerDay ?? Infinity;
+    this.maxOpenTotal = account.maxOpenOrders ?? Infinity;
+    this.maxGross = account.maxGrossNotional ?? Infinity;
+  }
+
+  /**
+   * @param px the order's price (decimal; the reference for a market order, NaN if none)
+   * @param reduceOnly the order, or the trading state, allows only a shrinking position
+   */
+  check(
+    inst: Instrument, side: number, qty: number, px: number, reduceOnly: boolean,
+    position: Float64Array, avgPx: Float64Array, openBuy: Float64Array, openSell: Float64Array, reference: Float64Array, now: number,
+  ): number {
+    const i = inst.index;
+    const L = this.limits;
+    if (qty < L.minOrderQty[i]!) return R.MIN_ORDER_QTY;
+    if (L.minOrderNotional[i]! > 0) {
+      if (Number.isNaN(px)) return R.NO_REFERENCE_PRICE;
+      if (qty * px * inst.multiplier < L.minOrderNotional[i]! * (1 - 1e-12)) return R.MIN_ORDER_NOTIONAL;
+    }
+    if (reduceOnly) {
+      const p = position[i]!;
+      const ok = side > 0 ? p < 0 && qty + openBuy[i]! <= -p : p > 0 && qty + openSell[i]! <= p;
+      if (!ok) return R.REDUCE_ONLY;
+    }
+    if (this.openCount[i]! >= L.maxOpenOrders[i]! || this.openTotal >= this.maxOpenTotal) return R.MAX_OPEN_ORDERS;
+    if (this.maxGross !== Infinity) {
+      if (Number.isNaN(px)) return R.NO_REFERENCE_PRICE;
+      if (this.gross(position, avgPx, openBuy, openSell, reference) + qty * px * inst.multiplier > this.maxGross * (1 + 1e-12)) return R.MAX_GROSS_NOTIONAL;
+    }
+    this.refusedBy = '';
+    if (this.symbolSec[i] !== undefined && !this.symbolSec[i]!.available(now)) this.refusedBy = 'symbol-per-second';
+    else if (this.symbolMin[i] !== undefined && !this.symbolMin[i]!.available(now)) this.refusedBy = 'symbol-per-minute';
+    else if (this.accountSec !== undefined && !this.accountSec.available(now)) this.refusedBy = 'account-per-second';
+    else if (this.accountMin !== undefined && !this.accountMin.available(now)) this.refusedBy = 'account-per-minute';
+    else if (this.daily.count(now) >= this.maxPerDay) this.refusedBy = 'account-per-day';
+    return this.refusedBy === '' ? 0 : R.RATE_LIMIT;
+  }
+
+  /** Gross notional of positions and open orders, valued at reference (or average cost). */
+  gross(position: Float64Array, avgPx: Float64Array, openBuy: Float64Array, openSell: Float64Array, reference: Float64Array): number {
+    let g = 0;
+    for (let k = 0; k < this.instruments.length; k++) {
+      const q = Math.abs(position[k]!) + openBuy[k]! + openSell[k]!;
+      if (q === 0) continue;
+      const mark = Number.isNaN(reference[k]!) ? avgPx[k]! : reference[k]!;
+      g += q * mark * this.instruments[k]!.multiplier;
+    }
+    return g;
+  }
+
+  /** An order was accepted: it uses its rates and counts as open. */
+  accept(index: number, now: number): void {
+    this.symbolSec[index]?.take(now);
+    this.symbolMin[index]?.take(now);
+    this.accountSec?.take(now);
+    this.accountMin?.take(now);
+    this.daily.add(now);
+    this.openCount[index]!++;
+    this.openTotal++;
+  }
+
+  /** An order finished (or was never sent): it no longer counts as open. */
+  release(index: number): void {
+    this.openCount[index]!--;
+    this.openTotal--;
+  }
+
+  /** A cancel may go out now; consumes a token when it may. */
+  takeCancel(now: number): boolean {
+    if (this.cancels === undefined) return true;
+    if (!this.cancels.available(now)) return false;
+    this.cancels.take(now);
+    return true;
+  }
+
+  cancelWaitMs(now: number): number {
+    return this.cancels?.waitMs(now) ?? 0;
+  }
+
+  detail(reason: number, inst: Instrument, side: number, qty: number, px: number, position: Float64Array, avgPx: Float64Array, openBuy: Float64Array, openSell: Float64Array, reference: Float64Array): string {
+    const i = inst.index;
+    const base = `symbol=${inst.symbol}`;
+    switch (reasonCode(reason)) {
+      case 'MIN_ORDER_QTY':
+        return `${base} qty=${qty} min=${this.limits.minOrderQty[i]}`;
+      case 'MIN_ORDER_NOTIONAL':
+        return `${base} notional=${qty * px * inst.multiplier} min=${this.limits.minOrderNotional[i]}`;
+      case 'NO_REFERENCE_PRICE':
+        return `${base} type=market needs=reference`;
+      case 'REDUCE_ONLY':
+        return `${base} side=${side > 0 ? 'buy' : 'sell'} position=${position[i]} open=${side > 0 ? openBuy[i] : openSell[i]} qty=${qty}`;
+      case 'MAX_OPEN_ORDERS':
+        return this.openCount[i]! >= this.limits.maxOpenOrders[i]!
+          ? `${base} scope=symbol open=${this.openCount[i]} limit=${this.limits.maxOpenOrders[i]}`
+          : `${base} scope=account open=${this.openTotal} limit=${this.maxOpenTotal}`;
+      case 'MAX_GROSS_NOTIONAL':
+        return `${base} gross=${this.gross(position, avgPx, openBuy, openSell, reference)} order=${qty * px * inst.multiplier} limit=${this.maxGross}`;
+      case 'RATE_LIMIT':
+        return `${base} limit=${this.refusedBy}`;
+      default:
+        return base;
+    }
+  }
+}
