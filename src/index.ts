@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 export { createEngine, Engine, type EngineState, type EngineStats, type EngineLatency, type EngineBackend, type SafeStopResult } from './core/engine.js';
+export { TradingCalendar, calendarProblems, type MarketCalendarSpec } from './risk/calendar.js';
 export { TRADING_STATES, type TradingState, type TradingStateChange, type TradingStateHook } from './risk/trading-state.js';
 export { ConfigError, configProblems, type EngineConfig } from './core/config.js';
 export type { StrategyCallbacks } from './core/strategy.js';

@@ -7,6 +7,7 @@ import type { AnomalyHook } from './anomaly.js';
 import type { Clock } from './clock.js';
 import type { StrategyCallbacks } from './strategy.js';
 import type { TradingStateHook } from '../risk/trading-state.js';
+import { calendarProblems, type MarketCalendarSpec } from '../risk/calendar.js';
 
 /** Everything `createEngine` accepts. Only `instruments` is required. */
 export interface EngineConfig {
@@ -36,6 +37,10 @@ export interface EngineConfig {
    * when it is loaded; 'native' requires it; 'ts' never loads it. TRADECORE_NATIVE=0 also forces TypeScript.
    */
   backend?: 'auto' | 'native' | 'ts';
+  /** Trading calendars by market name; instruments name theirs with `market`. */
+  markets?: Record<string, MarketCalendarSpec>;
+  /** Cancels while the instrument's market is closed: sent ('allow', default) or refused ('refuse'). */
+  cancelOutsideSession?: 'allow' | 'refuse';
   /** Called on every trading-state change (after it took effect). */
   onTradingState?: TradingStateHook;
   /** For tests only: a weak id hash, to make ids collide on all 64 bits (see IdIndex). */
@@ -43,7 +48,7 @@ export interface EngineConfig {
 }
 
 const KNOWN = new Set([
-  'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'clock', 'logger', 'strategy', 'onAnomaly', 'backend', 'testHooks', 'onTradingState',
+  'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'clock', 'logger', 'strategy', 'onAnomaly', 'backend', 'testHooks', 'onTradingState', 'markets', 'cancelOutsideSession',
 ]);
 
 /** Thrown by `createEngine` with every problem of the config at once. */
@@ -104,6 +109,25 @@ export function configProblems(cfg: unknown): string[] {
   fnOrObj('logger', ['debug', 'info', 'warn', 'error', 'child']);
   if (c.strategy !== undefined) errors.push(...strategyProblems(c.strategy, 'strategy'));
   if (c.onAnomaly !== undefined && typeof c.onAnomaly !== 'function') errors.push('onAnomaly: must be a function');
+  const markets = new Set<string>();
+  if (c.markets !== undefined) {
+    if (typeof c.markets !== 'object' || c.markets === null) errors.push('markets: must be an object of market name → calendar');
+    else {
+      for (const [name, spec] of Object.entries(c.markets)) {
+        markets.add(name);
+        errors.push(...calendarProblems(spec, `markets.${name}`));
+      }
+    }
+  }
+  if (Array.isArray(c.instruments)) {
+    c.instruments.forEach((spec, i) => {
+      const m = (spec as { market?: unknown } | null)?.market;
+      if (typeof m === 'string' && m.length > 0 && !markets.has(m)) errors.push(`instruments[${i}].market: no market ${m} in markets`);
+    });
+  }
+  if (c.cancelOutsideSession !== undefined && c.cancelOutsideSession !== 'allow' && c.cancelOutsideSession !== 'refuse') {
+    errors.push(`cancelOutsideSession: must be allow or refuse, got ${String(c.cancelOutsideSession)}`);
+  }
   if (c.onTradingState !== undefined && typeof c.onTradingState !== 'function') errors.push('onTradingState: must be a function');
   if (c.backend !== undefined && c.backend !== 'auto' && c.backend !== 'native' && c.backend !== 'ts') {
     errors.push(`backend: must be auto, native or ts, got ${String(c.backend)}`);

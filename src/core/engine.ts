@@ -20,6 +20,7 @@ import { isTerminalEvent, kindEvent, validateReport } from './report-validation.
 import { BatchBuffers, GATE_DUP, GATE_SKIP, NativeGate, TsGate, type Gate } from './gate.js';
 import { loadNative } from '../native/loader.js';
 import { AccountRisk } from '../risk/account-risk.js';
+import { TradingCalendar } from '../risk/calendar.js';
 import { TRADING_STATES, type TradingState, type TradingStateChange, type TradingStateHook } from '../risk/trading-state.js';
 
 export type EngineState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -132,6 +133,9 @@ export class Engine {
   private lastStateReason = 'start';
   private readonly stateHistory: TradingStateChange[] = [];
   private readonly stateHook: TradingStateHook | undefined;
+  /** Calendar per instrument index (undefined: always open). */
+  private readonly calendars: (TradingCalendar | undefined)[];
+  private readonly cancelOutside: 'allow' | 'refuse';
   /** Slot of the last order `place` stored. */
   private lastSlot = -1;
   private readonly batch = new BatchBuffers(BATCH);
@@ -165,6 +169,9 @@ export class Engine {
     this.seqSell = new Float64Array(this.instruments.length);
     this.accountRisk = new AccountRisk(this.instruments, this.risk.limits, config.risk?.account ?? {}, this.clock.now());
     this.stateHook = config.onTradingState;
+    const byMarket = new Map(Object.entries(config.markets ?? {}).map(([name, spec]) => [name, new TradingCalendar(spec)]));
+    this.calendars = this.instruments.map((i) => (i.market === '' ? undefined : byMarket.get(i.market)));
+    this.cancelOutside = config.cancelOutsideSession ?? 'allow';
     const wanted = config.backend ?? 'auto';
     const native = wanted === 'ts' ? { reason: 'backend: ts in config' } : loadNative();
     if (wanted === 'native' && native.addon === undefined) throw new ConfigError([`backend: native requested but the addon is unavailable: ${native.reason}`]);
@@ -279,8 +286,9 @@ export class Engine {
     if (!this.ready) return this.deny(id, R.BROKER_NOT_READY, `engine=${this._state} connected=${this.connected}`);
     if (parsed !== 0) return this.deny(id, parsed, p.detail);
     if (this._tradingState === 'Halted') return this.deny(id, R.TRADING_HALTED, `state=Halted reason=${this.lastStateReason}`);
-    // 3. risk: the per-order gate, then the account checks
     const inst = p.inst!;
+    if (this.closed(inst, now)) return this.deny(id, R.OUTSIDE_SESSION, this.sessionDetail(inst, now));
+    // 3. risk: the per-order gate, then the account checks
     const market = p.type === TYPE_MARKET;
     const position = this.ledger.qty[inst.index]!;
     const reason = this.risk.check(inst, p.side, market, order.qty, order.price as number, position);
@@ -361,6 +369,11 @@ export class Engine {
         details[k] = p.detail;
         continue;
       }
+      if (this.closed(p.inst!, now)) {
+        b.reason[k] = pre[k] = R.OUTSIDE_SESSION;
+        details[k] = this.sessionDetail(p.inst!, now);
+        continue;
+      }
       b.reason[k] = 0;
       b.inst[k] = p.inst!.index;
       b.side[k] = p.side;
@@ -431,6 +444,17 @@ export class Engine {
     this.risk.openSell.set(this.seqSell);
     this.counters.submits -= n - from;
     for (let k = from; k < n; k++) results[start + k] = this.submit(orders[start + k]!);
+  }
+
+  /** Whether the instrument's market is outside its sessions at `now` (no calendar: never). */
+  private closed(inst: Instrument, now: number): boolean {
+    const cal = this.calendars[inst.index];
+    return cal !== undefined && !cal.isOpen(now);
+  }
+
+  private sessionDetail(inst: Instrument, now: number): string {
+    const next = this.calendars[inst.index]!.nextOpenAt(now);
+    return `symbol=${inst.symbol} market=${inst.market} nextOpen=${Number.isFinite(next) ? new Date(next).toISOString() : 'none within 31 days'}`;
   }
 
   /** The account checks after the gate; on a refusal the detail is left in `postDetail`. */
@@ -579,6 +603,10 @@ export class Engine {
       return { status: 'denied', clientOrderId, reason: 'BROKER_NOT_READY', detail: `engine=${this._state} connected=${this.connected}` };
     }
     const now = this.clock.now();
+    if (!exempt && this.cancelOutside === 'refuse') {
+      const inst = this.instruments[t.instrument[slot]!]!;
+      if (this.closed(inst, now)) return { status: 'denied', clientOrderId, reason: 'OUTSIDE_SESSION', detail: this.sessionDetail(inst, now) };
+    }
     if (!exempt && !this.accountRisk.takeCancel(now)) {
       return { status: 'denied', clientOrderId, reason: 'RATE_LIMIT', detail: `limit=cancels-per-second retryInMs=${this.accountRisk.cancelWaitMs(now)}` };
     }

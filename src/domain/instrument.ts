@@ -16,6 +16,8 @@ export interface InstrumentSpec {
   currency?: string;
   /** Contract multiplier for notional and cash. Default 1. */
   multiplier?: number;
+  /** Name of the market (in config `markets`) whose trading calendar applies. Default: none, always open. */
+  market?: string;
 }
 
 export interface Instrument extends Required<InstrumentSpec> {
@@ -79,6 +81,7 @@ export function instrumentProblems(spec: unknown, path: string): string[] {
   if (s.multiplier !== undefined && (typeof s.multiplier !== 'number' || !(s.multiplier > 0) || !Number.isFinite(s.multiplier))) {
     errors.push(`${path}.multiplier: must be a positive finite number`);
   }
+  if (s.market !== undefined && (typeof s.market !== 'string' || s.market.length === 0)) errors.push(`${path}.market: must be a non-empty string`);
   return errors;
 }
 
@@ -92,6 +95,7 @@ export function makeInstrument(spec: InstrumentSpec, index: number): Instrument 
     lotSize: spec.lotSize ?? 1,
     currency: spec.currency ?? 'USD',
     multiplier: spec.multiplier ?? 1,
+    market: spec.market ?? '',
     index,
     scale,
     tickUnits: toPriceUnits(spec.tickSize, scale),
