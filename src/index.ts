@@ -6,6 +6,7 @@ export { createEngine, Engine, type EngineState, type EngineStats, type EngineLa
 export { TradingCalendar, calendarProblems, type MarketCalendarSpec } from './risk/calendar.js';
 export { TRADING_STATES, type TradingState, type TradingStateChange, type TradingStateHook } from './risk/trading-state.js';
 export { ConfigError, configProblems, type EngineConfig } from './core/config.js';
+export { loadConfigFile, checkConfig, FileConfigSchema, type FileConfig, type LoadedConfig } from './core/config-file.js';
 export type { StrategyCallbacks } from './core/strategy.js';
 export type { Anomaly, AnomalyHook, AnomalyKind } from './core/anomaly.js';
 export { ManualClock, systemClock, type Clock, type TimerHandle } from './core/clock.js';

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { SimFaults } from '../brokers/sim/sim-broker.js';
 import { formatSummary, runDemo } from './demo.js';
+import { loadConfigFile } from '../core/config-file.js';
 
 const USAGE = `usage: tradecore <command> [options]
 
@@ -17,6 +18,9 @@ commands:
                             drop-ack per order, delay in ms)
             --json          print the summary as JSON
             exit status: 0 when the engine's state matches the broker's, 1 otherwise
+  config check FILE [--json]
+            validate a JSON or YAML config file (instruments, risk limits, markets)
+            without trading; exit 0 when valid, 1 with every problem listed otherwise
   help      this text
   version   print the version
 
@@ -92,11 +96,34 @@ function version(): string {
   return pkg.version;
 }
 
+function configCommand(argv: string[]): number {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const [sub, file, ...extra] = parsed.positionals;
+  if (sub !== 'check' || file === undefined || extra.length > 0) throw new UsageError('usage: tradecore config check FILE [--json]');
+  const { config, problems } = loadConfigFile(file);
+  if (parsed.values.json) {
+    process.stdout.write(`${JSON.stringify({ file, valid: config !== undefined, problems }, null, 2)}\n`);
+  } else if (config) {
+    const markets = Object.keys(config.markets ?? {}).length;
+    process.stdout.write(`${file}: valid (${config.instruments.length} instruments, ${markets} markets)\n`);
+  } else {
+    process.stdout.write(`${file}: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+  }
+  return config ? 0 : 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'demo':
       return demo(rest);
+    case 'config':
+      return configCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${version()}\n`);

@@ -8,7 +8,7 @@ import type { BrokerReport, ExecutionReport, Trade } from '../domain/report.js';
 import { INVALID, OrderEvent, RESTORE, nextStatus } from '../domain/transitions.js';
 import { LatencyHistogram, type LatencySummary } from '../ops/latency.js';
 import { createLogger, type Logger } from '../ops/logger.js';
-import { LimitTable } from '../risk/limits.js';
+import { LimitTable, riskProblems, type RiskConfig } from '../risk/limits.js';
 import { PreTradeRisk } from '../risk/pretrade.js';
 import type { Anomaly, AnomalyHook, AnomalyKind } from './anomaly.js';
 import { systemClock, type Clock } from './clock.js';
@@ -687,6 +687,27 @@ export class Engine {
     }
     this.logger.warn({ reason, ...result, failed: result.failed.length }, 'safe stop');
     return result;
+  }
+
+  /**
+   * Swap the risk limits while trading. The whole config is validated first: a bad one is
+   * refused with every problem and the old limits stay; a good one takes effect for the next
+   * order, on both backends at once. Open-order counts carry over.
+   *
+   * @example
+   * const r = engine.reloadRisk({ default: { maxOrderQty: 500 }, account: { ordersPerSecond: 20 } });
+   * if (!r.ok) console.error(r.problems);
+   */
+  reloadRisk(risk: RiskConfig): { ok: true } | { ok: false; problems: string[] } {
+    const problems = riskProblems(risk, new Set(this.instruments.map((i) => i.symbol)));
+    if (problems.length > 0) {
+      this.logger.warn({ problems }, 'risk reload refused; the previous limits stay');
+      return { ok: false, problems };
+    }
+    this.risk.limits.copyFrom(new LimitTable(this.instruments, risk));
+    this.accountRisk.reconfigure(risk.account ?? {}, this.clock.now());
+    this.logger.info('risk limits reloaded');
+    return { ok: true };
   }
 
   /** The order with this client or broker order id, or undefined. */

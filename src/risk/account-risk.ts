@@ -15,15 +15,15 @@ export class AccountRisk {
   /** Open orders per instrument, and in all. */
   readonly openCount: Int32Array;
   openTotal = 0;
-  private readonly symbolSec: (TokenBucket | undefined)[];
-  private readonly symbolMin: (TokenBucket | undefined)[];
-  private readonly accountSec: TokenBucket | undefined;
-  private readonly accountMin: TokenBucket | undefined;
-  private readonly cancels: TokenBucket | undefined;
+  private symbolSec: (TokenBucket | undefined)[] = [];
+  private symbolMin: (TokenBucket | undefined)[] = [];
+  private accountSec: TokenBucket | undefined;
+  private accountMin: TokenBucket | undefined;
+  private cancels: TokenBucket | undefined;
   private readonly daily = new DailyCounter();
-  private readonly maxPerDay: number;
-  private readonly maxOpenTotal: number;
-  private readonly maxGross: number;
+  private maxPerDay = Infinity;
+  private maxOpenTotal = Infinity;
+  private maxGross = Infinity;
   /** Which rate refused the last order, for the detail. */
   private refusedBy = '';
 
@@ -33,14 +33,26 @@ export class AccountRisk {
     account: AccountLimits,
     now: number,
   ) {
-    const n = instruments.length;
-    this.openCount = new Int32Array(n);
-    const bucket = (rate: number | undefined, windowMs: number) => (rate === undefined || rate === Infinity ? undefined : new TokenBucket(rate, windowMs, now));
-    this.symbolSec = instruments.map((i) => bucket(limits.ordersPerSecond[i.index], 1000));
-    this.symbolMin = instruments.map((i) => bucket(limits.ordersPerMinute[i.index], 60_000));
-    this.accountSec = bucket(account.ordersPerSecond, 1000);
-    this.accountMin = bucket(account.ordersPerMinute, 60_000);
-    this.cancels = bucket(account.cancelsPerSecond, 1000);
+    this.openCount = new Int32Array(instruments.length);
+    this.reconfigure(account, now);
+  }
+
+  /**
+   * Apply new limits (the LimitTable was updated in place; `account` is the new account
+   * section). Open-order counts and the day's count carry over; a rate bucket whose rate did
+   * not change keeps its tokens, a changed one starts full.
+   */
+  reconfigure(account: AccountLimits, now: number): void {
+    const bucket = (old: TokenBucket | undefined, rate: number | undefined, windowMs: number) => {
+      if (rate === undefined || rate === Infinity) return undefined;
+      return old !== undefined && old.capacity === rate ? old : new TokenBucket(rate, windowMs, now);
+    };
+    const L = this.limits;
+    this.symbolSec = this.instruments.map((i) => bucket(this.symbolSec[i.index], L.ordersPerSecond[i.index], 1000));
+    this.symbolMin = this.instruments.map((i) => bucket(this.symbolMin[i.index], L.ordersPerMinute[i.index], 60_000));
+    this.accountSec = bucket(this.accountSec, account.ordersPerSecond, 1000);
+    this.accountMin = bucket(this.accountMin, account.ordersPerMinute, 60_000);
+    this.cancels = bucket(this.cancels, account.cancelsPerSecond, 1000);
     this.maxPerDay = account.maxOrdersPerDay ?? Infinity;
     this.maxOpenTotal = account.maxOpenOrders ?? Infinity;
     this.maxGross = account.maxGrossNotional ?? Infinity;

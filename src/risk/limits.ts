@@ -163,4 +163,15 @@ export class LimitTable {
       this.multiplier[i] = inst.multiplier;
     }
   }
+
+  /**
+   * Take every value of `next` into this table's own arrays. The arrays stay the same objects,
+   * so the native gate, which holds pointers to them, sees the new limits at once.
+   */
+  copyFrom(next: LimitTable): void {
+    for (const key of Object.keys(this) as Array<keyof LimitTable>) {
+      const mine = this[key];
+      if (mine instanceof Float64Array) mine.set(next[key] as Float64Array);
+    }
+  }
 }
