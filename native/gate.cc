@@ -45,7 +45,8 @@ struct Gate {
   uint32_t slotCount = 0;  // order table capacity: a stored slot must be below it
   // per instrument
   View<double> scale, tickUnits, lotSize, multiplier, maxQty, maxNotional, maxPos, bandPct, limitUp, limitDown,
-      reference, openBuy, openSell, position;
+      reference, openBuy, openSell, position, bandAbs, noRefRefuse, ladderStart, ladderCount;
+  View<double> ladderFrom, ladderTick;
   size_t instruments = 0;
   // batch in / out
   View<uint32_t> bHi, bLo;
@@ -99,16 +100,19 @@ Napi::Value CreateGate(const Napi::CallbackInfo& info) {
   TAKE(uint32_t, napi_int32_array, "idxLo", idxLo)
   TAKE(int32_t, napi_int32_array, "idxSlots", idxSlots)
   const char* inst[] = {"scale", "tickUnits", "lotSize", "multiplier", "maxQty", "maxNotional", "maxPos",
-                        "bandPct", "limitUp", "limitDown", "reference", "openBuy", "openSell", "position"};
+                        "bandPct", "limitUp", "limitDown", "reference", "openBuy", "openSell", "position",
+                        "bandAbs", "noRefRefuse", "ladderStart", "ladderCount"};
   View<double>* instViews[] = {&g->scale, &g->tickUnits, &g->lotSize, &g->multiplier, &g->maxQty, &g->maxNotional,
                                &g->maxPos, &g->bandPct, &g->limitUp, &g->limitDown, &g->reference, &g->openBuy,
-                               &g->openSell, &g->position};
-  for (size_t k = 0; k < 14; k++) {
+                               &g->openSell, &g->position, &g->bandAbs, &g->noRefRefuse, &g->ladderStart, &g->ladderCount};
+  for (size_t k = 0; k < 18; k++) {
     if (!Take<double, napi_float64_array>(env, g, obj, inst[k], instViews[k])) {
       delete g;
       return Napi::Number::New(env, kBadArray);
     }
   }
+  TAKE(double, napi_float64_array, "ladderFrom", ladderFrom)
+  TAKE(double, napi_float64_array, "ladderTick", ladderTick)
   TAKE(uint32_t, napi_int32_array, "bHi", bHi)
   TAKE(uint32_t, napi_int32_array, "bLo", bLo)
   TAKE(int32_t, napi_int32_array, "bInst", bInst)
@@ -137,6 +141,14 @@ Napi::Value CreateGate(const Napi::CallbackInfo& info) {
        g->bMarket.length == g->cap && g->bQty.length == g->cap && g->bPrice.length == g->cap &&
        g->outReason.length == g->cap && g->outDup.length == g->cap && g->outUnits.length == g->cap &&
        g->outExposure.length == g->cap && g->outAux.length == g->cap && codes.length == cCodeCount;
+  // every ladder must lie inside the rung arrays, with positive ticks
+  ok = ok && g->ladderFrom.length > 0 && g->ladderTick.length == g->ladderFrom.length;
+  for (size_t i = 0; ok && i < g->instruments; i++) {
+    double start = g->ladderStart.data[i], count = g->ladderCount.data[i];
+    if (count == 0) continue;
+    ok = start >= 0 && count >= 1 && start + count <= static_cast<double>(g->ladderFrom.length) && start == std::floor(start) && count == std::floor(count);
+    for (size_t r = 0; ok && r < static_cast<size_t>(count); r++) ok = g->ladderTick.data[static_cast<size_t>(start) + r] > 0;
+  }
   Napi::Value slotCount = obj.Get("slotCount");
   ok = ok && slotCount.IsNumber();
   if (!ok) {
@@ -179,12 +191,27 @@ inline int Check(const Gate& g, int32_t i, int8_t side, bool market, double qty,
     double tol = std::fmax(1e-7, std::fabs(x) * 4e-16);
     if (!(std::fabs(x - u) <= tol)) return cInvalidPrice;
     units = u;
-    if (std::fmod(units, g.tickUnits.data[i]) != 0) return cTickSize;
+    double tick = g.tickUnits.data[i];
+    const size_t count = static_cast<size_t>(g.ladderCount.data[i]);
+    if (count > 0) {  // the ladder rung at or below the price (bounds checked in CreateGate)
+      const size_t start = static_cast<size_t>(g.ladderStart.data[i]);
+      tick = g.ladderTick.data[start];
+      for (size_t k = 1; k < count && g.ladderFrom.data[start + k] <= units; k++) tick = g.ladderTick.data[start + k];
+    }
+    if (std::fmod(units, tick) != 0) return cTickSize;
     if (units > g.limitUp.data[i] || units < g.limitDown.data[i]) return cPriceLimit;
     double band = g.bandPct.data[i];
-    if (band != INFINITY) {
-      double refUnits = g.reference.data[i] * scale;
-      if (std::fabs(units - refUnits) * 100 > refUnits * band) return cPriceBand;
+    double abs = g.bandAbs.data[i];
+    if (band != INFINITY || abs != INFINITY) {
+      double ref = g.reference.data[i];
+      if (std::isnan(ref)) {
+        if (g.noRefRefuse.data[i] == 1) return cNoReferencePrice;
+      } else {
+        double refUnits = ref * scale;
+        double diff = std::fabs(units - refUnits);
+        if (band != INFINITY && diff * 100 > refUnits * band) return cPriceBand;
+        if (abs != INFINITY && diff > abs) return cPriceBand;
+      }
     }
   }
   *unitsOut = units;

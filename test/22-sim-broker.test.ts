@@ -67,7 +67,7 @@ describe('simulated broker', () => {
     const inst = makeInstrument({ symbol: 'X', tickSize: 1, pricePrecision: 0 }, 0);
     const book = new SyntheticBook(inst, 100, { halfSpreadTicks: 1, levels: 1, minLevelLots: 10, maxLevelLots: 10, maxMoveTicks: 0 }, new Prng(1));
     const mk = (id: string, price: number, arrival: number): SimOrder => ({
-      brokerOrderId: id, clientOrderId: id, inst, side: 1, type: 'limit', tif: 'day', qty: 8, price, arrival, cumQty: 0, fillValue: 0, status: 'Submitted', seq: 0,
+      brokerOrderId: id, clientOrderId: id, inst, side: 1, type: 'limit', tif: 'day', qty: 8, price, protection: Number.NaN, arrival, cumQty: 0, fillValue: 0, status: 'Submitted', seq: 0,
     });
     const orders = [mk('late', 101, 3), mk('early', 101, 1), mk('better', 102, 2)].sort(priceTimeOrder);
     expect(orders.map((o) => o.clientOrderId)).toEqual(['better', 'early', 'late']);

@@ -42,6 +42,7 @@ describe('native addon', () => {
         scale: f(2).fill(100), tickUnits: f(2).fill(1), lotSize: f(2).fill(1), multiplier: f(2).fill(1), maxQty: f(2).fill(Infinity),
         maxNotional: f(2).fill(Infinity), maxPos: f(2).fill(Infinity), bandPct: f(2).fill(Infinity), limitUp: f(2).fill(Infinity),
         limitDown: f(2).fill(-Infinity), reference: f(2).fill(Number.NaN), openBuy: f(2), openSell: f(2), position: f(2),
+        bandAbs: f(2).fill(Infinity), noRefRefuse: f(2), ladderStart: f(2), ladderCount: f(2), ladderFrom: f(4), ladderTick: f(4).fill(1),
         bHi: b.hashHi, bLo: b.hashLo, bInst: b.inst, bSide: b.side, bMarket: b.market, bQty: b.qty, bPrice: b.price,
         outReason: b.reason, outDup: b.dup, outUnits: b.units, outExposure: b.exposure, outAux: b.aux, codes: GATE_CODES,
         b,
@@ -61,6 +62,9 @@ describe('native addon', () => {
         { slotCount: -1 },
         { slotCount: 'many' },
         { openBuy: [0, 0] },
+        { ladderStart: Float64Array.from([0, 3]), ladderCount: Float64Array.from([1, 2]) }, // rungs 3..4 of 4
+        { ladderCount: Float64Array.from([1, 0]), ladderTick: new Float64Array(4) }, // a zero tick
+        { ladderFrom: new Float64Array(0), ladderTick: new Float64Array(0) },
       ];
       for (const c of cases) expect(addon.createGate({ ...good(), ...c }), JSON.stringify(Object.keys(c))).toBe(-2);
     });

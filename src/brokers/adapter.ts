@@ -11,6 +11,8 @@ export interface PlaceOrderRequest {
   readonly qty: number;
   /** NaN for market orders. */
   readonly price: number;
+  /** Market orders under a protection band: fill no worse than this price (decimal). */
+  readonly protectionPrice?: number;
 }
 
 export interface CancelOrderRequest {

@@ -1,8 +1,8 @@
 import type { BrokerAdapter } from '../brokers/adapter.js';
 import type { SimBrokerOptions } from '../brokers/sim/sim-broker.js';
-import { instrumentProblems, type InstrumentSpec } from '../domain/instrument.js';
+import { instrumentProblems, makeInstrument, type InstrumentSpec } from '../domain/instrument.js';
 import type { Logger } from '../ops/logger.js';
-import { riskProblems, type RiskConfig } from '../risk/limits.js';
+import { ladderUnitProblems, riskProblems, type RiskConfig } from '../risk/limits.js';
 import type { AnomalyHook } from './anomaly.js';
 import type { Clock } from './clock.js';
 import type { StrategyCallbacks } from './strategy.js';
@@ -89,7 +89,12 @@ export function configProblems(cfg: unknown): string[] {
   if (c.retentionMs !== undefined && (typeof c.retentionMs !== 'number' || !(c.retentionMs >= 0))) {
     errors.push('retentionMs: must be a number >= 0');
   }
-  errors.push(...riskProblems(c.risk, symbols));
+  const risk = riskProblems(c.risk, symbols);
+  errors.push(...risk);
+  // ladder ticks in each instrument's own price units, once instruments and ladders are sound
+  if (risk.length === 0 && Array.isArray(c.instruments) && c.instruments.every((s, i) => instrumentProblems(s, `instruments[${i}]`).length === 0)) {
+    errors.push(...ladderUnitProblems(c.risk as RiskConfig | undefined, (c.instruments as InstrumentSpec[]).map((s, i) => makeInstrument(s, i))));
+  }
   if (c.initialCash !== undefined) {
     if (typeof c.initialCash !== 'object' || c.initialCash === null) errors.push('initialCash: must be an object of currency → amount');
     else {

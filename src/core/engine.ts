@@ -8,7 +8,7 @@ import type { BrokerReport, ExecutionReport, Trade } from '../domain/report.js';
 import { INVALID, OrderEvent, RESTORE, nextStatus } from '../domain/transitions.js';
 import { LatencyHistogram, type LatencySummary } from '../ops/latency.js';
 import { createLogger, type Logger } from '../ops/logger.js';
-import { LimitTable, riskProblems, type RiskConfig } from '../risk/limits.js';
+import { LimitTable, ladderUnitProblems, riskProblems, type RiskConfig } from '../risk/limits.js';
 import { PreTradeRisk } from '../risk/pretrade.js';
 import type { Anomaly, AnomalyHook, AnomalyKind } from './anomaly.js';
 import { systemClock, type Clock } from './clock.js';
@@ -128,6 +128,8 @@ export class Engine {
   /** Scratch for `parse` (no allocation per order). */
   private readonly parsed = { id: '', idText: '', inst: undefined as Instrument | undefined, side: 0, type: 0, tif: 0, reduceOnly: false, detail: '' };
   private postDetail = '';
+  /** Protection price (units) of the market order last checked; NaN for none. */
+  private protection = Number.NaN;
   readonly accountRisk: AccountRisk;
   private _tradingState: TradingState = 'Active';
   private lastStateReason = 'start';
@@ -296,7 +298,7 @@ export class Engine {
     const post = this.postCheck(inst, p.side, market, order.qty, this.risk.priceUnits, p.reduceOnly || this._tradingState === 'Reducing', this.risk.openBuy, this.risk.openSell, now);
     if (post !== 0) return this.deny(id, post, this.postDetail);
     // 5, 6. order table and adapter; exposure, rates and open counts from here
-    const res = this.place(id, inst, p.side, p.type, p.tif, order.qty, this.risk.priceUnits, now, order.side);
+    const res = this.place(id, inst, p.side, p.type, p.tif, order.qty, this.risk.priceUnits, now, order.side, this.protection);
     if (res.status === 'accepted') {
       this.addExposure(inst.index, p.side, order.qty);
       this.accountRisk.accept(inst.index, now);
@@ -425,7 +427,7 @@ export class Engine {
       const post = this.postCheck(inst, side, market, o.qty, b.units[k]!, this.batchReduce[k] === 1, this.seqBuy, this.seqSell, now);
       const res = post !== 0
         ? this.deny(id, post, this.postDetail)
-        : this.place(id, inst, side, market ? TYPE_MARKET : TYPE_LIMIT, this.batchTif[k]!, o.qty, b.units[k]!, now, o.side);
+        : this.place(id, inst, side, market ? TYPE_MARKET : TYPE_LIMIT, this.batchTif[k]!, o.qty, b.units[k]!, now, o.side, this.protection);
       results[start + k] = res;
       // Refused after the gate counted its exposure: later orders were checked with it.
       if (res.status === 'denied') return this.rerun(orders, start, n, k + 1, results);
@@ -446,6 +448,23 @@ export class Engine {
     for (let k = from; k < n; k++) results[start + k] = this.submit(orders[start + k]!);
   }
 
+  /**
+   * The protection price of a market order (price units, into `this.protection`): the
+   * reference moved by marketBandPct, onto the tick toward the reference. Returns
+   * NO_REFERENCE_PRICE when a band is set, no reference is known and the policy refuses.
+   */
+  private protectionFor(inst: Instrument, side: number): number {
+    const i = inst.index;
+    const pct = this.risk.limits.marketBandPct[i]!;
+    if (pct === Infinity) return 0;
+    const ref = this.risk.reference[i]!;
+    if (Number.isNaN(ref)) return this.risk.limits.noRefRefuse[i] === 1 ? R.NO_REFERENCE_PRICE : 0;
+    const raw = ref * (1 + (side * pct) / 100) * inst.scale;
+    const tick = this.risk.tickAt(i, raw, inst.tickUnits);
+    this.protection = side > 0 ? Math.floor(raw / tick + 1e-9) * tick : Math.ceil(raw / tick - 1e-9) * tick;
+    return 0;
+  }
+
   /** Whether the instrument's market is outside its sessions at `now` (no calendar: never). */
   private closed(inst: Instrument, now: number): boolean {
     const cal = this.calendars[inst.index];
@@ -460,6 +479,14 @@ export class Engine {
   /** The account checks after the gate; on a refusal the detail is left in `postDetail`. */
   private postCheck(inst: Instrument, side: number, market: boolean, qty: number, units: number, reduceOnly: boolean, openBuy: Float64Array, openSell: Float64Array, now: number): number {
     const px = market ? this.risk.reference[inst.index]! : units / inst.scale;
+    this.protection = Number.NaN;
+    if (market) {
+      const r = this.protectionFor(inst, side);
+      if (r !== 0) {
+        this.postDetail = `symbol=${inst.symbol} type=market needs=reference policy=refuse marketBandPct=${this.risk.limits.marketBandPct[inst.index]}`;
+        return r;
+      }
+    }
     const L = this.ledger;
     const r = this.accountRisk.check(inst, side, qty, px, reduceOnly, L.qty, L.avgPx, openBuy, openSell, this.risk.reference, now);
     if (r !== 0) this.postDetail = this.accountRisk.detail(r, inst, side, qty, px, L.qty, L.avgPx, openBuy, openSell, this.risk.reference);
@@ -526,7 +553,7 @@ export class Engine {
    * order, hand it to the adapter. On a refusal (table full, certainly not sent) the exposure
    * is released again.
    */
-  private place(id: string, inst: Instrument, side: number, type: number, tif: number, qty: number, units: number, now: number, sideName: Side): SubmitResult {
+  private place(id: string, inst: Instrument, side: number, type: number, tif: number, qty: number, units: number, now: number, sideName: Side, protection: number): SubmitResult {
     const t = this.table;
     const slot = t.allocate(now);
     if (slot < 0) return this.deny(id, R.ORDER_TABLE_FULL, `capacity=${t.capacity} retained=${t.retained} retentionMs=${t.retentionMs}`);
@@ -556,6 +583,7 @@ export class Engine {
         tif: TIF_NAMES[tif]!,
         qty,
         price: type === TYPE_MARKET ? Number.NaN : fromPriceUnits(units, inst.scale),
+        ...(Number.isNaN(protection) ? {} : { protectionPrice: fromPriceUnits(protection, inst.scale) }),
       });
     } catch (err) {
       if (err instanceof NotSentError) {
@@ -699,7 +727,8 @@ export class Engine {
    * if (!r.ok) console.error(r.problems);
    */
   reloadRisk(risk: RiskConfig): { ok: true } | { ok: false; problems: string[] } {
-    const problems = riskProblems(risk, new Set(this.instruments.map((i) => i.symbol)));
+    let problems = riskProblems(risk, new Set(this.instruments.map((i) => i.symbol)));
+    if (problems.length === 0) problems = ladderUnitProblems(risk, this.instruments);
     if (problems.length > 0) {
       this.logger.warn({ problems }, 'risk reload refused; the previous limits stay');
       return { ok: false, problems };

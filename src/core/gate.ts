@@ -178,6 +178,8 @@ export class NativeGate implements Gate {
       scale: L.scale, tickUnits: L.tickUnits, lotSize: L.lotSize, multiplier: L.multiplier,
       maxQty: L.maxOrderQty, maxNotional: L.maxOrderNotional, maxPos: L.maxPosition, bandPct: L.priceBandPct,
       limitUp: L.limitUpUnits, limitDown: L.limitDownUnits, reference: risk.reference,
+      bandAbs: L.priceBandAbsUnits, noRefRefuse: L.noRefRefuse, ladderStart: L.ladderStart, ladderCount: L.ladderCount,
+      ladderFrom: L.ladderFrom, ladderTick: L.ladderTick,
       openBuy: risk.openBuy, openSell: risk.openSell, position,
       bHi: b.hashHi, bLo: b.hashLo, bInst: b.inst, bSide: b.side, bMarket: b.market, bQty: b.qty, bPrice: b.price,
       outReason: b.reason, outDup: b.dup, outUnits: b.units, outExposure: b.exposure, outAux: b.aux,

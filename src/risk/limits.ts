@@ -1,4 +1,4 @@
-import type { Instrument } from '../domain/instrument.js';
+import { toPriceUnits, type Instrument } from '../domain/instrument.js';
 
 /** Per-order and per-symbol limits. Absent means unlimited. */
 export interface RiskLimits {
@@ -24,6 +24,20 @@ export interface RiskLimits {
   ordersPerSecond?: number;
   /** New orders per minute in this symbol, token bucket (RATE_LIMIT). */
   ordersPerMinute?: number;
+  /** Limit prices further than this absolute price distance from the reference are refused (PRICE_BAND). */
+  priceBandAbs?: number;
+  /**
+   * Market orders are sent with a protection price this percentage beyond the reference
+   * (buy above, sell below, rounded onto the tick toward the reference): they fill no further.
+   */
+  marketBandPct?: number;
+  /** With a band set and no reference price yet: 'refuse' (NO_REFERENCE_PRICE) or 'static-only' (default: band skipped). */
+  noReferencePolicy?: 'refuse' | 'static-only';
+  /**
+   * Price ladder: the tick depends on the price level. Rungs `{ from, tick }` in increasing
+   * `from`, the first from 0; a price uses the tick of the last rung at or below it.
+   */
+  tickLadder?: Array<{ from: number; tick: number }>;
 }
 
 /** Limits over the whole account. Absent means unlimited. */
@@ -55,10 +69,45 @@ export interface RiskConfig {
 const FIELDS = [
   'maxOrderQty', 'maxOrderNotional', 'maxPosition', 'priceBandPct', 'limitUp', 'limitDown',
   'minOrderQty', 'minOrderNotional', 'maxOpenOrders', 'ordersPerSecond', 'ordersPerMinute',
+  'priceBandAbs', 'marketBandPct', 'noReferencePolicy', 'tickLadder',
 ] as const;
 const ACCOUNT_FIELDS = ['maxOpenOrders', 'maxGrossNotional', 'ordersPerSecond', 'ordersPerMinute', 'cancelsPerSecond', 'maxOrdersPerDay'] as const;
 /** Rates must be positive: a zero rate would refuse everything, say so with a limit of 0 elsewhere. */
 const POSITIVE = new Set(['ordersPerSecond', 'ordersPerMinute', 'cancelsPerSecond']);
+
+/** Rungs an instrument's ladder may have: the ladder arrays have a fixed size, shared with the native gate. */
+export const MAX_RUNGS = 16;
+
+function ladderProblems(x: unknown, p: string): string[] {
+  if (!Array.isArray(x) || x.length === 0 || x.length > MAX_RUNGS) return [`${p}: must be an array of 1 to ${MAX_RUNGS} { from, tick }`];
+  const errors: string[] = [];
+  x.forEach((r: { from?: unknown; tick?: unknown } | null, i) => {
+    const from = r?.from;
+    const tick = r?.tick;
+    if (typeof from !== 'number' || !(from >= 0) || !Number.isFinite(from)) errors.push(`${p}[${i}].from: must be a finite number >= 0`);
+    if (typeof tick !== 'number' || !(tick > 0) || !Number.isFinite(tick)) errors.push(`${p}[${i}].tick: must be a positive number`);
+    const prev = (x[i - 1] as { from?: unknown } | undefined)?.from;
+    if (i === 0 && from !== 0) errors.push(`${p}[0].from: the first rung must start at 0`);
+    if (i > 0 && typeof from === 'number' && typeof prev === 'number' && from <= prev) errors.push(`${p}[${i}].from: must be above the previous rung's`);
+  });
+  return errors;
+}
+
+/** Ladder ticks must be whole price units of each instrument that uses the ladder. */
+export function ladderUnitProblems(cfg: RiskConfig | undefined, instruments: readonly Instrument[]): string[] {
+  const errors: string[] = [];
+  for (const inst of instruments) {
+    const own = cfg?.perSymbol?.[inst.symbol]?.tickLadder;
+    const ladder = own ?? cfg?.default?.tickLadder;
+    if (ladder === undefined) continue;
+    const where = own !== undefined ? `risk.perSymbol.${inst.symbol}.tickLadder` : 'risk.default.tickLadder';
+    ladder.forEach((r, i) => {
+      if (Number.isNaN(toPriceUnits(r.tick, inst.scale)) || toPriceUnits(r.tick, inst.scale) === 0) errors.push(`${where}[${i}].tick: ${r.tick} is not a whole number of price units of ${inst.symbol} (precision ${inst.pricePrecision})`);
+      if (Number.isNaN(toPriceUnits(r.from, inst.scale))) errors.push(`${where}[${i}].from: ${r.from} is not a whole number of price units of ${inst.symbol}`);
+    });
+  }
+  return errors;
+}
 
 /** Validate a risk config; every problem at once, each naming its path. */
 export function riskProblems(cfg: unknown, symbols: ReadonlySet<string>, path = 'risk'): string[] {
@@ -77,6 +126,9 @@ export function riskProblems(cfg: unknown, symbols: ReadonlySet<string>, path = 
     }
     for (const [k, x] of Object.entries(v)) {
       if (!fields.includes(k)) errors.push(`${p}.${k}: unknown field (expected ${fields.join(', ')})`);
+      else if (k === 'noReferencePolicy') {
+        if (x !== 'refuse' && x !== 'static-only') errors.push(`${p}.${k}: must be refuse or static-only`);
+      } else if (k === 'tickLadder') errors.push(...ladderProblems(x, `${p}.${k}`));
       else if (typeof x !== 'number' || Number.isNaN(x) || (POSITIVE.has(k) ? !(x > 0) : !(x >= 0))) {
         errors.push(`${p}.${k}: must be a number ${POSITIVE.has(k) ? '> 0' : '>= 0'}`);
       }
@@ -115,6 +167,17 @@ export class LimitTable {
   /** Orders per second / minute per symbol; Infinity when unset. */
   readonly ordersPerSecond: Float64Array;
   readonly ordersPerMinute: Float64Array;
+  /** Absolute band in price units; Infinity when unset. */
+  readonly priceBandAbsUnits: Float64Array;
+  /** Market protection band, percent; Infinity when unset. */
+  readonly marketBandPct: Float64Array;
+  /** 1 when a band is set and missing reference prices are refused. */
+  readonly noRefRefuse: Float64Array;
+  /** Tick ladders, flattened: rungs of instrument i are [ladderStart[i], ladderStart[i] + ladderCount[i]). */
+  readonly ladderStart: Float64Array;
+  readonly ladderCount: Float64Array;
+  readonly ladderFrom: Float64Array;
+  readonly ladderTick: Float64Array;
   /** Instrument parameters: 10^pricePrecision, tick in price units, lot size, multiplier. */
   readonly scale: Float64Array;
   readonly tickUnits: Float64Array;
@@ -135,6 +198,14 @@ export class LimitTable {
     this.maxOpenOrders = f64();
     this.ordersPerSecond = f64();
     this.ordersPerMinute = f64();
+    this.priceBandAbsUnits = f64();
+    this.marketBandPct = f64();
+    this.noRefRefuse = f64();
+    this.ladderStart = f64();
+    this.ladderCount = f64();
+    // fixed size: a reload copies into the same arrays the native gate points at
+    this.ladderFrom = new Float64Array(n * MAX_RUNGS);
+    this.ladderTick = new Float64Array(n * MAX_RUNGS).fill(1);
     this.scale = f64();
     this.tickUnits = f64();
     this.lotSize = f64();
@@ -157,6 +228,17 @@ export class LimitTable {
       this.maxOpenOrders[i] = own.maxOpenOrders ?? d.maxOpenOrders ?? Infinity;
       this.ordersPerSecond[i] = own.ordersPerSecond ?? d.ordersPerSecond ?? Infinity;
       this.ordersPerMinute[i] = own.ordersPerMinute ?? d.ordersPerMinute ?? Infinity;
+      const abs = own.priceBandAbs ?? d.priceBandAbs;
+      this.priceBandAbsUnits[i] = abs === undefined ? Infinity : abs * inst.scale;
+      this.marketBandPct[i] = own.marketBandPct ?? d.marketBandPct ?? Infinity;
+      this.noRefRefuse[i] = (own.noReferencePolicy ?? d.noReferencePolicy) === 'refuse' ? 1 : 0;
+      const ladder = own.tickLadder ?? d.tickLadder;
+      this.ladderStart[i] = i * MAX_RUNGS;
+      this.ladderCount[i] = ladder?.length ?? 0;
+      (ladder ?? []).forEach((r, k) => {
+        this.ladderFrom[i * MAX_RUNGS + k] = toPriceUnits(r.from, inst.scale);
+        this.ladderTick[i * MAX_RUNGS + k] = toPriceUnits(r.tick, inst.scale);
+      });
       this.scale[i] = inst.scale;
       this.tickUnits[i] = inst.tickUnits;
       this.lotSize[i] = inst.lotSize;

@@ -40,13 +40,22 @@ export class PreTradeRisk {
       if (typeof price !== 'number' || !(price > 0)) return R.INVALID_PRICE;
       units = toPriceUnits(price, inst.scale);
       if (Number.isNaN(units)) return R.INVALID_PRICE;
-      if (units % inst.tickUnits !== 0) return R.TICK_SIZE;
-      if (units > this.limits.limitUpUnits[i]! || units < this.limits.limitDownUnits[i]!) return R.PRICE_LIMIT;
-      const band = this.limits.priceBandPct[i]!;
-      if (band !== Infinity) {
-        const refUnits = this.reference[i]! * inst.scale;
-        // |price - ref| / ref > band%, multiplied out: no division, same arithmetic in C++
-        if (Math.abs(units - refUnits) * 100 > refUnits * band) return R.PRICE_BAND;
+      if (units % this.tickAt(i, units, inst.tickUnits) !== 0) return R.TICK_SIZE;
+      const L = this.limits;
+      if (units > L.limitUpUnits[i]! || units < L.limitDownUnits[i]!) return R.PRICE_LIMIT;
+      const band = L.priceBandPct[i]!;
+      const abs = L.priceBandAbsUnits[i]!;
+      if (band !== Infinity || abs !== Infinity) {
+        const ref = this.reference[i]!;
+        if (Number.isNaN(ref)) {
+          if (L.noRefRefuse[i] === 1) return R.NO_REFERENCE_PRICE;
+        } else {
+          const refUnits = ref * inst.scale;
+          const diff = Math.abs(units - refUnits);
+          // |price - ref| / ref > band%, multiplied out: no division, same arithmetic in C++
+          if (band !== Infinity && diff * 100 > refUnits * band) return R.PRICE_BAND;
+          if (abs !== Infinity && diff > abs) return R.PRICE_BAND;
+        }
       }
     }
     this.priceUnits = units;
@@ -68,6 +77,17 @@ export class PreTradeRisk {
     return 0;
   }
 
+  /** The tick (price units) at a price level: the ladder rung at or below it, else the instrument's tick. */
+  tickAt(i: number, units: number, fixed: number): number {
+    const L = this.limits;
+    const count = L.ladderCount[i]!;
+    if (count === 0) return fixed;
+    const start = L.ladderStart[i]!;
+    let tick = L.ladderTick[start]!;
+    for (let k = 1; k < count && L.ladderFrom[start + k]! <= units; k++) tick = L.ladderTick[start + k]!;
+    return tick;
+  }
+
   /**
    * key=value detail for a refusal; built only when an order is denied. `open` overrides the
    * open exposure shown for MAX_POSITION (a batch reports what its check saw).
@@ -83,15 +103,15 @@ export class PreTradeRisk {
       case 'INVALID_PRICE':
         return `${base} price=${String(price)} pricePrecision=${inst.pricePrecision}`;
       case 'TICK_SIZE':
-        return `${base} price=${price} tickSize=${inst.tickSize}`;
+        return `${base} price=${price} tickSize=${this.tickAt(i, toPriceUnits(price, inst.scale), inst.tickUnits) / inst.scale}`;
       case 'PRICE_LIMIT':
         return `${base} price=${price} limitDown=${this.limits.limitDownUnits[i]! / inst.scale} limitUp=${this.limits.limitUpUnits[i]! / inst.scale}`;
       case 'PRICE_BAND':
-        return `${base} price=${price} reference=${this.reference[i]} bandPct=${this.limits.priceBandPct[i]}`;
+        return `${base} price=${price} reference=${this.reference[i]} bandPct=${this.limits.priceBandPct[i]} bandAbs=${this.limits.priceBandAbsUnits[i]! / inst.scale}`;
       case 'MAX_ORDER_QTY':
         return `${base} qty=${qty} limit=${this.limits.maxOrderQty[i]}`;
       case 'NO_REFERENCE_PRICE':
-        return `${base} type=market limit=${this.limits.maxOrderNotional[i]}`;
+        return market ? `${base} type=market limit=${this.limits.maxOrderNotional[i]}` : `${base} price=${price} needs=reference policy=refuse`;
       case 'MAX_ORDER_NOTIONAL': {
         const px = market ? this.reference[i]! : price;
         return `${base} notional=${qty * px * inst.multiplier} limit=${this.limits.maxOrderNotional[i]}`;

@@ -15,6 +15,8 @@ export interface SimOrder {
   readonly qty: number;
   /** Price units; NaN for market orders. */
   readonly price: number;
+  /** Market orders: the protection price in units (fill no worse); NaN for none. */
+  readonly protection: number;
   /** Arrival sequence: time priority among resting orders. */
   readonly arrival: number;
   cumQty: number;
@@ -30,12 +32,13 @@ export interface SimOrder {
  */
 export function matchAgainstBook(order: SimOrder, book: SyntheticBook, onFill: (qty: number, priceUnits: number) => void): void {
   const sizes = order.side > 0 ? book.askSize : book.bidSize;
-  const market = order.type === 'market';
+  // a market order goes as far as its protection price, if it has one
+  const limit = order.type === 'market' ? order.protection : order.price;
   for (let k = 0; k < sizes.length; k++) {
     const left = order.qty - order.cumQty;
     if (left <= 0) return;
     const px = order.side > 0 ? book.ask(k) : book.bid(k);
-    if (!market && (order.side > 0 ? px > order.price : px < order.price)) return;
+    if (!Number.isNaN(limit) && (order.side > 0 ? px > limit : px < limit)) return;
     const q = Math.min(left, sizes[k]!);
     if (q <= 0) continue;
     sizes[k] = sizes[k]! - q;

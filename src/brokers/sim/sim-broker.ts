@@ -198,6 +198,7 @@ export class SimBroker implements BrokerAdapter {
       tif: req.type === 'market' ? 'ioc' : req.tif,
       qty: req.qty,
       price,
+      protection: req.type === 'market' && req.protectionPrice !== undefined ? Math.round(req.protectionPrice * inst.scale) : Number.NaN,
       arrival: this.nextOrder,
       cumQty: 0,
       fillValue: 0,
