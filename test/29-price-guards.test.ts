@@ -26,6 +26,25 @@ describe.each(PATHS)('price guards on the %s path', (path: SubmitPath) => {
     if (want === 'TICK_SIZE') expect((r as { detail: string }).detail).toContain(`tickSize=${price < 50 ? 0.05 : 0.1}`);
   });
 
+  it('static price limits: at limit-up and limit-down pass, one unit beyond is refused', async () => {
+    const { engine } = await harness({ risk: { perSymbol: { ACME: { limitUp: 10.5, limitDown: 9.5 } } } });
+    expect(engine.submit(buy('a', 10.5)).status).toBe('accepted');
+    expect(engine.submit(buy('b', 10.49)).status).toBe('accepted');
+    expect(engine.submit(buy('c', 10.51))).toMatchObject({ reason: 'PRICE_LIMIT', detail: 'symbol=ACME price=10.51 limitDown=9.5 limitUp=10.5' });
+    expect(engine.submit(buy('d', 9.5)).status).toBe('accepted');
+    expect(engine.submit(buy('e', 9.49))).toMatchObject({ reason: 'PRICE_LIMIT' });
+  });
+
+  it('a percentage band: at the edge passes, one unit beyond is refused', async () => {
+    const { engine } = await harness({ risk: { default: { priceBandPct: 5 } } });
+    engine.updateReference('ACME', 20);
+    expect(engine.submit(buy('a', 21)).status).toBe('accepted'); // exactly +5%
+    expect(engine.submit(buy('b', 20.99)).status).toBe('accepted');
+    expect(engine.submit(buy('c', 21.01))).toMatchObject({ reason: 'PRICE_BAND' });
+    expect(engine.submit(buy('d', 19)).status).toBe('accepted'); // exactly -5%
+    expect(engine.submit(buy('e', 18.99))).toMatchObject({ reason: 'PRICE_BAND' });
+  });
+
   it('an absolute band: at the edge passes, one unit beyond is refused', async () => {
     const { engine } = await harness({ risk: { default: { priceBandAbs: 0.5 } } });
     engine.updateReference('ACME', 10);
