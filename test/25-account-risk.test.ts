@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../src/core/engine.js';
-import { ConfigError } from '../src/core/config.js';
-import { INSTRUMENTS, PATHS, harness as baseHarness, quiet, type SubmitPath } from './helpers.js';
+import { INSTRUMENTS, PATHS, harness as baseHarness, problemsOf, quiet, type SubmitPath } from './helpers.js';
 
 const buy = (id: string, extra: object = {}) => ({ clientOrderId: id, symbol: 'ACME', side: 'buy' as const, qty: 10, price: 10, ...extra });
 
@@ -93,15 +92,12 @@ describe.each(PATHS)('account checks on the %s path', (path: SubmitPath) => {
 
 describe('account limits config', () => {
   it('reports every problem at once', () => {
-    try {
-      createEngine({ instruments: INSTRUMENTS, logger: quiet(), risk: { account: { ordersPerSecond: 0, maxOpenOrders: -1, burst: 3 } as never } });
-      expect.unreachable();
-    } catch (err) {
-      expect((err as ConfigError).problems).toEqual([
-        'risk.account.ordersPerSecond: must be a number > 0',
-        'risk.account.maxOpenOrders: must be a number >= 0',
-        'risk.account.burst: unknown field (expected maxOpenOrders, maxGrossNotional, ordersPerSecond, ordersPerMinute, cancelsPerSecond, maxOrdersPerDay)',
-      ]);
-    }
+    expect(problemsOf(() =>
+      createEngine({ instruments: INSTRUMENTS, logger: quiet(), risk: { account: { ordersPerSecond: 0, maxOpenOrders: -1, burst: 3 } as never } }),
+    )).toEqual([
+      'risk.account.ordersPerSecond: must be a number > 0',
+      'risk.account.maxOpenOrders: must be a number >= 0',
+      'risk.account.burst: unknown field (expected maxOpenOrders, maxGrossNotional, ordersPerSecond, ordersPerMinute, cancelsPerSecond, maxOrdersPerDay)',
+    ]);
   });
 });

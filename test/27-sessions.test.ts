@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/core/config.js';
 import { createEngine } from '../src/core/engine.js';
 import { TradingCalendar, type MarketCalendarSpec } from '../src/risk/calendar.js';
-import { PATHS, harness as baseHarness, quiet, type SubmitPath } from './helpers.js';
+import { PATHS, harness as baseHarness, problemsOf, quiet, type SubmitPath } from './helpers.js';
 
 const SSE: MarketCalendarSpec = {
   timeZone: 'Asia/Shanghai',
@@ -95,23 +94,20 @@ describe.each(PATHS)('session guard on the %s path', (path: SubmitPath) => {
 
 describe('calendar config', () => {
   it('reports every problem at once', () => {
-    try {
+    expect(problemsOf(() =>
       createEngine({
-        logger: quiet(),
-        instruments: [{ symbol: 'A', tickSize: 0.01, pricePrecision: 2, market: 'NOPE' }],
-        markets: { X: { timeZone: 'Mars/Olympus', sessions: [['09:30', '09:00'], ['8:00', '10:00']], holidays: ['2026/01/01'] } },
-        cancelOutsideSession: 'maybe' as never,
-      });
-      expect.unreachable();
-    } catch (err) {
-      expect((err as ConfigError).problems).toEqual([
-        'markets.X.timeZone: unknown time zone Mars/Olympus',
-        'markets.X.sessions[0]: ends at or before it starts (09:30-09:00)',
-        'markets.X.sessions[1]: must be ["HH:MM", "HH:MM"] (24-hour local time)',
-        'markets.X.holidays[0]: must be "YYYY-MM-DD"',
-        'instruments[0].market: no market NOPE in markets',
-        'cancelOutsideSession: must be allow or refuse, got maybe',
-      ]);
-    }
+      logger: quiet(),
+      instruments: [{ symbol: 'A', tickSize: 0.01, pricePrecision: 2, market: 'NOPE' }],
+      markets: { X: { timeZone: 'Mars/Olympus', sessions: [['09:30', '09:00'], ['8:00', '10:00']], holidays: ['2026/01/01'] } },
+      cancelOutsideSession: 'maybe' as never,
+    }),
+    )).toEqual([
+      'markets.X.timeZone: unknown time zone Mars/Olympus',
+      'markets.X.sessions[0]: ends at or before it starts (09:30-09:00)',
+      'markets.X.sessions[1]: must be ["HH:MM", "HH:MM"] (24-hour local time)',
+      'markets.X.holidays[0]: must be "YYYY-MM-DD"',
+      'instruments[0].market: no market NOPE in markets',
+      'cancelOutsideSession: must be allow or refuse, got maybe',
+    ]);
   });
 });

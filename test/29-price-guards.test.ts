@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SimBroker } from '../src/brokers/sim/sim-broker.js';
 import { ManualClock } from '../src/core/clock.js';
 import { createEngine } from '../src/core/engine.js';
-import { ConfigError } from '../src/core/config.js';
-import { INSTRUMENTS, PATHS, harness as baseHarness, quiet, type SubmitPath } from './helpers.js';
+import { INSTRUMENTS, PATHS, harness as baseHarness, problemsOf, quiet, type SubmitPath } from './helpers.js';
 
 const LADDER = [{ from: 0, tick: 0.01 }, { from: 10, tick: 0.05 }, { from: 50, tick: 0.1 }];
 
@@ -92,20 +91,17 @@ describe('market protection at the simulated broker', () => {
 
 describe('price guard config', () => {
   it('reports ladder and policy problems at once', () => {
-    try {
+    expect(problemsOf(() =>
       createEngine({
-        instruments: INSTRUMENTS, logger: quiet(),
-        risk: { default: { noReferencePolicy: 'maybe' as never, tickLadder: [{ from: 1, tick: 0.01 }, { from: 0.5, tick: 0 }] } },
-      });
-      expect.unreachable();
-    } catch (err) {
-      expect((err as ConfigError).problems).toEqual([
-        'risk.default.noReferencePolicy: must be refuse or static-only',
-        'risk.default.tickLadder[0].from: the first rung must start at 0',
-        'risk.default.tickLadder[1].tick: must be a positive number',
-        "risk.default.tickLadder[1].from: must be above the previous rung's",
-      ]);
-    }
+      instruments: INSTRUMENTS, logger: quiet(),
+      risk: { default: { noReferencePolicy: 'maybe' as never, tickLadder: [{ from: 1, tick: 0.01 }, { from: 0.5, tick: 0 }] } },
+    }),
+    )).toEqual([
+      'risk.default.noReferencePolicy: must be refuse or static-only',
+      'risk.default.tickLadder[0].from: the first rung must start at 0',
+      'risk.default.tickLadder[1].tick: must be a positive number',
+      "risk.default.tickLadder[1].from: must be above the previous rung's",
+    ]);
     expect(() => createEngine({ instruments: INSTRUMENTS, logger: quiet(), risk: { perSymbol: { ACME: { tickLadder: [{ from: 0, tick: 0.001 }] } } } }))
       .toThrow('risk.perSymbol.ACME.tickLadder[0].tick: 0.001 is not a whole number of price units of ACME (precision 2)');
   });

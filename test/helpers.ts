@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import type { BrokerAdapter, CancelOrderRequest, PlaceOrderRequest, ReportSink } from '../src/brokers/adapter.js';
 import { ManualClock } from '../src/core/clock.js';
 import { createEngine, type Engine } from '../src/core/engine.js';
+import { ConfigError } from '../src/core/config.js';
 import type { EngineConfig } from '../src/core/config.js';
 import type { Anomaly } from '../src/core/anomaly.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
@@ -13,6 +14,17 @@ export const INSTRUMENTS: InstrumentSpec[] = [
   { symbol: 'ACME', tickSize: 0.01, pricePrecision: 2 },
   { symbol: 'LOTS', tickSize: 0.05, pricePrecision: 2, lotSize: 100 },
 ];
+
+/** The problems of the ConfigError that `fn` throws (the test fails if it throws nothing else). */
+export function problemsOf(fn: () => unknown): readonly string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError, nothing was thrown');
+}
 
 /** A silent logger for tests. */
 export const quiet = () => pino({ level: 'silent' });
