@@ -301,7 +301,8 @@ export class Engine {
     const res = this.place(id, inst, p.side, p.type, p.tif, order.qty, this.risk.priceUnits, now, order.side, this.protection);
     if (res.status === 'accepted') {
       this.addExposure(inst.index, p.side, order.qty);
-      this.accountRisk.accept(inst.index, now);
+      this.accountRisk.now = now;
+      this.accountRisk.accept(inst.index);
     }
     // reports an adapter delivered from inside placeOrder, now that the order is counted
     if (!this.handling && this.backlog.length > 0) this.drain();
@@ -433,7 +434,8 @@ export class Engine {
       if (res.status === 'denied') return this.rerun(orders, start, n, k + 1, results);
       this.batchSlot[k] = this.lastSlot;
       this.addTo(side > 0 ? this.seqBuy : this.seqSell, inst.index, o.qty);
-      this.accountRisk.accept(inst.index, now);
+      this.accountRisk.now = now;
+      this.accountRisk.accept(inst.index);
     }
   }
 
@@ -487,9 +489,14 @@ export class Engine {
         return r;
       }
     }
+    const A = this.accountRisk;
+    A.qty = qty;
+    A.px = px;
+    A.now = now;
+    if (!reduceOnly && !A.applies(inst.index)) return 0;
     const L = this.ledger;
-    const r = this.accountRisk.check(inst, side, qty, px, reduceOnly, L.qty, L.avgPx, openBuy, openSell, this.risk.reference, now);
-    if (r !== 0) this.postDetail = this.accountRisk.detail(r, inst, side, qty, px, L.qty, L.avgPx, openBuy, openSell, this.risk.reference);
+    const r = A.check(inst, side, reduceOnly, L.qty, L.avgPx, openBuy, openSell, this.risk.reference);
+    if (r !== 0) this.postDetail = A.detail(r, inst, side, qty, px, L.qty, L.avgPx, openBuy, openSell, this.risk.reference);
     return r;
   }
 
@@ -583,7 +590,8 @@ export class Engine {
         tif: TIF_NAMES[tif]!,
         qty,
         price: type === TYPE_MARKET ? Number.NaN : fromPriceUnits(units, inst.scale),
-        ...(Number.isNaN(protection) ? {} : { protectionPrice: fromPriceUnits(protection, inst.scale) }),
+        // a plain literal of one shape: an object spread here measured 160 B and a slow path per order
+        protectionPrice: Number.isNaN(protection) ? undefined : fromPriceUnits(protection, inst.scale),
       });
     } catch (err) {
       if (err instanceof NotSentError) {
