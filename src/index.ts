@@ -12,7 +12,7 @@ export type { Anomaly, AnomalyHook, AnomalyKind } from './core/anomaly.js';
 export { ManualClock, systemClock, type Clock, type TimerHandle } from './core/clock.js';
 export type { Account, Position } from './core/ledger.js';
 export { OrderStatus, STATUS_NAMES, isOpen, isTerminal, type OrderStatusName } from './domain/order-status.js';
-export { OrderEvent, EVENT_NAMES, TRANSITIONS, nextStatus, INVALID, RESTORE, InvalidTransition, type OrderEventName } from './domain/transitions.js';
+export { OrderEvent, EVENT_NAMES, TRANSITIONS, nextStatus, INVALID, RESTORE, type OrderEventName } from './domain/transitions.js';
 export { REJECT_REASONS, isRejectReason, type RejectReason, type RejectReasonInfo } from './domain/reject-reason.js';
 export { toPriceUnits, fromPriceUnits, toLots, type Instrument, type InstrumentSpec } from './domain/instrument.js';
 export type { Order, OrderRequest, OrderType, Side, TimeInForce, SubmitResult, CancelResult } from './domain/order.js';

@@ -391,9 +391,7 @@ export class Engine {
       this.gate.run(n);
     } catch (err) {
       this.logger.error({ err }, 'batch gate failed; submitting this chunk one by one');
-      this.counters.submits -= n;
-      for (let k = 0; k < n; k++) results[start + k] = this.submit(orders[start + k]!);
-      return;
+      return this.rerun(orders, start, n, 0, results); // also restores any exposure the gate added
     }
     // finalize in order; anything that breaks sequential semantics reruns the rest one by one
     for (let k = 0; k < n; k++) {

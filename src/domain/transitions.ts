@@ -1,4 +1,4 @@
-import { OrderStatus, STATUS_COUNT, STATUS_NAMES, type OrderStatusCode } from './order-status.js';
+import { OrderStatus, STATUS_COUNT, type OrderStatusCode } from './order-status.js';
 
 /**
  * Events that move an order. Commands from the strategy are imperative (`submit`, `cancel`);
@@ -131,16 +131,4 @@ for (const [from, event, to] of TRANSITIONS) table[from * EVENT_COUNT + event] =
  */
 export function nextStatus(from: number, event: number): number {
   return table[from * EVENT_COUNT + event]!;
-}
-
-
-/** Raised (as an anomaly, never thrown on the hot path) when a pair is not in the table. */
-export class InvalidTransition extends Error {
-  readonly code = 'INVALID_TRANSITION';
-  constructor(
-    readonly from: OrderStatusCode,
-    readonly event: OrderEventCode,
-  ) {
-    super(`invalid transition: ${STATUS_NAMES[from]} + ${EVENT_NAMES[event]}`);
-  }
 }

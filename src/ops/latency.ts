@@ -54,8 +54,4 @@ export class LatencyHistogram {
       max: us(this.h.maxValue),
     };
   }
-
-  reset(): void {
-    this.h.reset();
-  }
 }
