@@ -5,7 +5,7 @@ import { SimBroker, type SimFaults } from '../src/brokers/sim/sim-broker.js';
 import { ManualClock } from '../src/core/clock.js';
 import { createEngine, type Engine } from '../src/core/engine.js';
 import { compareWithBroker } from '../src/recon/compare.js';
-import { INSTRUMENTS, quiet } from './helpers.js';
+import { INSTRUMENTS, NO_HEARTBEAT, quiet } from './helpers.js';
 
 /** A seeded random order flow against the simulated broker on a manual clock. */
 async function session(seed: number, faults: SimFaults, orders = 1500) {
@@ -13,7 +13,7 @@ async function session(seed: number, faults: SimFaults, orders = 1500) {
   const broker = new SimBroker({
     instruments: INSTRUMENTS, clock, seed, ackLatencyMs: 1, fillLatencyMs: 2, marketStepMs: 5, startPrices: { ACME: 10, LOTS: 20 }, faults,
   });
-  const engine = createEngine({ instruments: INSTRUMENTS, broker, clock, logger: quiet() });
+  const engine = createEngine({ instruments: INSTRUMENTS, broker, clock, logger: quiet(), connection: NO_HEARTBEAT });
   await engine.start();
   const rng = new Prng(seed);
   let callbacks = 0;
@@ -74,7 +74,7 @@ describe('engine with the simulated broker', () => {
   it('an order whose ack was lost and that never filled stays PendingNew, never resent', async () => {
     const clock = new ManualClock(0);
     const broker = new SimBroker({ instruments: INSTRUMENTS, clock, seed: 1, marketStepMs: 0, startPrices: { ACME: 10 }, faults: { dropAck: 1 } });
-    const engine = createEngine({ instruments: INSTRUMENTS, broker, clock, logger: quiet() });
+    const engine = createEngine({ instruments: INSTRUMENTS, broker, clock, logger: quiet(), connection: NO_HEARTBEAT });
     await engine.start();
     engine.submit({ clientOrderId: 'a', symbol: 'ACME', side: 'buy', qty: 5, price: 9.5 });
     clock.advance(1000);
@@ -87,7 +87,7 @@ describe('engine with the simulated broker', () => {
 
   it('runs on the embedded simulated broker by default, zero latency included', async () => {
     const clock = new ManualClock(0);
-    const engine: Engine = createEngine({ instruments: INSTRUMENTS, clock, logger: quiet(), sim: { seed: 9, marketStepMs: 0, startPrices: { ACME: 10 } } });
+    const engine: Engine = createEngine({ instruments: INSTRUMENTS, clock, logger: quiet(), connection: NO_HEARTBEAT, sim: { seed: 9, marketStepMs: 0, startPrices: { ACME: 10 } } });
     expect(engine.broker.name).toBe('sim');
     await engine.start();
     engine.submit({ clientOrderId: 'a', symbol: 'ACME', side: 'buy', type: 'market', qty: 5 });
@@ -112,7 +112,7 @@ describe('engine with the simulated broker', () => {
           },
         }),
     });
-    const engine = createEngine({ instruments: INSTRUMENTS, broker: lossy, clock, logger: quiet() });
+    const engine = createEngine({ instruments: INSTRUMENTS, broker: lossy, clock, logger: quiet(), connection: NO_HEARTBEAT });
     await engine.start();
     engine.submit({ clientOrderId: 'a', symbol: 'ACME', side: 'buy', type: 'market', qty: 5 });
     clock.advance(0);

@@ -4,7 +4,7 @@ import { ManualClock } from '../src/core/clock.js';
 import { createEngine } from '../src/core/engine.js';
 import type { TradingStateChange } from '../src/risk/trading-state.js';
 import { compareWithBroker } from '../src/recon/compare.js';
-import { INSTRUMENTS, PATHS, harness as baseHarness, onPath, quiet, type SubmitPath } from './helpers.js';
+import { INSTRUMENTS, NO_HEARTBEAT, PATHS, harness as baseHarness, onPath, quiet, type SubmitPath } from './helpers.js';
 
 const buy = (id: string, extra: object = {}) => ({ clientOrderId: id, symbol: 'ACME', side: 'buy' as const, qty: 10, price: 10, ...extra });
 
@@ -55,7 +55,7 @@ describe('safeStop (the kill switch) against the simulated broker', () => {
   it('cancels every open order, moves to Halted, and is idempotent', async () => {
     const clock = new ManualClock(0);
     const sim = new SimBroker({ instruments: INSTRUMENTS, clock, seed: 4, marketStepMs: 0, ackLatencyMs: 2, startPrices: { ACME: 10 } });
-    const engine = onPath(createEngine({ instruments: INSTRUMENTS, broker: sim, clock, logger: quiet(), risk: { account: { cancelsPerSecond: 1 } } }), 'submit');
+    const engine = onPath(createEngine({ instruments: INSTRUMENTS, broker: sim, clock, logger: quiet(), connection: NO_HEARTBEAT, risk: { account: { cancelsPerSecond: 1 } } }), 'submit');
     await engine.start();
     for (let i = 0; i < 6; i++) engine.submit(buy(`r${i}`, { price: 9.5 - i * 0.01 })); // resting below the market
     clock.advance(5);
@@ -80,7 +80,7 @@ describe('safeStop (the kill switch) against the simulated broker', () => {
     broker.sink!.onDisconnect('socket closed');
     expect(engine.safeStop('disconnected')).toEqual({
       state: 'Halted', cancelsSent: 0, alreadyPending: 0,
-      failed: [{ clientOrderId: 'a', reason: 'BROKER_NOT_READY', detail: 'engine=running connected=false' }],
+      failed: [{ clientOrderId: 'a', reason: 'BROKER_NOT_READY', detail: 'engine=running connection=Disconnected' }],
     });
   });
 });

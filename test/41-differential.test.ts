@@ -5,7 +5,7 @@ import { ManualClock } from '../src/core/clock.js';
 import { createEngine, type Engine } from '../src/core/engine.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
 import type { OrderRequest, SubmitResult } from '../src/domain/order.js';
-import { NATIVE, StubBroker, quiet } from './helpers.js';
+import { NATIVE, NO_HEARTBEAT, StubBroker, quiet } from './helpers.js';
 
 const INSTRUMENTS: InstrumentSpec[] = [
   { symbol: 'AAA', tickSize: 0.01, pricePrecision: 2 },
@@ -80,9 +80,10 @@ function randomOrder(rng: Prng, n: number, idPool: number): OrderRequest {
 async function engineFor(backend: 'ts' | 'native', setting: Setting, weakHash?: (id: string) => number): Promise<{ engine: Engine; broker: NullBroker; clock: ManualClock }> {
   const broker = new NullBroker();
   const clock = new ManualClock(0);
+  broker.clock = clock;
   // a small table with retention: finished ids are refused for a while, and the table fills up
   const engine = createEngine({
-    instruments: INSTRUMENTS, broker, clock, logger: quiet(), capacity: setting.capacity, retentionMs: 20, risk: setting.risk, backend,
+    instruments: INSTRUMENTS, broker, clock, logger: quiet(), capacity: setting.capacity, retentionMs: 20, risk: setting.risk, backend, connection: NO_HEARTBEAT,
     ...(weakHash ? { testHooks: { weakHash } } : {}),
   });
   await engine.start();

@@ -1,5 +1,6 @@
 import type { OrderType, Side, TimeInForce } from '../domain/order.js';
 import type { BrokerAccount, BrokerOrder, BrokerPosition, BrokerReport, BrokerTrade } from '../domain/report.js';
+import type { Credentials, Environment } from '../connectivity/credentials.js';
 
 /** What the engine asks a broker to place. Prices are decimals on the instrument's tick. */
 export interface PlaceOrderRequest {
@@ -25,13 +26,53 @@ export interface CancelOrderRequest {
 export interface ReportSink {
   /** One execution report. The engine never throws back into the adapter. */
   onReport(report: BrokerReport): void;
-  /** The connection was lost (the connectivity layer decides what happens next). */
+  /**
+   * An established connection was lost (socket closed, broker logged us out). Not called
+   * for a `connect` that fails (that rejects instead) nor after `disconnect`. The connection
+   * supervisor decides what happens next.
+   */
   onDisconnect(reason: string): void;
+  /** Optional progress inside `connect`: the transport is up, logon is under way. */
+  onPhase?(phase: 'authenticating'): void;
+  /** The broker asked to slow down: the engine sends no new order for `retryAfterMs`. */
+  onThrottle?(retryAfterMs: number, detail: string): void;
+  /** A protocol or fatal error on an established connection; the connection is unusable. */
+  onError?(error: BrokerError): void;
 }
 
 export interface HeartbeatInfo {
   /** Broker clock, epoch ms, for skew checks. */
   readonly brokerTime: number;
+}
+
+/**
+ * How a broker failure should be handled (the connection supervisor's retry policy):
+ * - `network`, `timeout`: transient; reconnect with backoff;
+ * - `auth`: credentials refused; a few bounded retries, then Halted (P0);
+ * - `throttled`: the broker asks to slow down; wait `retryAfterMs`, then go on;
+ * - `protocol`, `fatal`: something is wrong that a retry will not fix; stop and report.
+ */
+export type BrokerErrorKind = 'network' | 'timeout' | 'auth' | 'throttled' | 'protocol' | 'fatal';
+
+export const BROKER_ERROR_KINDS: readonly BrokerErrorKind[] = ['network', 'timeout', 'auth', 'throttled', 'protocol', 'fatal'];
+
+/** A classified broker failure. Adapters throw (reject with) it so the supervisor knows what to do. */
+export class BrokerError extends Error {
+  readonly kind: BrokerErrorKind;
+  /** For `throttled`: how long the broker asked us to wait, ms. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(kind: BrokerErrorKind, message: string, options: { retryAfterMs?: number; cause?: unknown } = {}) {
+    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = 'BrokerError';
+    this.kind = kind;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** The kind of any error: a `BrokerError`'s own, `network` for anything unclassified. */
+export function errorKind(err: unknown): BrokerErrorKind {
+  return err instanceof BrokerError ? err.kind : 'network';
 }
 
 /**
@@ -56,7 +97,11 @@ export class NotSentError extends Error {
  *   recovery sync (`syncOpenOrders`, `syncTodayTrades`) proves what the broker has.
  * - Every report carries `brokerOrderId` and a per-order unique `execId`; reports may be
  *   duplicated or reordered on the way, the engine deduplicates and orders them.
- * - The sync and query calls describe the broker's own records for the current trading day.
+ * - The sync and query calls describe the broker's own records for the current trading day,
+ *   as of a moment after `connect` resolved. A trade from `syncTodayTrades` carries the same
+ *   `execId` as the live `trade` report of that fill, so recovery applies it exactly once.
+ * - `connect`, `heartbeat` and the sync calls reject with a {@link BrokerError} that says what
+ *   kind of failure it was; anything else is treated as a transient network error.
  *
  * @example
  * const broker: BrokerAdapter = new SimBroker({ instruments, seed: 7 });
@@ -66,6 +111,10 @@ export class NotSentError extends Error {
 export interface BrokerAdapter {
   /** Short name for logs and status, e.g. "sim" or "fix:ACME". */
   readonly name: string;
+  /** The credentials this adapter logs on with; the engine checks their environment at start. */
+  readonly credentials?: Credentials;
+  /** The environment the broker declared at logon (`sim`, `live`), when its protocol says. */
+  readonly brokerEnvironment?: Environment | undefined;
   /** Connect and log on; resolve once reports will flow into `sink`. */
   connect(sink: ReportSink): Promise<void>;
   /** Log off and close; no report is delivered after this resolves. */
@@ -78,6 +127,12 @@ export interface BrokerAdapter {
   syncOpenOrders(): Promise<BrokerOrder[]>;
   /** Every fill of the trading day. */
   syncTodayTrades(): Promise<BrokerTrade[]>;
+  /**
+   * Optional: every order of the trading day in any status. Recovery uses it to finish orders
+   * with the broker's own final status; without it an order that is no longer open is
+   * finished as Filled when its fills cover it and as Cancelled otherwise (and flagged).
+   */
+  syncDayOrders?(): Promise<BrokerOrder[]>;
   queryPositions(): Promise<BrokerPosition[]>;
   queryAccount(): Promise<BrokerAccount[]>;
 }

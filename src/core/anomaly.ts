@@ -18,10 +18,38 @@ export type AnomalyKind =
   /** A strategy callback threw; the engine carried on. */
   | 'CALLBACK_ERROR'
   /** An external order could not get a slot (table full); its fill was still booked. */
-  | 'TABLE_FULL_EXTERNAL';
+  | 'TABLE_FULL_EXTERNAL'
+  /** The connection supervisor gave up (auth failures, protocol or fatal error, skew, environment): no trading until fixed. */
+  | 'CONNECTION_HALTED'
+  /** The broker's clock drifted past the bound on a live connection. */
+  | 'CLOCK_SKEW'
+  /** Recovery sync: an order sent with an unknown outcome is not at the broker; it was marked Rejected (never resent). */
+  | 'SYNC_NOT_AT_BROKER'
+  /** Recovery sync: an order is no longer open at the broker, which cannot say how it ended; finished by inference. */
+  | 'SYNC_INFERRED';
+
+/** How urgent an anomaly is: P0 page someone now, P1 look today, P2 note. */
+export type Severity = 'P0' | 'P1' | 'P2';
+
+/** The severity of each kind (the monitoring layer routes on it). */
+export const ANOMALY_SEVERITY: Readonly<Record<AnomalyKind, Severity>> = {
+  UNKNOWN_ORDER: 'P1',
+  OVERFILL: 'P0',
+  INVALID_TRANSITION: 'P1',
+  MALFORMED_REPORT: 'P1',
+  ID_MISMATCH: 'P1',
+  SEND_FAILED: 'P1',
+  CALLBACK_ERROR: 'P2',
+  TABLE_FULL_EXTERNAL: 'P0',
+  CONNECTION_HALTED: 'P0',
+  CLOCK_SKEW: 'P1',
+  SYNC_NOT_AT_BROKER: 'P1',
+  SYNC_INFERRED: 'P1',
+};
 
 export interface Anomaly {
   readonly kind: AnomalyKind;
+  readonly severity: Severity;
   /** Human-readable reason with key=value detail. */
   readonly reason: string;
   readonly clientOrderId?: string;

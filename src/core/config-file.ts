@@ -46,6 +46,13 @@ export const FileConfigSchema = z.strictObject({
   retentionMs: nonNeg(),
   initialCash: z.record(z.string(), z.number()).optional(),
   backend: z.enum(['auto', 'native', 'ts']).optional(),
+  environment: z.enum(['paper', 'sim', 'live']).optional(),
+  live: z.strictObject({ armed: z.boolean(), confirmAccount: z.string().min(1) }).optional(),
+  connection: z.strictObject({
+    heartbeatMs: nonNeg(), missedHeartbeats: z.number().int().positive().optional(), startTimeoutMs: positive(), maxClockSkewMs: nonNeg(),
+    reconnectBaseMs: nonNeg(), reconnectCapMs: positive(), maxReconnectAttempts: z.number().int().nonnegative().optional(),
+    authRetries: z.number().int().nonnegative().optional(), seed: nonNeg(),
+  }).optional(),
 });
 
 export type FileConfig = z.infer<typeof FileConfigSchema>;
@@ -64,7 +71,7 @@ export function checkConfig(value: unknown): LoadedConfig {
     return { problems: parsed.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(top level)'}: ${i.message}`) };
   }
   // the shape is right: now what zod cannot see (tick units, duplicates, zones, unknown names)
-  const problems = configProblems(parsed.data as EngineConfig);
+  const problems = configProblems(parsed.data as EngineConfig, { fileOnly: true });
   return problems.length > 0 ? { problems } : { config: parsed.data, problems: [] };
 }
 

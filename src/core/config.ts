@@ -8,6 +8,8 @@ import type { Clock } from './clock.js';
 import type { StrategyCallbacks } from './strategy.js';
 import type { TradingStateHook } from '../risk/trading-state.js';
 import { calendarProblems, type MarketCalendarSpec } from '../risk/calendar.js';
+import { isEnvironment, type Environment, type LiveArm } from '../connectivity/credentials.js';
+import { connectionProblems, type ConnectionOptions, type ConnectionStateChange } from '../connectivity/supervisor.js';
 
 /** Everything `createEngine` accepts. Only `instruments` is required. */
 export interface EngineConfig {
@@ -43,12 +45,25 @@ export interface EngineConfig {
   cancelOutsideSession?: 'allow' | 'refuse';
   /** Called on every trading-state change (after it took effect). */
   onTradingState?: TradingStateHook;
+  /**
+   * Where orders go: `paper` (default; the embedded simulated broker), `sim` (a simulated or
+   * test broker over the network) or `live`. The broker adapter's credentials must belong to
+   * it; `live` also needs `live` (the arm).
+   */
+  environment?: Environment;
+  /** The explicit arm `live` needs: `{ armed: true, confirmAccount: <the live account> }`. */
+  live?: LiveArm;
+  /** Heartbeat, reconnect, start timeout, clock skew (see ConnectionOptions; every field has a default). */
+  connection?: ConnectionOptions;
+  /** Called on every connection-state change. */
+  onConnectionState?: (change: ConnectionStateChange) => void;
   /** For tests only: a weak id hash, to make ids collide on all 64 bits (see IdIndex). */
   testHooks?: { weakHash?: (id: string) => number };
 }
 
 const KNOWN = new Set([
   'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'clock', 'logger', 'strategy', 'onAnomaly', 'backend', 'testHooks', 'onTradingState', 'markets', 'cancelOutsideSession',
+  'environment', 'live', 'connection', 'onConnectionState',
 ]);
 
 /** Thrown by `createEngine` with every problem of the config at once. */
@@ -59,8 +74,11 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validate an engine config; returns every problem, each naming the path. */
-export function configProblems(cfg: unknown): string[] {
+/**
+ * Validate an engine config; returns every problem, each naming the path. `fileOnly`: the
+ * config of a file, whose code-only parts (broker, callbacks) are passed beside it later.
+ */
+export function configProblems(cfg: unknown, options: { fileOnly?: boolean } = {}): string[] {
   if (typeof cfg !== 'object' || cfg === null) return ['config: must be an object'];
   const c = cfg as Record<string, unknown>;
   const errors: string[] = [];
@@ -138,6 +156,21 @@ export function configProblems(cfg: unknown): string[] {
     errors.push(`backend: must be auto, native or ts, got ${String(c.backend)}`);
   }
   if (c.sim !== undefined && c.broker !== undefined) errors.push('sim: only applies to the embedded broker; remove it or remove broker');
+  if (c.environment !== undefined && !isEnvironment(c.environment)) errors.push(`environment: must be paper, sim or live, got ${String(c.environment)}`);
+  else if (c.environment !== undefined && c.environment !== 'paper' && c.broker === undefined && options.fileOnly !== true) {
+    errors.push(`environment: ${String(c.environment)} needs a broker adapter (the embedded simulated broker is paper)`);
+  }
+  if (c.live !== undefined) {
+    const l = c.live as Record<string, unknown> | null;
+    if (typeof l !== 'object' || l === null) errors.push('live: must be { armed: true, confirmAccount: <account> }');
+    else {
+      if (typeof l.armed !== 'boolean') errors.push('live.armed: must be a boolean');
+      if (typeof l.confirmAccount !== 'string' || l.confirmAccount === '') errors.push('live.confirmAccount: must be the live account name');
+      for (const k of Object.keys(l)) if (k !== 'armed' && k !== 'confirmAccount') errors.push(`live.${k}: unknown option (known: armed, confirmAccount)`);
+    }
+  }
+  errors.push(...connectionProblems(c.connection));
+  if (c.onConnectionState !== undefined && typeof c.onConnectionState !== 'function') errors.push('onConnectionState: must be a function');
   return errors;
 }
 

@@ -1,4 +1,4 @@
-import { NotSentError, type BrokerAdapter, type ReportSink } from '../brokers/adapter.js';
+import { NotSentError, type BrokerAdapter } from '../brokers/adapter.js';
 import { SimBroker } from '../brokers/sim/sim-broker.js';
 import { fromPriceUnits, makeInstrument, type Instrument } from '../domain/instrument.js';
 import type { CancelResult, Order, OrderRequest, OrderType, Side, SubmitResult, TimeInForce } from '../domain/order.js';
@@ -10,7 +10,10 @@ import { LatencyHistogram, type LatencySummary } from '../ops/latency.js';
 import { createLogger, type Logger } from '../ops/logger.js';
 import { LimitTable, ladderUnitProblems, riskProblems, type RiskConfig } from '../risk/limits.js';
 import { PreTradeRisk } from '../risk/pretrade.js';
-import type { Anomaly, AnomalyHook, AnomalyKind } from './anomaly.js';
+import { ANOMALY_SEVERITY, type Anomaly, type AnomalyHook, type AnomalyKind } from './anomaly.js';
+import { environmentProblems, type Environment, type LiveArm } from '../connectivity/credentials.js';
+import { ConnectionSupervisor, type ConnectionState, type ConnectionStateChange, type ConnectionStats } from '../connectivity/supervisor.js';
+import { mergeRecovery, type RecoveryTarget, type SyncSummary } from '../connectivity/recovery.js';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError, configProblems, strategyProblems, type EngineConfig } from './config.js';
 import { Ledger, type Account, type Position } from './ledger.js';
@@ -79,6 +82,12 @@ export interface EngineStats {
   callbackErrors: number;
   sendFailures: number;
   anomalies: number;
+  /** Established broker connections lost (see `connectionStats()` for the rest). */
+  disconnects: number;
+  /** Times the broker asked us to slow down. */
+  throttles: number;
+  /** Recovery syncs completed. */
+  syncs: number;
 }
 
 export interface EngineLatency {
@@ -115,7 +124,16 @@ export class Engine {
   private strategy: StrategyCallbacks | undefined;
   private readonly anomalyHook: AnomalyHook | undefined;
   private _state: EngineState = 'created';
-  private connected = false;
+  /** Where orders go; checked against the adapter's credentials at start. */
+  readonly environment: Environment;
+  private readonly liveArm: LiveArm | undefined;
+  /** The broker connection: state, heartbeat, reconnect, recovery sync. */
+  private readonly connection: ConnectionSupervisor;
+  /** No new order before this engine time: the broker throttled us. */
+  private throttledUntil = 0;
+  /** While a recovery sync runs: client ids of orders that got a live report. */
+  private syncTouched: Set<string> | undefined;
+  private _lastSync: SyncSummary | undefined;
   private handling = false;
   private readonly backlog: BrokerReport[] = [];
   private readonly counters: Omit<EngineStats, 'deniedByReason' | 'rejectsByReason'>;
@@ -124,7 +142,6 @@ export class Engine {
   private readonly ackLatency = new LatencyHistogram();
   private readonly fillLatency = new LatencyHistogram();
   private readonly reportLatency = new LatencyHistogram();
-  private readonly sink: ReportSink;
   /** Scratch for `parse` (no allocation per order). */
   private readonly parsed = { id: '', idText: '', inst: undefined as Instrument | undefined, side: 0, type: 0, tif: 0, reduceOnly: false, detail: '' };
   private postDetail = '';
@@ -194,15 +211,18 @@ export class Engine {
     this.counters = {
       submits: 0, accepted: 0, duplicateSubmits: 0, denied: 0, cancels: 0, cancelsSent: 0, cancelsIgnored: 0,
       reports: 0, duplicateReports: 0, staleReports: 0, noopReports: 0, invalidTransitions: 0, malformedReports: 0,
-      unknownOrders: 0, overfills: 0, fills: 0, rejects: 0, callbackErrors: 0, sendFailures: 0, anomalies: 0,
+      unknownOrders: 0, overfills: 0, fills: 0, rejects: 0, callbackErrors: 0, sendFailures: 0, anomalies: 0, disconnects: 0, throttles: 0, syncs: 0,
     };
-    this.sink = {
+    this.environment = config.environment ?? 'paper';
+    this.liveArm = config.live;
+    const stateHook = config.onConnectionState;
+    this.connection = new ConnectionSupervisor(this.broker, this.clock, this.logger, this.environment, config.connection, {
       onReport: (r) => this.onReport(r),
-      onDisconnect: (reason) => {
-        this.connected = false;
-        this.logger.warn({ broker: this.broker.name, reason }, 'broker disconnected');
-      },
-    };
+      sync: () => this.recoverySync(),
+      onState: (change) => stateHook?.(change),
+      onThrottle: (ms, detail) => this.throttle(ms, detail),
+      onAlarm: (kind, _severity, reason) => this.anomaly(kind, reason),
+    });
   }
 
   /** Lifecycle state. */
@@ -210,24 +230,59 @@ export class Engine {
     return this._state;
   }
 
-  /** True when submits can be sent: started and the broker connected. */
+  /** True when submits can be sent: started and the connection Ready. */
   get ready(): boolean {
-    return this._state === 'running' && this.connected;
+    return this._state === 'running' && this.connection.state === 'Ready';
   }
 
-  /** Connect the broker. Rejects (and leaves the engine stopped) if the broker cannot connect. */
+  /**
+   * The broker connection: Disconnected, Connecting, Authenticating, Syncing, Ready,
+   * Degraded (heartbeats late: no new orders, cancels still go) or Halted (given up).
+   */
+  get connectionState(): ConnectionState {
+    return this.connection.state;
+  }
+
+  /** Connection-state changes, oldest first (the last 200). */
+  connectionHistory(): ConnectionStateChange[] {
+    return this.connection.stateHistory();
+  }
+
+  /** Disconnects, reconnect attempts, heartbeats, round trip and clock skew. */
+  connectionStats(): ConnectionStats {
+    return { ...this.connection.stats };
+  }
+
+  /** What the last recovery sync did (undefined before the first). */
+  get lastSync(): SyncSummary | undefined {
+    return this._lastSync;
+  }
+
+  /** Reconnect now: after Halted, once the cause is fixed, or to skip a backoff wait. */
+  reconnect(reason?: string): void {
+    if (this._state !== 'running') throw new Error(`cannot reconnect: engine is ${this._state}`);
+    this.connection.reconnect(reason);
+  }
+
+  /**
+   * Start: check the environment (credentials that belong to it; live armed), then connect,
+   * log on, check the broker's clock and run recovery sync. Resolves when the connection is
+   * Ready; rejects with the reason (and leaves the engine stopped) when a check fails or
+   * `connection.startTimeoutMs` passes first. Transient network failures are retried meanwhile.
+   */
   async start(): Promise<void> {
     if (this._state !== 'created' && this._state !== 'stopped') throw new Error(`cannot start: engine is ${this._state}`);
+    const problems = environmentProblems(this.environment, this.broker.credentials, this.liveArm);
+    if (problems.length > 0) throw new Error(`engine start refused (environment ${this.environment}):\n  - ${problems.join('\n  - ')}`);
     this._state = 'starting';
     try {
-      await this.broker.connect(this.sink);
+      await this.connection.start();
     } catch (err) {
       this._state = 'stopped';
-      throw new Error(`broker ${this.broker.name} failed to connect: ${(err as Error).message}`, { cause: err });
+      throw new Error(`engine start failed: broker ${this.broker.name}: ${(err as Error).message}`, { cause: err });
     }
-    this.connected = true;
     this._state = 'running';
-    this.logger.info({ broker: this.broker.name, instruments: this.instruments.length, capacity: this.table.capacity }, 'engine started');
+    this.logger.info({ broker: this.broker.name, environment: this.environment, instruments: this.instruments.length, capacity: this.table.capacity }, 'engine started');
   }
 
   /** Disconnect the broker. Open orders stay open at the broker. Idempotent. */
@@ -238,13 +293,61 @@ export class Engine {
     }
     this._state = 'stopping';
     try {
-      await this.broker.disconnect();
+      await this.connection.stop();
     } finally {
-      this.connected = false;
       this._state = 'stopped';
       this.logger.info({ broker: this.broker.name }, 'engine stopped');
     }
   }
+
+  private throttle(retryAfterMs: number, detail: string): void {
+    this.counters.throttles++;
+    this.throttledUntil = Math.max(this.throttledUntil, this.clock.now() + retryAfterMs);
+    this.logger.warn({ broker: this.broker.name, retryAfterMs, detail }, 'broker throttle: no new orders until it passes');
+  }
+
+  /** Fetch the broker's records and merge them (see connectivity/recovery.ts). A failed fetch merges nothing. */
+  private async recoverySync(): Promise<void> {
+    const b = this.broker;
+    const touched = new Set<string>();
+    this.syncTouched = touched;
+    let open, trades, day;
+    try {
+      open = await b.syncOpenOrders();
+      trades = await b.syncTodayTrades();
+      day = b.syncDayOrders !== undefined ? await b.syncDayOrders() : undefined;
+    } finally {
+      this.syncTouched = undefined;
+    }
+    this._lastSync = mergeRecovery(this.recoveryTarget, { open, trades, ...(day !== undefined ? { day } : {}), touched });
+    this.counters.syncs++;
+    this.logger.info({ broker: b.name, ...this._lastSync }, 'recovery sync done');
+  }
+
+  /** What recovery sync may do to the engine: apply reports, read orders, resend a pending cancel, flag. */
+  private readonly recoveryTarget: RecoveryTarget = {
+    orders: () => this.orders(),
+    apply: (r) => this.onReport(r),
+    statusOf: (id) => {
+      const slot = this.table.byClientId.get(id);
+      return slot < 0 ? undefined : statusName(this.table.status[slot]!);
+    },
+    resendCancel: (id) => {
+      const t = this.table;
+      const slot = t.byClientId.get(id);
+      if (slot < 0) return false;
+      try {
+        this.broker.cancelOrder({ clientOrderId: id, brokerOrderId: t.brokerId[slot]! });
+        this.counters.cancelsSent++;
+        return true;
+      } catch (err) {
+        this.logger.warn({ clientOrderId: id, error: (err as Error).message }, 'recovery: cancel could not be sent again');
+        return false;
+      }
+    },
+    flag: (kind, reason, clientOrderId, brokerOrderId) => this.anomaly(kind, reason, clientOrderId, brokerOrderId),
+    fillCount: () => this.counters.fills,
+  };
 
   /** Register the strategy callbacks. Once only: a second call throws. */
   setStrategy(callbacks: StrategyCallbacks): void {
@@ -285,7 +388,8 @@ export class Engine {
     const existing = t.byClientId.get(id);
     if (existing >= 0) return this.dedupResult(existing, id);
     // 2. gate
-    if (!this.ready) return this.deny(id, R.BROKER_NOT_READY, `engine=${this._state} connected=${this.connected}`);
+    if (!this.ready) return this.deny(id, R.BROKER_NOT_READY, this.notReadyDetail());
+    if (now < this.throttledUntil) return this.deny(id, R.RATE_LIMIT, `limit=broker-throttle retryInMs=${Math.ceil(this.throttledUntil - now)}`);
     if (parsed !== 0) return this.deny(id, parsed, p.detail);
     if (this._tradingState === 'Halted') return this.deny(id, R.TRADING_HALTED, `state=Halted reason=${this.lastStateReason}`);
     const inst = p.inst!;
@@ -340,7 +444,7 @@ export class Engine {
     const now = this.clock.now();
     t.recycle(now);
     // Not ready, Halted or Reducing: every order one by one (the state is the same for all).
-    if (!this.ready || this._tradingState !== 'Active') {
+    if (!this.ready || this._tradingState !== 'Active' || now < this.throttledUntil) {
       for (let k = 0; k < n; k++) results[start + k] = this.submit(orders[start + k]!);
       return;
     }
@@ -608,6 +712,10 @@ export class Engine {
     return { status: 'accepted', clientOrderId: id };
   }
 
+  private notReadyDetail(): string {
+    return `engine=${this._state} connection=${this.connection.state}`;
+  }
+
   private endPlace(outer: boolean): void {
     this.handling = outer;
   }
@@ -633,8 +741,10 @@ export class Engine {
       this.counters.cancelsIgnored++;
       return { status: 'ignored', clientOrderId, reason: st === OrderStatus.PendingCancel ? 'CANCEL_PENDING' : 'ORDER_FINISHED', orderStatus: statusName(st) };
     }
-    if (!this.ready) {
-      return { status: 'denied', clientOrderId, reason: 'BROKER_NOT_READY', detail: `engine=${this._state} connected=${this.connected}` };
+    // Degraded (heartbeats late, the line still up): cancels still go, they only reduce risk.
+    const conn = this.connection.state;
+    if (this._state !== 'running' || (conn !== 'Ready' && conn !== 'Degraded')) {
+      return { status: 'denied', clientOrderId, reason: 'BROKER_NOT_READY', detail: this.notReadyDetail() };
     }
     const now = this.clock.now();
     if (!exempt && this.cancelOutside === 'refuse') {
@@ -787,7 +897,7 @@ export class Engine {
       });
       return out;
     };
-    return { ...this.counters, deniedByReason: byReason(this.deniedBy), rejectsByReason: byReason(this.rejectedBy) };
+    return { ...this.counters, disconnects: this.connection.stats.disconnects, deniedByReason: byReason(this.deniedBy), rejectsByReason: byReason(this.rejectedBy) };
   }
 
   latency(): EngineLatency {
@@ -872,6 +982,7 @@ export class Engine {
       slot = this.adoptExternal(r, now);
       if (slot < 0) return;
     }
+    if (this.syncTouched !== undefined) this.syncTouched.add(t.clientId[slot]!);
     // 2. dedup by (brokerOrderId, execId)
     if (t.seenExec(slot, r.execId)) {
       c.duplicateReports++;
@@ -1035,8 +1146,10 @@ export class Engine {
 
   private anomaly(kind: AnomalyKind, reason: string, clientOrderId?: string, brokerOrderId?: string, report?: unknown): void {
     this.counters.anomalies++;
-    const a: Anomaly = { kind, reason, clientOrderId, brokerOrderId, time: this.clock.now(), report };
-    this.logger.warn({ anomaly: kind, clientOrderId, brokerOrderId }, reason);
+    const severity = ANOMALY_SEVERITY[kind];
+    const a: Anomaly = { kind, severity, reason, clientOrderId, brokerOrderId, time: this.clock.now(), report };
+    if (severity === 'P0') this.logger.error({ anomaly: kind, severity, clientOrderId, brokerOrderId }, reason);
+    else this.logger.warn({ anomaly: kind, severity, clientOrderId, brokerOrderId }, reason);
     if (this.anomalyHook !== undefined) {
       try {
         this.anomalyHook(a);

@@ -6,6 +6,15 @@ export class Prng {
     this.s = seed >>> 0;
   }
 
+  /** The generator's whole state (to save and restore a simulation). */
+  get state(): number {
+    return this.s;
+  }
+
+  set state(s: number) {
+    this.s = s >>> 0;
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     let t = (this.s = (this.s + 0x6d2b79f5) | 0);

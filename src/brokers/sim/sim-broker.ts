@@ -44,6 +44,25 @@ export interface SimBrokerOptions {
   reorderHoldMs?: number;
 }
 
+/**
+ * Everything the broker keeps across a restart: its orders, trades, positions, cash, book
+ * prices and counters. Sessions and reports not yet delivered are not part of it.
+ */
+export interface SimBrokerState {
+  version: 1;
+  nextOrder: number;
+  nextExec: number;
+  rng: number;
+  mids: Record<string, number>;
+  orders: Array<{
+    brokerOrderId: string; clientOrderId: string; symbol: string; side: number; type: SimOrder['type']; tif: SimOrder['tif'];
+    qty: number; price: number; protection: number; arrival: number; cumQty: number; fillValue: number; status: SimOrder['status']; seq: number;
+  }>;
+  trades: BrokerTrade[];
+  positions: Record<string, number>;
+  cash: Record<string, number>;
+}
+
 interface QueuedReport {
   due: number;
   n: number;
@@ -79,6 +98,7 @@ export class SimBroker implements BrokerAdapter {
   private nextOrder = 1;
   private nextExec = 1;
   private nextQueued = 1;
+  private _revision = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly opts: Required<Omit<SimBrokerOptions, 'faults' | 'market' | 'startPrices' | 'instruments' | 'clock' | 'seed'>>;
   private faults: Required<SimFaults>;
@@ -140,6 +160,62 @@ export class SimBroker implements BrokerAdapter {
 
   get connected(): boolean {
     return this.sink !== undefined;
+  }
+
+  /** Changes whenever the broker's records change (a new order, a fill, a status). */
+  get revision(): number {
+    return this._revision;
+  }
+
+  /** The broker's records, to persist (`restoreState` brings them back after a restart). */
+  exportState(): SimBrokerState {
+    const mids: Record<string, number> = {};
+    for (const [symbol, book] of this.books) mids[symbol] = book.mid;
+    return {
+      version: 1,
+      nextOrder: this.nextOrder,
+      nextExec: this.nextExec,
+      rng: this.rng.state,
+      mids,
+      orders: [...this.byBrokerId.values()].map((o) => ({
+        brokerOrderId: o.brokerOrderId, clientOrderId: o.clientOrderId, symbol: o.inst.symbol, side: o.side, type: o.type, tif: o.tif,
+        qty: o.qty, price: o.price, protection: o.protection, arrival: o.arrival, cumQty: o.cumQty, fillValue: o.fillValue, status: o.status, seq: o.seq,
+      })),
+      trades: this.trades.map((t) => ({ ...t })),
+      positions: Object.fromEntries(this.position),
+      cash: Object.fromEntries(this.cash),
+    };
+  }
+
+  /**
+   * Replace the broker's records with saved ones (a restart). Throws, changing nothing, when
+   * the state does not fit this broker's instruments.
+   */
+  restoreState(state: SimBrokerState): void {
+    if (state?.version !== 1 || !Array.isArray(state.orders) || !Array.isArray(state.trades)) throw new Error('sim broker state: unknown format');
+    for (const o of state.orders) if (!this.instruments.has(o.symbol)) throw new Error(`sim broker state: order ${o.brokerOrderId} has unknown symbol ${o.symbol}`);
+    for (const t of state.trades) if (!this.instruments.has(t.symbol)) throw new Error(`sim broker state: trade ${t.execId} has unknown symbol ${t.symbol}`);
+    this.byBrokerId.clear();
+    this.byClientId.clear();
+    for (const list of this.resting.values()) list.length = 0;
+    for (const o of state.orders) {
+      const order: SimOrder = { ...o, inst: this.instruments.get(o.symbol)! };
+      this.byBrokerId.set(order.brokerOrderId, order);
+      this.byClientId.set(order.clientOrderId, order);
+      if (order.status === 'Submitted' || order.status === 'PartiallyFilled') this.resting.get(o.symbol)!.push(order);
+    }
+    this.trades.length = 0;
+    this.trades.push(...state.trades.map((t) => ({ ...t })));
+    for (const symbol of this.position.keys()) this.position.set(symbol, state.positions[symbol] ?? 0);
+    for (const ccy of this.cash.keys()) this.cash.set(ccy, state.cash[ccy] ?? 0);
+    for (const [symbol, mid] of Object.entries(state.mids)) {
+      const book = this.books.get(symbol);
+      if (book !== undefined && Number.isFinite(mid)) book.mid = mid;
+    }
+    this.nextOrder = state.nextOrder;
+    this.nextExec = state.nextExec;
+    this.rng.state = state.rng;
+    this._revision++;
   }
 
   /** Reports queued and not yet delivered. */
@@ -207,6 +283,7 @@ export class SimBroker implements BrokerAdapter {
     };
     this.byBrokerId.set(brokerOrderId, order);
     this.byClientId.set(order.clientOrderId, order);
+    this._revision++;
     if (!this.rng.chance(this.faults.dropAck)) this.report(order, 'new', this.opts.ackLatencyMs);
     else order.seq++; // the ack happened at the broker; only its report is lost
     matchAgainstBook(order, book, (q, px) => this.fill(order, q, px));
@@ -252,6 +329,10 @@ export class SimBroker implements BrokerAdapter {
 
   async syncOpenOrders(): Promise<BrokerOrder[]> {
     return this.allOrders().filter((o) => o.status === 'Submitted' || o.status === 'PartiallyFilled');
+  }
+
+  async syncDayOrders(): Promise<BrokerOrder[]> {
+    return this.allOrders();
   }
 
   async syncTodayTrades(): Promise<BrokerTrade[]> {
@@ -355,6 +436,7 @@ export class SimBroker implements BrokerAdapter {
   }
 
   private enqueue(latency: number, report: BrokerReport): void {
+    this._revision++;
     const f = this.faults;
     let due = this.clock.now() + latency + f.delayReportsMs;
     if (this.rng.chance(f.reorderReports)) due += this.opts.reorderHoldMs;
