@@ -146,3 +146,28 @@ export async function harness(extra: Partial<EngineConfig> = {}, path: SubmitPat
   await engine.start();
   return { engine: onPath(engine, path), broker, clock, anomalies };
 }
+
+/** Wait (real time) until `cond` holds; fails after `timeoutMs` with `what`. */
+export async function until(cond: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** Let pending promise callbacks and I/O callbacks run. */
+export const settle = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Wait until `cond` holds while moving a manual clock `stepMs` per round (timers due on it
+ * run: reconnects, heartbeats), letting real I/O happen between rounds.
+ */
+export async function drive(clock: ManualClock, cond: () => boolean, what = 'condition', stepMs = 50, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms (real) waiting for ${what}`);
+    clock.advance(stepMs);
+    await new Promise((r) => setTimeout(r, 3));
+  }
+}

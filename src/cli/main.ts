@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { SimFaults } from '../brokers/sim/sim-broker.js';
 import { formatSummary, runDemo } from './demo.js';
 import { loadConfigFile } from '../core/config-file.js';
+import { NET_USAGE, UsageError, checkConnectionCommand, simBrokerCommand } from './net-commands.js';
 
 const USAGE = `usage: tradecore <command> [options]
 
@@ -21,14 +22,16 @@ commands:
   config check FILE [--json]
             validate a JSON or YAML config file (instruments, risk limits, markets)
             without trading; exit 0 when valid, 1 with every problem listed otherwise
+${NET_USAGE}
   help      this text
   version   print the version
 
 environment:
-  TRADECORE_LOG_LEVEL   pino level for the engine log on stderr (default warn)`;
+  TRADECORE_LOG_LEVEL   pino level for the engine log on stderr (default warn)
+  TRADECORE_SIM_ACCOUNT, TRADECORE_SIM_SECRET, TRADECORE_SIM_CREDENTIALS_FILE
+  TRADECORE_LIVE_ACCOUNT, TRADECORE_LIVE_SECRET, TRADECORE_LIVE_CREDENTIALS_FILE
+                        credentials per environment (see docs/connectivity.md)`;
 
-/** Exit status 2: the command line itself was wrong. */
-class UsageError extends Error {}
 
 function positiveInt(name: string, value: string | undefined, fallback: number, max: number): number {
   if (value === undefined) return fallback;
@@ -124,6 +127,10 @@ async function main(argv: string[]): Promise<number> {
       return demo(rest);
     case 'config':
       return configCommand(rest);
+    case 'sim-broker':
+      return simBrokerCommand(rest);
+    case 'check-connection':
+      return checkConnectionCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${version()}\n`);

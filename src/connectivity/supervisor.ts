@@ -174,7 +174,7 @@ export class ConnectionSupervisor {
       const reason = `broker ${this.broker.name} not ready within ${this.o.startTimeoutMs} ms (state ${this._state}${this.lastError ? `; last error: ${this.lastError}` : ''})`;
       this.abandon(reason);
       this.finishStart(new Error(reason));
-    }, this.o.startTimeoutMs);
+    }, this.o.startTimeoutMs, true);
     void this.connectOnce('start');
     return done;
   }
@@ -320,7 +320,7 @@ export class ConnectionSupervisor {
       if (gen !== this.gen || this.stopped) return;
       this.stats.reconnectAttempts++;
       void this.connectOnce(`reconnect attempt ${this.attempts}`);
-    }, delay);
+    }, delay, true);
   }
 
   private halt(reason: string): void {

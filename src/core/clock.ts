@@ -7,8 +7,11 @@ import { performance } from 'node:perf_hooks';
 export interface Clock {
   /** Wall-clock time, epoch milliseconds (may be fractional). */
   now(): number;
-  /** Run `fn` after `ms` milliseconds (0: as soon as possible, never synchronously). */
-  setTimer(fn: () => void, ms: number): TimerHandle;
+  /**
+   * Run `fn` after `ms` milliseconds (0: as soon as possible, never synchronously).
+   * `keepAlive`: the timer keeps the process alive (a reconnect pending); others do not.
+   */
+  setTimer(fn: () => void, ms: number, keepAlive?: boolean): TimerHandle;
   clearTimer(handle: TimerHandle): void;
 }
 
@@ -19,14 +22,14 @@ const origin = performance.timeOrigin;
 /**
  * The process clock: epoch ms with sub-microsecond resolution, monotonic (timeOrigin +
  * performance.now(), so it never steps back with an NTP correction), and real timers
- * (unref'd: they never keep a process alive). One reading serves both the order timestamps
- * and the latency histograms.
+ * (unref'd unless `keepAlive`: a heartbeat never keeps a process alive, a pending reconnect
+ * does). One reading serves both the order timestamps and the latency histograms.
  */
 export const systemClock: Clock = {
   now: () => origin + performance.now(),
-  setTimer(fn, ms) {
+  setTimer(fn, ms, keepAlive) {
     const t = setTimeout(fn, ms);
-    t.unref();
+    if (keepAlive !== true) t.unref();
     return t;
   },
   clearTimer(handle) {

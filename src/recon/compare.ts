@@ -1,6 +1,5 @@
 import type { BrokerAdapter } from '../brokers/adapter.js';
 import type { Engine } from '../core/engine.js';
-import type { BrokerOrder } from '../domain/report.js';
 
 export interface Comparison {
   /** True when no problem was found. */
@@ -19,9 +18,11 @@ const QTY_EPS = 1e-9;
  * reports still on the wire show up as differences. When the adapter can list every order of
  * the day (`allOrders`, as the simulated broker can), finished orders' statuses are compared too.
  */
-export async function compareWithBroker(engine: Engine, broker: BrokerAdapter & { allOrders?: () => BrokerOrder[] }): Promise<Comparison> {
+export async function compareWithBroker(engine: Engine, broker: BrokerAdapter): Promise<Comparison> {
   const problems: string[] = [];
-  const [open, trades, positions] = await Promise.all([broker.syncOpenOrders(), broker.syncTodayTrades(), broker.queryPositions()]);
+  const [open, trades, positions, day] = await Promise.all([
+    broker.syncOpenOrders(), broker.syncTodayTrades(), broker.queryPositions(), broker.syncDayOrders !== undefined ? broker.syncDayOrders() : Promise.resolve(undefined),
+  ]);
   const engineOrders = engine.orders();
   const byBrokerId = new Map(engineOrders.filter((o) => o.brokerOrderId !== '').map((o) => [o.brokerOrderId, o]));
 
@@ -47,8 +48,8 @@ export async function compareWithBroker(engine: Engine, broker: BrokerAdapter & 
     if (!atBroker) problems.push(`open in engine, not open at broker: clientOrderId=${e.clientOrderId} brokerOrderId=${e.brokerOrderId || '(none)'} engine=${e.status}`);
   }
 
-  if (broker.allOrders !== undefined) {
-    for (const b of broker.allOrders()) {
+  if (day !== undefined) {
+    for (const b of day) {
       const e = byBrokerId.get(b.brokerOrderId);
       if (e !== undefined && e.status !== b.status) {
         problems.push(`status: clientOrderId=${e.clientOrderId} brokerOrderId=${b.brokerOrderId} engine=${e.status} broker=${b.status}`);

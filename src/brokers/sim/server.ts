@@ -60,6 +60,8 @@ interface Session {
 export interface SimServerStats {
   connections: number;
   logons: number;
+  /** Place messages received (a resent order would show here). */
+  placeMessages: number;
   authFailures: number;
   malformedFrames: number;
   throttled: number;
@@ -88,7 +90,7 @@ export class SimBrokerServer {
   private _port = 0;
   private _controlPort = 0;
   private faults: SimFaults = {};
-  readonly stats: SimServerStats = { connections: 0, logons: 0, authFailures: 0, malformedFrames: 0, throttled: 0, reportsSent: 0, reportsUndelivered: 0, restarts: 0 };
+  readonly stats: SimServerStats = { connections: 0, logons: 0, placeMessages: 0, authFailures: 0, malformedFrames: 0, throttled: 0, reportsSent: 0, reportsUndelivered: 0, restarts: 0 };
   private readonly environment: Environment;
   private readonly maxFrame: number;
 
@@ -318,7 +320,7 @@ export class SimBrokerServer {
 
   private handle(s: Session, m: WireMessage): void {
     if (m.t === 'logon') return this.logon(s, m);
-    if (!s.loggedOn) return this.send(s, { t: 'error', code: 'NOT_LOGGED_ON', text: `${m.t} before logon`, fatal: false });
+    if (!s.loggedOn) return this.send(s, { t: 'error', id: m.id, code: 'NOT_LOGGED_ON', text: `${m.t} before logon`, fatal: false });
     switch (m.t) {
       case 'heartbeat':
         return this.send(s, { t: 'heartbeat_ack', id: m.id, time: Date.now() });
@@ -337,7 +339,7 @@ export class SimBrokerServer {
         this.send(s, { t: 'logout_ok', id: m.id });
         return this.closeSession(s, 'logout', true);
       default:
-        return this.send(s, { t: 'error', code: 'UNKNOWN_TYPE', text: `unknown message type ${JSON.stringify(m.t)}`, fatal: false });
+        return this.send(s, { t: 'error', id: m.id, code: 'UNKNOWN_TYPE', text: `unknown message type ${JSON.stringify(m.t)}`, fatal: false });
     }
   }
 
@@ -346,7 +348,7 @@ export class SimBrokerServer {
       this.send(s, { t: 'logon_rejected', id: m.id, code, text });
       this.closeSession(s, `logon rejected: ${code}`, true);
     };
-    if (s.loggedOn) return this.send(s, { t: 'error', code: 'BAD_REQUEST', text: 'already logged on', fatal: false });
+    if (s.loggedOn) return this.send(s, { t: 'error', id: m.id, code: 'BAD_REQUEST', text: 'already logged on', fatal: false });
     if (m.version !== PROTOCOL_VERSION) return reject('VERSION', `protocol version ${String(m.version)} not supported (server speaks ${PROTOCOL_VERSION})`);
     if (m.environment !== this.environment) return reject('ENVIRONMENT', `this is a ${this.environment} broker; client is in ${String(m.environment)}`);
     if (this.refuseAuth || !this.authentic(m.account, m.secret)) {
@@ -367,6 +369,7 @@ export class SimBrokerServer {
   }
 
   private place(s: Session, m: WireMessage): void {
+    this.stats.placeMessages++;
     const o = m.order as Record<string, unknown> | undefined;
     const id = o?.clientOrderId;
     if (typeof id !== 'string' || id === '') return this.send(s, { t: 'error', code: 'BAD_REQUEST', text: 'place needs a string clientOrderId', fatal: false });
