@@ -8,7 +8,7 @@ export { TRADING_STATES, type TradingState, type TradingStateChange, type Tradin
 export { ConfigError, configProblems, type EngineConfig } from './core/config.js';
 export { loadConfigFile, checkConfig, FileConfigSchema, type FileConfig, type LoadedConfig } from './core/config-file.js';
 export type { StrategyCallbacks } from './core/strategy.js';
-export type { Anomaly, AnomalyHook, AnomalyKind } from './core/anomaly.js';
+export { ANOMALY_SEVERITY, type Anomaly, type AnomalyHook, type AnomalyKind, type Severity } from './core/anomaly.js';
 export { ManualClock, systemClock, type Clock, type TimerHandle } from './core/clock.js';
 export type { Account, Position } from './core/ledger.js';
 export { OrderStatus, STATUS_NAMES, isOpen, isTerminal, type OrderStatusName } from './domain/order-status.js';
@@ -17,8 +17,20 @@ export { REJECT_REASONS, isRejectReason, type RejectReason, type RejectReasonInf
 export { toPriceUnits, fromPriceUnits, toLots, type Instrument, type InstrumentSpec } from './domain/instrument.js';
 export type { Order, OrderRequest, OrderType, Side, TimeInForce, SubmitResult, CancelResult } from './domain/order.js';
 export type { BrokerReport, ExecKind, ExecutionReport, Trade, BrokerOrder, BrokerTrade, BrokerPosition, BrokerAccount } from './domain/report.js';
-export { NotSentError, type BrokerAdapter, type ReportSink, type PlaceOrderRequest, type CancelOrderRequest, type HeartbeatInfo } from './brokers/adapter.js';
-export { SimBroker, type SimBrokerOptions, type SimFaults } from './brokers/sim/sim-broker.js';
+export {
+  NotSentError, BrokerError, BROKER_ERROR_KINDS, errorKind, type BrokerErrorKind, type BrokerAdapter, type ReportSink, type PlaceOrderRequest, type CancelOrderRequest, type HeartbeatInfo,
+} from './brokers/adapter.js';
+export { SimBroker, type SimBrokerOptions, type SimFaults, type SimBrokerState } from './brokers/sim/sim-broker.js';
+export { SimBrokerServer, type SimServerOptions, type SimServerStats, type ThrottleSpec } from './brokers/sim/server.js';
+export { RemoteSimBroker, type RemoteSimBrokerOptions } from './brokers/sim/remote.js';
+export { encodeFrame, FrameDecoder, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSION, type WireMessage } from './brokers/sim/wire.js';
+export {
+  loadCredentials, environmentProblems, Secret, CredentialsError, ENVIRONMENTS, isEnvironment, type Credentials, type Environment, type LiveArm, type LoadCredentialsOptions,
+} from './connectivity/credentials.js';
+export {
+  CONNECTION_STATES, CONNECTION_DEFAULTS, connectionProblems, type ConnectionState, type ConnectionStateChange, type ConnectionOptions, type ConnectionStats,
+} from './connectivity/supervisor.js';
+export type { SyncSummary } from './connectivity/recovery.js';
 export type { RiskConfig, RiskLimits, AccountLimits } from './risk/limits.js';
 export { compareWithBroker, type Comparison } from './recon/compare.js';
 export type { LatencySummary } from './ops/latency.js';

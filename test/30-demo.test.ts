@@ -61,8 +61,17 @@ describe('demo (the paper session)', () => {
       expect(r.stdout).toMatch(/^consistent: /m);
     });
 
-    it('exits 1 when the session ends inconsistent (acks lost, not yet recovered)', async () => {
+    it('resolves lost acks with a recovery sync at the end and exits 0', async () => {
       const r = await cli(['demo', '--json', '--duration', '0.6', '--orders', '80', '--faults', 'drop-ack=1']);
+      expect(r.code).toBe(0);
+      const summary = JSON.parse(r.stdout) as { recovery: { resolved: number; notAtBroker: number }; consistency: { consistent: boolean } };
+      expect(summary.recovery.resolved).toBeGreaterThan(0);
+      expect(summary.recovery.notAtBroker).toBe(0);
+      expect(summary.consistency.consistent).toBe(true);
+    });
+
+    it('exits 1 when the session ends inconsistent (acks lost, recovery skipped)', async () => {
+      const r = await cli(['demo', '--json', '--duration', '0.6', '--orders', '80', '--faults', 'drop-ack=1', '--no-resync']);
       expect(r.code).toBe(1);
       const summary = JSON.parse(r.stdout) as { consistency: { consistent: boolean; problems: string[] } };
       expect(summary.consistency.consistent).toBe(false);

@@ -208,4 +208,18 @@ describe('recovery sync', () => {
     expect(engine.getOrder('H')!.status).toBe('Expired');
     await consistent(engine, link);
   });
+
+  it('resync() on a live connection leaves PendingNew orders younger than the grace to their acks', async () => {
+    const { clock, link, engine } = await setup();
+    link.blackhole = true;
+    engine.submit(limit('old', 9.5));
+    clock.advance(10_000);
+    engine.submit(limit('young', 9.5));
+    link.blackhole = false;
+    expect(await engine.resync({ graceMs: 5000 })).toMatchObject({ notAtBroker: 1, leftToLive: 1 });
+    expect(engine.getOrder('old')).toMatchObject({ status: 'Rejected', rejectReason: 'RECOVERY_NOT_FOUND' });
+    expect(engine.getOrder('young')!.status).toBe('PendingNew');
+    link.cut();
+    await expect(engine.resync()).rejects.toThrow('cannot resync: engine=running connection=Disconnected');
+  });
 });

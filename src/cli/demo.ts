@@ -8,6 +8,7 @@ import type { OrderRequest } from '../domain/order.js';
 import type { LatencySummary } from '../ops/latency.js';
 import type { Logger } from '../ops/logger.js';
 import { compareWithBroker, type Comparison } from '../recon/compare.js';
+import type { SyncSummary } from '../connectivity/recovery.js';
 
 export interface DemoOptions {
   /** Seed for the strategy's choices and the simulated market. Default 42. */
@@ -21,6 +22,8 @@ export interface DemoOptions {
   /** Called about every 200 ms with a one-line status (the CLI draws it on a TTY). */
   onStatus?: (line: string) => void;
   logger?: Logger;
+  /** Run recovery sync at the end when orders are left PendingNew (lost acks). Default true. */
+  resync?: boolean;
 }
 
 /** What `tradecore demo` prints. */
@@ -30,6 +33,8 @@ export interface DemoSummary {
   broker: string;
   orders: { submitted: number; accepted: number; duplicates: number; denied: number; byStatus: Record<string, number> };
   cancels: { requested: number; sent: number; ignored: number };
+  /** The recovery sync run at the end for orders left PendingNew, or null when none was needed. */
+  recovery: SyncSummary | null;
   fills: { count: number; qty: number };
   positions: Position[];
   deniedByReason: Record<string, number>;
@@ -157,6 +162,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   // Freeze the market and drain every report on the wire before comparing.
   broker.setMarketRunning(false);
   await Promise.race([broker.idle(), new Promise((r) => setTimeout(r, 2000))]);
+  // Orders whose ack was lost stay PendingNew until recovery sync proves what the broker has.
+  let recovery: SyncSummary | null = null;
+  if (opts.resync !== false && engine.openOrders().some((o) => o.status === 'PendingNew')) recovery = await engine.resync({ graceMs: 0 });
   const consistency = await compareWithBroker(engine, broker);
   const byStatus: Record<string, number> = {};
   for (const name of STATUS_NAMES) byStatus[name] = 0;
@@ -186,6 +194,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     },
     latencyUs: { ack: lat.ack, firstFill: lat.firstFill },
     scripted,
+    recovery,
     consistency: { ...consistency, consistent: consistency.problems.length === 0 },
   };
 }
@@ -211,6 +220,10 @@ export function formatSummary(s: DemoSummary): string {
   lines.push(`round trip ack p50=${s.latencyUs.ack.p50}us p99=${s.latencyUs.ack.p99}us  first fill p50=${s.latencyUs.firstFill.p50}us p99=${s.latencyUs.firstFill.p99}us`);
   lines.push('positions');
   for (const p of s.positions) lines.push(`  ${p.symbol.padEnd(6)} qty=${p.qty} avgPx=${p.avgPx.toFixed(4)} realizedPnl=${p.realizedPnl.toFixed(2)} ${p.currency}`);
+  if (s.recovery !== null) {
+    const r = s.recovery;
+    lines.push(`recovery   sync for lost acks: resolved=${r.resolved} notAtBroker=${r.notAtBroker} finished=${r.finished} fillsApplied=${r.fillsApplied}`);
+  }
   lines.push(`scripted   duplicate submit: ${s.scripted.duplicateSubmit}; double cancel: ${s.scripted.doubleCancel}; off-tick: ${s.scripted.offTickPrice}; broker reject: ${s.scripted.brokerReject}`);
   const c = s.consistency;
   lines.push(

@@ -18,6 +18,8 @@ commands:
                             dup=0.02,reorder=0.02; probabilities per report,
                             drop-ack per order, delay in ms)
             --json          print the summary as JSON
+            --no-resync     skip the recovery sync that resolves orders left
+                            PendingNew by lost acks (shows the inconsistency)
             exit status: 0 when the engine's state matches the broker's, 1 otherwise
   config check FILE [--json]
             validate a JSON or YAML config file (instruments, risk limits, markets)
@@ -70,6 +72,7 @@ async function demo(argv: string[]): Promise<number> {
         orders: { type: 'string' },
         json: { type: 'boolean', default: false },
         faults: { type: 'string' },
+        'no-resync': { type: 'boolean', default: false },
       },
       strict: true,
       allowPositionals: false,
@@ -86,6 +89,7 @@ async function demo(argv: string[]): Promise<number> {
     seed,
     durationMs: Math.round(durationS * 1000),
     orders,
+    resync: !values['no-resync'],
     ...(values.faults !== undefined ? { faults: parseFaults(values.faults) } : {}),
     ...(tty ? { onStatus: (line: string) => process.stdout.write(`\r\x1b[2K${line}`) } : {}),
   });

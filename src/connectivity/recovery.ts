@@ -39,6 +39,12 @@ export interface RecoveryInput {
   day?: BrokerOrder[];
   /** Client order ids of orders that got a live report while the sync ran. */
   touched: ReadonlySet<string>;
+  /**
+   * PendingNew orders created after this engine time are left alone: their ack may still be
+   * on the way (a sync on a live connection). Default: every PendingNew order is resolved
+   * (a sync after a reconnect, when everything was sent on the old connection).
+   */
+  pendingNewBefore?: number;
 }
 
 /** What one recovery sync did. */
@@ -165,7 +171,9 @@ export function mergeRecovery(target: RecoveryTarget, input: RecoveryInput): Syn
       leftToLive++;
       continue;
     }
-    if (status === 'PendingNew') {
+    if (status === 'PendingNew' && o.createdAt > (input.pendingNewBefore ?? Infinity)) {
+      leftToLive++;
+    } else if (status === 'PendingNew') {
       target.apply({
         kind: 'rejected', execId: `sync:rejected:${o.clientOrderId}`, brokerOrderId: '', clientOrderId: o.clientOrderId, reason: 'RECOVERY_NOT_FOUND',
         text: 'the broker has no such order after recovery sync: the send never reached it (not resent)',

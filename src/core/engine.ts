@@ -306,8 +306,21 @@ export class Engine {
     this.logger.warn({ broker: this.broker.name, retryAfterMs, detail }, 'broker throttle: no new orders until it passes');
   }
 
+  /**
+   * Run recovery sync now on a Ready connection, for example when orders sit in PendingNew
+   * because an ack was lost. PendingNew orders younger than `graceMs` (default 5000) are left
+   * to their acks; older ones the broker does not have are Rejected (RECOVERY_NOT_FOUND).
+   */
+  async resync(options: { graceMs?: number } = {}): Promise<SyncSummary> {
+    if (!this.ready) throw new Error(`cannot resync: ${this.notReadyDetail()}`);
+    const grace = options.graceMs ?? 5000;
+    if (!(grace >= 0)) throw new RangeError(`graceMs must be >= 0, got ${grace}`);
+    await this.recoverySync(this.clock.now() - grace);
+    return this._lastSync!;
+  }
+
   /** Fetch the broker's records and merge them (see connectivity/recovery.ts). A failed fetch merges nothing. */
-  private async recoverySync(): Promise<void> {
+  private async recoverySync(pendingNewBefore = Infinity): Promise<void> {
     const b = this.broker;
     const touched = new Set<string>();
     this.syncTouched = touched;
@@ -319,7 +332,7 @@ export class Engine {
     } finally {
       this.syncTouched = undefined;
     }
-    this._lastSync = mergeRecovery(this.recoveryTarget, { open, trades, ...(day !== undefined ? { day } : {}), touched });
+    this._lastSync = mergeRecovery(this.recoveryTarget, { open, trades, ...(day !== undefined ? { day } : {}), touched, pendingNewBefore });
     this.counters.syncs++;
     this.logger.info({ broker: b.name, ...this._lastSync }, 'recovery sync done');
   }
