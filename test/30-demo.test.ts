@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runDemo } from '../src/cli/demo.js';
@@ -7,9 +9,9 @@ import { quiet } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 60_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -95,6 +97,33 @@ describe('demo (the paper session)', () => {
     it('prints help and the version', async () => {
       expect((await cli(['--help'])).stdout).toContain('usage: tradecore <command>');
       expect((await cli(['version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    });
+  });
+
+  describe('sim-broker and check-connection', () => {
+    const creds = { TRADECORE_SIM_ACCOUNT: 'cli-acct', TRADECORE_SIM_SECRET: 'cli-secret' };
+
+    it('sim-broker says what is missing or wrong, never with a stack trace', async () => {
+      const none = await cli(['sim-broker', '--port', '0'], { TRADECORE_SIM_ACCOUNT: '', TRADECORE_SIM_SECRET: '', TRADECORE_SIM_CREDENTIALS_FILE: '' });
+      expect(none.code).toBe(2);
+      expect(none.stderr).toMatch(/sim-broker needs the credentials clients will log on with: no sim credentials: set TRADECORE_SIM_ACCOUNT and TRADECORE_SIM_SECRET/);
+      const dir = mkdtempSync(join(tmpdir(), 'tc-cli-'));
+      const bad = join(dir, 'state');
+      writeFileSync(bad, 'not msgpack at all');
+      const r = await cli(['sim-broker', '--port', '0', '--state-file', bad], creds);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/state file .* cannot be used: .*; move it away to start empty/);
+      expect(r.stderr).not.toMatch(/ at /);
+      expect((await cli(['sim-broker', '--port', '70000'], creds)).stderr).toMatch(/--port must be a whole number from 0 to 65535/);
+    });
+
+    it('check-connection fails clearly when nothing listens', async () => {
+      const r = await cli(['check-connection', '--port', '1', '--timeout', '3000'], creds);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^FAILED: 127.0.0.1:1 \(sim, account cli-acct\)/);
+      expect(r.stdout).toMatch(/ECONNREFUSED/);
+      expect((await cli(['check-connection', '--port', '1', '--env', 'live'], creds)).stdout).toMatch(/no live credentials/);
+      expect((await cli(['check-connection'], creds)).stderr).toMatch(/check-connection needs --port/);
     });
   });
 });

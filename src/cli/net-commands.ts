@@ -77,7 +77,7 @@ export async function simBrokerCommand(argv: string[]): Promise<number> {
     if (err instanceof CredentialsError) throw new UsageError(`sim-broker needs the credentials clients will log on with: ${err.message}`);
     throw err;
   }
-  const server = new SimBrokerServer({
+  const options = {
     instruments: instrumentsFrom(v.config),
     credentials,
     port: int('port', v.port, 7001, 0, 65535),
@@ -87,8 +87,16 @@ export async function simBrokerCommand(argv: string[]): Promise<number> {
     marketStepMs: int('market-step-ms', v['market-step-ms'], 20, 0, 3_600_000),
     sim: { seed: int('seed', v.seed, 1, 0, 2 ** 32 - 1) },
     logger,
-  });
-  await server.start();
+  };
+  let server: SimBrokerServer;
+  try {
+    server = new SimBrokerServer(options);
+    await server.start();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    process.stderr.write(`tradecore sim-broker: ${e.code === 'EADDRINUSE' ? `port ${options.port} is in use` : e.message}\n`);
+    return 1;
+  }
   process.stdout.write(`${JSON.stringify({ event: 'listening', host: v.host ?? '127.0.0.1', port: server.port, controlPort: server.controlPort || null, stateFile: v['state-file'] ?? null, environment: 'sim' })}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

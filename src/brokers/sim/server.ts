@@ -232,8 +232,15 @@ export class SimBrokerServer {
   private loadBroker(memory?: SimBrokerState): SimBroker {
     const sim = new SimBroker({ ...this.opts.sim, instruments: this.opts.instruments, marketStepMs: 0, delivery: 'auto' });
     const file = this.opts.stateFile;
-    const saved = memory ?? (file !== undefined && existsSync(file) ? (statePackr.unpack(readFileSync(file)) as SimBrokerState) : undefined);
-    if (saved !== undefined) sim.restoreState(saved);
+    let saved = memory;
+    if (saved === undefined && file !== undefined && existsSync(file)) {
+      try {
+        saved = statePackr.unpack(readFileSync(file)) as SimBrokerState;
+        sim.restoreState(saved);
+      } catch (err) {
+        throw new Error(`sim broker state file ${file} cannot be used: ${(err as Error).message}; move it away to start empty`);
+      }
+    } else if (saved !== undefined) sim.restoreState(saved);
     sim.setFaults(this.faults);
     this.savedRevision = sim.revision;
     void sim.connect({ onReport: (r) => this.broadcast(r), onDisconnect: () => {} });
@@ -334,7 +341,7 @@ export class SimBrokerServer {
         return this.sim.cancelOrder({ clientOrderId: c.clientOrderId, brokerOrderId: c.brokerOrderId });
       }
       case 'sync':
-        return void this.sync(s, m);
+        return void this.sync(s, m).catch((err: Error) => this.send(s, { t: 'error', id: m.id, code: 'INTERNAL', text: err.message, fatal: false }));
       case 'logout':
         this.send(s, { t: 'logout_ok', id: m.id });
         return this.closeSession(s, 'logout', true);
