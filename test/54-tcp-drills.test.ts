@@ -89,6 +89,8 @@ describe('failure drills over TCP', () => {
     const server = await simServer();
     const { engine, broker, clock } = tcpEngine(server.port);
     await engine.start();
+    // the wire is unreliable too: duplicated and reordered reports
+    server.setFaults({ duplicateReports: 0.1, reorderReports: 0.1 });
     const mid = server.broker.mid('ACME');
     const results = [];
     for (let i = 0; i < 40; i++) {
@@ -103,6 +105,7 @@ describe('failure drills over TCP', () => {
     expect(engine.stats().disconnects).toBe(1);
     server.step(3);
     await converged(engine, broker, 'after the outage');
+    expect(engine.stats().duplicateReports).toBeGreaterThan(0);
     const atBroker = server.broker.allOrders();
     expect(new Set(atBroker.map((o) => o.clientOrderId)).size).toBe(atBroker.length);
     expect(server.stats.placeMessages).toBe(atBroker.length); // each order reached the broker at most once

@@ -12,12 +12,12 @@ const instruments = [
 const risk = { default: { maxOrderQty: 500, maxOrderNotional: 20000, maxPosition: 3000, priceBandPct: 5 } };
 const silent = { level: 'silent', debug() {}, info() {}, warn() {}, error() {}, child() { return this; }, isLevelEnabled() { return false; } };
 const broker = () => ({
-  name: 'null', async connect(s) { this.sink = s; }, async disconnect() {}, async heartbeat() { return { brokerTime: 0 }; },
+  name: 'null', async connect(s) { this.sink = s; }, async disconnect() {}, async heartbeat() { return { brokerTime: Date.now() }; },
   placeOrder() {}, cancelOrder() {}, async syncOpenOrders() { return []; }, async syncTodayTrades() { return []; },
   async queryPositions() { return []; }, async queryAccount() { return []; },
 });
 const make = async (backend) => {
-  const e = createEngine({ instruments, broker: broker(), logger: silent, capacity: 1 << 12, retentionMs: 0, risk, backend });
+  const e = createEngine({ instruments, broker: broker(), logger: silent, capacity: 1 << 12, retentionMs: 0, risk, backend, connection: { heartbeatMs: 0 } });
   await e.start();
   e.updateReference('AAA', 42.5);
   e.updateReference('BBB', 17.35);
