@@ -7,7 +7,7 @@ import { CredentialsError, Secret, environmentProblems, loadCredentials, type Cr
 import { createEngine } from '../src/core/engine.js';
 import { ManualClock } from '../src/core/clock.js';
 import type { PlaceOrderRequest } from '../src/brokers/adapter.js';
-import { INSTRUMENTS, StubBroker, quiet } from './helpers.js';
+import { INSTRUMENTS, StubBroker, quiet, thrownBy } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tc-cred-'));
 let n = 0;
@@ -18,15 +18,7 @@ function file(content: unknown, mode = 0o600): string {
   return path;
 }
 
-const message = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CredentialsError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a CredentialsError');
-};
+const message = (fn: () => unknown) => thrownBy(fn, CredentialsError).message;
 
 describe('credentials', () => {
   it('come from TRADECORE_<ENV>_ACCOUNT and _SECRET, tagged with their environment', () => {

@@ -15,15 +15,20 @@ export const INSTRUMENTS: InstrumentSpec[] = [
   { symbol: 'LOTS', tickSize: 0.05, pricePrecision: 2, lotSize: 100 },
 ];
 
-/** The problems of the ConfigError that `fn` throws (the test fails if it throws nothing else). */
-export function problemsOf(fn: () => unknown): readonly string[] {
+/** The error of class `type` that `fn` throws (the test fails if it throws nothing, or something else). */
+export function thrownBy<E extends Error>(fn: () => unknown, type: new (...args: never[]) => E): E {
   try {
     fn();
   } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
+    if (err instanceof type) return err;
     throw err;
   }
-  throw new Error('expected a ConfigError, nothing was thrown');
+  throw new Error(`expected a ${type.name}, nothing was thrown`);
+}
+
+/** The problems of the ConfigError that `fn` throws. */
+export function problemsOf(fn: () => unknown): readonly string[] {
+  return thrownBy(fn, ConfigError).problems;
 }
 
 /**

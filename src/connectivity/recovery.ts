@@ -154,7 +154,8 @@ export function mergeRecovery(target: RecoveryTarget, input: RecoveryInput): Syn
       target.apply({ kind, execId: `sync:${kind}:${id}`, brokerOrderId: id, clientOrderId, text: `${b!.status} at the broker (found by recovery sync)` });
       finished++;
     } else if (b === undefined) {
-      inferred += finishInferred(target, id, clientOrderId, 'not open at the broker, which cannot list its finished orders');
+      finishInferred(target, id, clientOrderId, 'not open at the broker, which cannot list its finished orders');
+      inferred++;
       finished++;
     } else {
       // e.g. Filled at the broker without the fills to show it: a discrepancy, not a guess
@@ -182,7 +183,8 @@ export function mergeRecovery(target: RecoveryTarget, input: RecoveryInput): Syn
       notAtBroker++;
     } else if (input.day === undefined) {
       // acked once, not open now, and the adapter cannot list finished orders
-      inferred += finishInferred(target, o.brokerOrderId, o.clientOrderId, 'not open at the broker, which cannot list its finished orders');
+      finishInferred(target, o.brokerOrderId, o.clientOrderId, 'not open at the broker, which cannot list its finished orders');
+      inferred++;
       finished++;
     } else {
       // acked, yet absent from the broker's full list of the day: a real discrepancy
@@ -205,8 +207,7 @@ export function mergeRecovery(target: RecoveryTarget, input: RecoveryInput): Syn
   };
 }
 
-function finishInferred(target: RecoveryTarget, brokerOrderId: string, clientOrderId: string, why: string): number {
+function finishInferred(target: RecoveryTarget, brokerOrderId: string, clientOrderId: string, why: string): void {
   target.apply({ kind: 'canceled', execId: `sync:canceled:${brokerOrderId || clientOrderId}`, brokerOrderId, clientOrderId, text: `finished at the broker (${why}); taken as Cancelled` });
   target.flag('SYNC_INFERRED', `${why}; finished as Cancelled`, clientOrderId, brokerOrderId);
-  return 1;
 }

@@ -88,8 +88,8 @@ export interface SupervisorHooks {
   onState(change: ConnectionStateChange): void;
   /** The broker asked to slow down. */
   onThrottle(retryAfterMs: number, detail: string): void;
-  /** Something an operator must see: Halted (P0), clock skew found on a live connection (P1). */
-  onAlarm(kind: 'CONNECTION_HALTED' | 'CLOCK_SKEW', severity: 'P0' | 'P1', reason: string): void;
+  /** Something an operator must see (severity per ANOMALY_SEVERITY): Halted, clock skew on a live connection. */
+  onAlarm(kind: 'CONNECTION_HALTED' | 'CLOCK_SKEW', reason: string): void;
 }
 
 export interface ConnectionStats {
@@ -195,11 +195,9 @@ export class ConnectionSupervisor {
   /** Reconnect now (after Halted, or to skip a backoff wait). */
   reconnect(reason = 'reconnect requested'): void {
     if (this.stopped) throw new Error('the connection is stopped; start the engine first');
-    this.gen++;
-    this.clearTimers();
+    this.cut();
     this.attempts = 0;
     this.authFailuresInRow = 0;
-    void this.broker.disconnect().catch(() => {});
     void this.connectOnce(reason);
   }
 
@@ -273,9 +271,7 @@ export class ConnectionSupervisor {
     const message = (err as Error)?.message ?? String(err);
     this.lastError = `${kind}: ${message}`;
     this.logger.warn({ broker: this.broker.name, kind, during, error: message }, 'broker connection failed');
-    this.gen++;
-    this.clearTimers();
-    void this.broker.disconnect().catch(() => {});
+    this.cut();
     switch (kind) {
       case 'auth':
         this.stats.authFailures++;
@@ -300,9 +296,7 @@ export class ConnectionSupervisor {
     this.stats.disconnects++;
     this.lastError = `network: ${reason}`;
     this.logger.warn({ broker: this.broker.name, reason }, 'broker connection lost');
-    this.gen++;
-    this.clearTimers();
-    void this.broker.disconnect().catch(() => {});
+    this.cut();
     this.scheduleReconnect(reason, 0);
   }
 
@@ -323,22 +317,25 @@ export class ConnectionSupervisor {
     }, delay, true);
   }
 
+  /** Give up. Always after `cut()` (a failure or a lost connection led here). */
   private halt(reason: string): void {
-    this.gen++;
-    this.clearTimers();
-    void this.broker.disconnect().catch(() => {});
     this.set('Halted', reason);
-    this.hooks.onAlarm('CONNECTION_HALTED', 'P0', `connection to ${this.broker.name} halted: ${reason}`);
+    this.hooks.onAlarm('CONNECTION_HALTED', `connection to ${this.broker.name} halted: ${reason}`);
     this.finishStart(new Error(reason));
   }
 
   /** Stop whatever is under way (the start timed out). */
   private abandon(reason: string): void {
-    this.gen++;
     this.stopped = true;
+    this.cut();
+    this.set('Disconnected', reason);
+  }
+
+  /** End the current connection attempt or connection: stale callbacks ignored, timers off, the adapter closed. */
+  private cut(): void {
+    this.gen++;
     this.clearTimers();
     void this.broker.disconnect().catch(() => {});
-    this.set('Disconnected', reason);
   }
 
   private finishStart(err: Error | undefined): void {
@@ -381,7 +378,7 @@ export class ConnectionSupervisor {
           this.missed = 0;
           const skew = this.measure(t0, hb.brokerTime);
           if (!(Math.abs(skew) <= this.o.maxClockSkewMs)) {
-            if (!this.skewAlarmed) this.hooks.onAlarm('CLOCK_SKEW', 'P1', `clock skew against broker ${this.broker.name} is ${Math.round(skew)} ms; the limit is ${this.o.maxClockSkewMs} ms`);
+            if (!this.skewAlarmed) this.hooks.onAlarm('CLOCK_SKEW', `clock skew against broker ${this.broker.name} is ${Math.round(skew)} ms; the limit is ${this.o.maxClockSkewMs} ms`);
             this.skewAlarmed = true;
           } else this.skewAlarmed = false;
           if (this._state === 'Degraded') this.set('Ready', 'heartbeat answered');

@@ -136,7 +136,7 @@ export class Engine {
   private _lastSync: SyncSummary | undefined;
   private handling = false;
   private readonly backlog: BrokerReport[] = [];
-  private readonly counters: Omit<EngineStats, 'deniedByReason' | 'rejectsByReason'>;
+  private readonly counters: Omit<EngineStats, 'deniedByReason' | 'rejectsByReason' | 'disconnects'>;
   private readonly deniedBy: Uint32Array;
   private readonly rejectedBy: Uint32Array;
   private readonly ackLatency = new LatencyHistogram();
@@ -211,7 +211,7 @@ export class Engine {
     this.counters = {
       submits: 0, accepted: 0, duplicateSubmits: 0, denied: 0, cancels: 0, cancelsSent: 0, cancelsIgnored: 0,
       reports: 0, duplicateReports: 0, staleReports: 0, noopReports: 0, invalidTransitions: 0, malformedReports: 0,
-      unknownOrders: 0, overfills: 0, fills: 0, rejects: 0, callbackErrors: 0, sendFailures: 0, anomalies: 0, disconnects: 0, throttles: 0, syncs: 0,
+      unknownOrders: 0, overfills: 0, fills: 0, rejects: 0, callbackErrors: 0, sendFailures: 0, anomalies: 0, throttles: 0, syncs: 0,
     };
     this.environment = config.environment ?? 'paper';
     this.liveArm = config.live;
@@ -221,7 +221,7 @@ export class Engine {
       sync: () => this.recoverySync(),
       onState: (change) => stateHook?.(change),
       onThrottle: (ms, detail) => this.throttle(ms, detail),
-      onAlarm: (kind, _severity, reason) => this.anomaly(kind, reason),
+      onAlarm: (kind, reason) => this.anomaly(kind, reason),
     });
   }
 

@@ -149,10 +149,7 @@ export class SimBrokerServer {
 
   /** Close every session and both ports; the records are saved. */
   async stop(): Promise<void> {
-    if (this.marketTimer !== undefined) clearInterval(this.marketTimer);
-    this.marketTimer = undefined;
-    this.persist();
-    this.drop('server stopping');
+    this.quiesce('server stopping');
     for (const s of this.controlSockets) s.destroy();
     await Promise.all([close(this.server), close(this.control)]);
     this.server = undefined;
@@ -165,16 +162,21 @@ export class SimBrokerServer {
    * again on the same port. The control port stays up.
    */
   async restart(): Promise<void> {
-    if (this.marketTimer !== undefined) clearInterval(this.marketTimer);
-    this.marketTimer = undefined;
-    this.persist();
+    this.quiesce('server restarting');
     const state = this.sim.exportState();
-    this.drop('server restarting');
     await close(this.server);
     this.server = undefined;
     this.sim = this.loadBroker(this.opts.stateFile === undefined ? state : undefined);
     this.stats.restarts++;
     await this.start();
+  }
+
+  /** Market stopped, records saved, every session closed. */
+  private quiesce(reason: string): void {
+    if (this.marketTimer !== undefined) clearInterval(this.marketTimer);
+    this.marketTimer = undefined;
+    this.persist();
+    this.drop(reason);
   }
 
   /** Close every client connection at once (a network outage). */
@@ -232,15 +234,14 @@ export class SimBrokerServer {
   private loadBroker(memory?: SimBrokerState): SimBroker {
     const sim = new SimBroker({ ...this.opts.sim, instruments: this.opts.instruments, marketStepMs: 0, delivery: 'auto' });
     const file = this.opts.stateFile;
-    let saved = memory;
-    if (saved === undefined && file !== undefined && existsSync(file)) {
+    if (memory !== undefined) sim.restoreState(memory);
+    else if (file !== undefined && existsSync(file)) {
       try {
-        saved = statePackr.unpack(readFileSync(file)) as SimBrokerState;
-        sim.restoreState(saved);
+        sim.restoreState(statePackr.unpack(readFileSync(file)) as SimBrokerState);
       } catch (err) {
         throw new Error(`sim broker state file ${file} cannot be used: ${(err as Error).message}; move it away to start empty`);
       }
-    } else if (saved !== undefined) sim.restoreState(saved);
+    }
     sim.setFaults(this.faults);
     this.savedRevision = sim.revision;
     void sim.connect({ onReport: (r) => this.broadcast(r), onDisconnect: () => {} });
