@@ -171,6 +171,20 @@ describe('sim broker server', () => {
     expect(new Set(s.broker.allOrders().map((o) => o.brokerOrderId)).size).toBe(3);
   });
 
+  it('loses the reports queued before a restart instead of sending them to the new sessions', async () => {
+    const s = await server({ sim: { seed: 3, startPrices: { ACME: 10, LOTS: 20 }, ackLatencyMs: 150 } });
+    const c = await client(s.port);
+    await c.logon();
+    c.send({ t: 'place', order: { clientOrderId: 'q-1', symbol: 'ACME', side: 'buy', type: 'limit', tif: 'day', qty: 100, price: 9.5 } });
+    await until(() => s.broker.allOrders().length === 1);
+    await s.restart();
+    const c2 = await client(s.port);
+    await c2.logon();
+    await new Promise((r) => setTimeout(r, 300)); // past the old ack's due time
+    expect(c2.got.filter((m) => m.t === 'report')).toEqual([]);
+    expect(s.broker.allOrders().map((o) => o.clientOrderId)).toEqual(['q-1']); // the order itself survived
+  });
+
   it('takes fault drills over its JSON-lines control port', async () => {
     const s = await server({ controlPort: 0 });
     const ctl = connect({ port: s.controlPort, host: '127.0.0.1' });

@@ -177,6 +177,9 @@ export class SimBrokerServer {
     this.marketTimer = undefined;
     this.persist();
     this.drop(reason);
+    // Reports still queued in the venue belong to the sessions just closed: they are lost, and
+    // the venue's delivery timers must not hand them to the sessions of a restarted server.
+    void this.sim.disconnect();
   }
 
   /** Close every client connection at once (a network outage). */
