@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <vector>
 
+void InitJournal(Napi::Env env, Napi::Object exports);  // native/journal.cc
+
 namespace {
 
 enum Status : int32_t {
@@ -322,10 +324,11 @@ Napi::Value RunGate(const Napi::CallbackInfo& info) {
 Napi::Value Noop(const Napi::CallbackInfo& info) { return info.Env().Undefined(); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InitJournal(env, exports);
   exports.Set("createGate", Napi::Function::New(env, CreateGate));
   exports.Set("runGate", Napi::Function::New(env, RunGate));
   exports.Set("noop", Napi::Function::New(env, Noop));
-  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  exports.Set("abiVersion", Napi::Number::New(env, 2));
   return exports;
 }
 

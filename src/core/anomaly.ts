@@ -26,7 +26,9 @@ export type AnomalyKind =
   /** Recovery sync: an order sent with an unknown outcome is not at the broker; it was marked Rejected (never resent). */
   | 'SYNC_NOT_AT_BROKER'
   /** Recovery sync: an order is no longer open at the broker, which cannot say how it ended; finished by inference. */
-  | 'SYNC_INFERRED';
+  | 'SYNC_INFERRED'
+  /** The journal could not take a record (disk full, I/O error): orders are refused until it can. */
+  | 'JOURNAL_FAILED';
 
 /** How urgent an anomaly is: P0 page someone now, P1 look today, P2 note. */
 export type Severity = 'P0' | 'P1' | 'P2';
@@ -45,6 +47,7 @@ export const ANOMALY_SEVERITY: Readonly<Record<AnomalyKind, Severity>> = {
   CLOCK_SKEW: 'P1',
   SYNC_NOT_AT_BROKER: 'P1',
   SYNC_INFERRED: 'P1',
+  JOURNAL_FAILED: 'P0',
 };
 
 export interface Anomaly {

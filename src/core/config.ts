@@ -9,6 +9,7 @@ import type { StrategyCallbacks } from './strategy.js';
 import type { TradingStateHook } from '../risk/trading-state.js';
 import { calendarProblems, type MarketCalendarSpec } from '../risk/calendar.js';
 import { isEnvironment, type Environment, type LiveArm } from '../connectivity/credentials.js';
+import { journalProblems, type JournalOptions } from '../journal/journal.js';
 import { connectionProblems, type ConnectionOptions, type ConnectionStateChange } from '../connectivity/supervisor.js';
 
 /** Everything `createEngine` accepts. Only `instruments` is required. */
@@ -57,13 +58,19 @@ export interface EngineConfig {
   connection?: ConnectionOptions;
   /** Called on every connection-state change. */
   onConnectionState?: (change: ConnectionStateChange) => void;
+  /**
+   * The journal: every command and report written to `journal.dir` before it takes effect,
+   * with snapshots; `start()` restores the state it holds, then runs recovery sync. Default
+   * none (nothing survives the process). See docs/journal.md.
+   */
+  journal?: JournalOptions;
   /** For tests only: a weak id hash, to make ids collide on all 64 bits (see IdIndex). */
   testHooks?: { weakHash?: (id: string) => number };
 }
 
 const KNOWN = new Set([
   'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'clock', 'logger', 'strategy', 'onAnomaly', 'backend', 'testHooks', 'onTradingState', 'markets', 'cancelOutsideSession',
-  'environment', 'live', 'connection', 'onConnectionState',
+  'environment', 'live', 'connection', 'onConnectionState', 'journal',
 ]);
 
 /** Thrown by `createEngine` with every problem of the config at once. */
@@ -170,6 +177,7 @@ export function configProblems(cfg: unknown, options: { fileOnly?: boolean } = {
     }
   }
   errors.push(...connectionProblems(c.connection));
+  if (c.journal !== undefined) errors.push(...journalProblems(c.journal));
   if (c.onConnectionState !== undefined && typeof c.onConnectionState !== 'function') errors.push('onConnectionState: must be a function');
   return errors;
 }

@@ -1,6 +1,6 @@
 import { NotSentError, type BrokerAdapter } from '../brokers/adapter.js';
 import { SimBroker } from '../brokers/sim/sim-broker.js';
-import { fromPriceUnits, makeInstrument, type Instrument } from '../domain/instrument.js';
+import { fromPriceUnits, makeInstrument, type Instrument, type InstrumentSpec } from '../domain/instrument.js';
 import type { CancelResult, Order, OrderRequest, OrderType, Side, SubmitResult, TimeInForce } from '../domain/order.js';
 import { OrderStatus, isOpen, isTerminal, statusName } from '../domain/order-status.js';
 import { R, isRejectReason, reasonCode, reasonId, type RejectReason } from '../domain/reject-reason.js';
@@ -25,6 +25,11 @@ import { loadNative } from '../native/loader.js';
 import { AccountRisk } from '../risk/account-risk.js';
 import { TradingCalendar } from '../risk/calendar.js';
 import { TRADING_STATES, type TradingState, type TradingStateChange, type TradingStateHook } from '../risk/trading-state.js';
+import { Journal, type JournalOpenInfo, type JournalOptions, type JournalStats, type RecoverySink } from '../journal/journal.js';
+import type { JournalRecord } from '../journal/format.js';
+import { workerCompactor, type Compactor } from '../journal/compaction.js';
+import { exportTable, importTable, type SlotRow } from '../journal/table-state.js';
+import type { LedgerState } from './ledger.js';
 
 export type EngineState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -47,6 +52,36 @@ export interface SafeStopResult {
   alreadyPending: number;
   /** Open orders whose cancel could not be sent (for example the broker is not connected). */
   readonly failed: Array<{ clientOrderId: string; reason: string; detail: string }>;
+}
+
+/** What `engine.journalStatus()` says. */
+export interface JournalStatus {
+  readonly dir: string;
+  readonly storage: 'mapped' | 'file';
+  readonly durability: 'group' | 'fsync';
+  /** Seq of the next record. */
+  readonly seq: number;
+  /** What the last open found: snapshot used, records replayed, warnings. */
+  readonly opened: JournalOpenInfo;
+  readonly stats: JournalStats;
+}
+
+/** The engine's state in a journal snapshot. */
+interface EngineSnapshot {
+  symbols: string[];
+  table: SlotRow[];
+  ledger: LedgerState;
+  tradingState: TradingState;
+  stateReason: string;
+  stateHistory: TradingStateChange[];
+  counters: Record<string, number>;
+  deniedBy: number[];
+  rejectedBy: number[];
+  reference: number[];
+  daily: { day: number; n: number };
+  /** The risk config the session started with, and the latest reload (null: none). */
+  startRisk: RiskConfig | null;
+  risk: RiskConfig | null;
 }
 
 /** Orders per gate call in submitMany. */
@@ -169,6 +204,22 @@ export class Engine {
   private readonly gate: Gate;
   /** Which implementation each submit path uses, and why. */
   readonly backend: EngineBackend;
+  private readonly journalOptions: JournalOptions | undefined;
+  private journal: Journal | undefined;
+  private compactor: Compactor | undefined;
+  /** Restoring from the journal: nothing is journaled again, no callbacks or anomaly hooks fire. */
+  private restoring = false;
+  /** The engine's state came from the journal already (a start after a stop does not restore again). */
+  private restored = false;
+  private readonly instrumentSpecs: InstrumentSpec[];
+  private readonly initialCash: Record<string, number>;
+  /** The risk config this engine was created with. */
+  private readonly startRisk: RiskConfig | undefined;
+  /** The latest risk version (the start config, or the last reload). */
+  private currentRisk: RiskConfig | undefined;
+  /** While restoring: the risk the journal's last session started with, and its latest version. */
+  private journalStartRisk: RiskConfig | undefined;
+  private journalRisk: RiskConfig | undefined;
 
   constructor(config: EngineConfig) {
     const problems = configProblems(config);
@@ -215,11 +266,19 @@ export class Engine {
     };
     this.environment = config.environment ?? 'paper';
     this.liveArm = config.live;
+    this.journalOptions = config.journal;
+    this.instrumentSpecs = config.instruments.map((spec) => ({ ...spec }));
+    this.initialCash = { ...(config.initialCash ?? {}) };
+    this.startRisk = config.risk;
+    this.currentRisk = config.risk;
     const stateHook = config.onConnectionState;
     this.connection = new ConnectionSupervisor(this.broker, this.clock, this.logger, this.environment, config.connection, {
       onReport: (r) => this.onReport(r),
       sync: () => this.recoverySync(),
-      onState: (change) => stateHook?.(change),
+      onState: (change) => {
+        if (this.journal !== undefined) this.record({ k: 'conn', t: change.time, from: change.from, to: change.to, reason: change.reason });
+        stateHook?.(change);
+      },
       onThrottle: (ms, detail) => this.throttle(ms, detail),
       onAlarm: (kind, reason) => this.anomaly(kind, reason),
     });
@@ -274,6 +333,7 @@ export class Engine {
     if (this._state !== 'created' && this._state !== 'stopped') throw new Error(`cannot start: engine is ${this._state}`);
     const problems = environmentProblems(this.environment, this.broker.credentials, this.liveArm);
     if (problems.length > 0) throw new Error(`engine start refused (environment ${this.environment}):\n  - ${problems.join('\n  - ')}`);
+    if (this.journalOptions !== undefined && this.journal === undefined) this.openJournal(this.journalOptions);
     this._state = 'starting';
     try {
       await this.connection.start();
@@ -285,10 +345,14 @@ export class Engine {
     this.logger.info({ broker: this.broker.name, environment: this.environment, instruments: this.instruments.length, capacity: this.table.capacity }, 'engine started');
   }
 
-  /** Disconnect the broker. Open orders stay open at the broker. Idempotent. */
+  /**
+   * Disconnect the broker, then snapshot and close the journal. Open orders stay open at the
+   * broker. Idempotent.
+   */
   async stop(): Promise<void> {
     if (this._state === 'stopped' || this._state === 'created') {
       this._state = 'stopped';
+      await this.closeJournal();
       return;
     }
     this._state = 'stopping';
@@ -296,8 +360,233 @@ export class Engine {
       await this.connection.stop();
     } finally {
       this._state = 'stopped';
+      await this.closeJournal();
       this.logger.info({ broker: this.broker.name }, 'engine stopped');
     }
+  }
+
+  /**
+   * Open the journal. The first time: restore the latest snapshot and replay the records after
+   * it (no callbacks fire, nothing is sent), then put back what derives from them (open
+   * exposure, open-order counts). Throws JournalCorruptError on damage before the tail.
+   */
+  private openJournal(options: JournalOptions): void {
+    const restore = !this.restored;
+    const sink: RecoverySink = restore
+      ? { snapshot: (state) => this.restoreSnapshot(state as EngineSnapshot), record: (rec) => this.replayRecord(rec) }
+      : { snapshot: () => {}, record: () => {} };
+    this.restoring = restore;
+    let journal: Journal;
+    try {
+      journal = Journal.open(options, this.logger, options.storage === 'file' ? undefined : loadNative().addon, sink);
+      if (restore) this.afterRestore();
+    } finally {
+      this.restoring = false;
+    }
+    this.restored = true;
+    this.journal = journal;
+    this.compactor = workerCompactor();
+    journal.attach(() => this.snapshotState(), () => this.clock.now(), this.compactor);
+    const info = journal.openInfo;
+    if (restore) this.logger.info({ journal: journal.dir, snapshotSeq: info.snapshotSeq, replayed: info.replayed, orders: this.table.size, storage: info.storage }, 'journal restored');
+    this.record({
+      k: 'open', t: this.clock.now(), v: 1, instruments: this.instrumentSpecs, initialCash: this.initialCash,
+      risk: this.startRisk, environment: this.environment, broker: this.broker.name,
+    });
+    // a reload the last session made is kept when this engine started from the same config
+    if (restore && this.journalRisk !== undefined && same(this.journalStartRisk, this.startRisk) && !same(this.journalRisk, this.startRisk)) {
+      const r = this.reloadRisk(this.journalRisk);
+      if (r.ok) this.logger.warn({ journal: journal.dir }, 'risk limits restored from the journal: the last session reloaded them and this engine started from the same config');
+    }
+  }
+
+  private async closeJournal(): Promise<void> {
+    const j = this.journal;
+    if (j === undefined) return;
+    this.journal = undefined;
+    await j.snapshot();
+    await j.close();
+    await this.compactor?.close();
+    this.compactor = undefined;
+  }
+
+  /** The journal's place, storage and counters; undefined without a journal (or before start). */
+  journalStatus(): JournalStatus | undefined {
+    const j = this.journal;
+    if (j === undefined) return undefined;
+    return { dir: j.dir, storage: j.storageKind, durability: j.options.durability, seq: j.seq, opened: j.openInfo, stats: { ...j.stats } };
+  }
+
+  /** Write a journal snapshot now (they are also written every N records or minutes). */
+  async writeSnapshot(): Promise<void> {
+    if (this.journal === undefined) throw new Error('no journal: configure journal.dir and start the engine');
+    await this.journal.snapshot();
+  }
+
+  /** Append to the journal; false (with a P0 anomaly) when it cannot take the record. */
+  private record(rec: JournalRecord): boolean {
+    if (this.restoring) return true;
+    try {
+      this.journal!.append(rec);
+      return true;
+    } catch (err) {
+      this.anomaly('JOURNAL_FAILED', `journal append failed: ${(err as Error).message}`, 'id' in rec ? rec.id : undefined);
+      return false;
+    }
+  }
+
+  private snapshotState(): EngineSnapshot {
+    return {
+      symbols: this.instruments.map((i) => i.symbol),
+      table: exportTable(this.table),
+      ledger: this.ledger.exportState(),
+      tradingState: this._tradingState,
+      stateReason: this.lastStateReason,
+      stateHistory: this.stateHistory.slice(-1000),
+      counters: { ...this.counters },
+      deniedBy: [...this.deniedBy],
+      rejectedBy: [...this.rejectedBy],
+      reference: [...this.risk.reference],
+      daily: this.accountRisk.dailyState,
+      startRisk: this.startRisk ?? null,
+      risk: this.currentRisk ?? null,
+    };
+  }
+
+  private restoreSnapshot(s: EngineSnapshot): void {
+    const mine = this.instruments.map((i) => i.symbol);
+    if (!Array.isArray(s.symbols) || s.symbols.some((sym, i) => mine[i] !== sym)) {
+      throw new Error(`the journal's snapshot is for instruments [${s.symbols.join(', ')}] but this engine has [${mine.join(', ')}] (instruments may only be added at the end)`);
+    }
+    importTable(this.table, s.table, this.instruments.length);
+    this.ledger.importState(s.ledger);
+    this._tradingState = s.tradingState;
+    this.lastStateReason = s.stateReason;
+    this.stateHistory.push(...s.stateHistory);
+    const c = this.counters as unknown as Record<string, number>;
+    for (const k of Object.keys(c)) if (typeof s.counters[k] === 'number') c[k] = s.counters[k]!;
+    this.deniedBy.set(s.deniedBy.slice(0, this.deniedBy.length));
+    this.rejectedBy.set(s.rejectedBy.slice(0, this.rejectedBy.length));
+    this.risk.reference.set(s.reference.slice(0, this.instruments.length));
+    this.accountRisk.dailyState = s.daily;
+    this.journalStartRisk = s.startRisk ?? undefined;
+    this.journalRisk = s.risk ?? undefined;
+  }
+
+  /**
+   * Apply one journal record to the engine's state, as it happened: intents take a slot,
+   * reports run through the report pipeline at their recorded time. Nothing is sent.
+   */
+  private replayRecord(rec: JournalRecord): void {
+    const t = this.table;
+    switch (rec.k) {
+      case 'open': {
+        const mine = this.instruments.map((i) => i.symbol);
+        const theirs = rec.instruments.map((i) => i.symbol);
+        if (theirs.some((sym, i) => mine[i] !== sym)) {
+          throw new Error(`the journal was written for instruments [${theirs.join(', ')}] but this engine has [${mine.join(', ')}] (instruments may only be added at the end)`);
+        }
+        this.journalStartRisk = rec.risk;
+        this.journalRisk = rec.risk;
+        return;
+      }
+      case 'config':
+        this.journalRisk = rec.risk;
+        return;
+      case 'intent': {
+        if (t.byClientId.get(rec.id) >= 0) {
+          this.logger.warn({ clientOrderId: rec.id }, 'journal replay: intent for an id already in the table; skipped');
+          return;
+        }
+        const slot = t.allocate(rec.t);
+        if (slot < 0) throw new Error(`journal replay: no free slot for order ${rec.id} (capacity ${t.capacity})`);
+        t.status[slot] = OrderStatus.PendingNew;
+        t.prevStatus[slot] = OrderStatus.PendingNew;
+        t.side[slot] = rec.side;
+        t.type[slot] = rec.type;
+        t.tif[slot] = rec.tif;
+        t.instrument[slot] = rec.i;
+        t.qty[slot] = rec.qty;
+        t.price[slot] = rec.px;
+        t.createdAt[slot] = rec.t;
+        t.updatedAt[slot] = rec.t;
+        t.clientId[slot] = rec.id;
+        t.byClientId.set(rec.id, slot);
+        t.exposure[slot] = rec.qty;
+        this.counters.accepted++;
+        // the day's count and the rates, as the live accept did (open counts are redone after)
+        this.accountRisk.now = rec.t;
+        this.accountRisk.accept(rec.i);
+        return;
+      }
+      case 'unsent': {
+        const slot = t.byClientId.get(rec.id);
+        if (slot < 0) return;
+        t.exposure[slot] = 0;
+        t.unallocate(slot);
+        this.counters.accepted--;
+        return;
+      }
+      case 'cancel': {
+        const slot = t.byClientId.get(rec.id);
+        if (slot < 0) return;
+        const st = t.status[slot]!;
+        const next = nextStatus(st, OrderEvent.CancelRequested);
+        if (next === INVALID || next === RESTORE) return;
+        t.prevStatus[slot] = st;
+        t.status[slot] = next;
+        t.updatedAt[slot] = rec.t;
+        this.counters.cancelsSent++;
+        return;
+      }
+      case 'cancel-unsent': {
+        const slot = t.byClientId.get(rec.id);
+        if (slot >= 0) t.status[slot] = rec.st;
+        return;
+      }
+      case 'report':
+        this.handleAt(rec.r, rec.t);
+        return;
+      case 'state':
+        if (rec.to !== this._tradingState) this.stateHistory.push({ from: this._tradingState, to: rec.to, reason: rec.reason, time: rec.t });
+        this._tradingState = rec.to;
+        this.lastStateReason = rec.reason;
+        return;
+      case 'conn':
+        return;
+      default:
+        throw new Error(`journal record of unknown kind ${String((rec as { k?: unknown }).k)}`);
+    }
+  }
+
+  /** After a restore: exposure and open-order counts from the orders themselves. */
+  private afterRestore(): void {
+    const t = this.table;
+    this.risk.openBuy.fill(0);
+    this.risk.openSell.fill(0);
+    const open = new Int32Array(this.instruments.length);
+    for (let s = 0; s < t.capacity; s++) {
+      if (t.live[s] !== 1) continue;
+      const st = t.status[s]!;
+      if (isTerminal(st)) {
+        t.exposure[s] = 0;
+        continue;
+      }
+      const i = t.instrument[s]!;
+      if (t.exposure[s]! > 0) this.addExposure(i, t.side[s]!, t.exposure[s]!);
+      if ((t.flags[s]! & F_EXTERNAL) === 0) open[i]!++;
+    }
+    this.accountRisk.resetOpen(open);
+  }
+
+  /**
+   * Apply one journal record to this engine, as \`tradecore replay\` does: strategy callbacks
+   * fire, nothing is sent and nothing is journaled. For an engine that was never started.
+   */
+  replayJournalRecord(rec: JournalRecord): void {
+    if (this._state !== 'created') throw new Error(`replayJournalRecord is for an engine that was never started; this one is ${this._state}`);
+    this.replayRecord(rec);
+    if (rec.k === 'intent' || rec.k === 'unsent') this.afterRestore();
   }
 
   private throttle(retryAfterMs: number, detail: string): void {
@@ -693,6 +982,15 @@ export class Engine {
     t.byClientId.set(id, slot);
     t.exposure[slot] = qty;
     this.lastSlot = slot;
+    // 4. journal: the intent is written before anything leaves the process
+    if (this.journal !== undefined) {
+      if (!this.record({ k: 'intent', t: now, id, i: inst.index, side, type, tif, qty, px: units })) {
+        t.exposure[slot] = 0;
+        t.unallocate(slot);
+        return this.deny(id, R.JOURNAL_FAILED, `journal=${this.journal.dir} error=${this.journal.stats.lastError || 'append failed'}`);
+      }
+      this.journal.barrier();
+    }
     // A report the adapter delivers from inside placeOrder waits until the order is counted.
     const outer = this.handling;
     this.handling = true;
@@ -713,6 +1011,7 @@ export class Engine {
         // Nothing left the process: undo the slot so the id can be used again.
         t.exposure[slot] = 0;
         t.unallocate(slot);
+        if (this.journal !== undefined) this.record({ k: 'unsent', t: now, id });
         this.endPlace(outer);
         return this.deny(id, R.BROKER_NOT_READY, `broker=${this.broker.name} error=${err.message}`);
       }
@@ -768,6 +1067,12 @@ export class Engine {
       return { status: 'denied', clientOrderId, reason: 'RATE_LIMIT', detail: `limit=cancels-per-second retryInMs=${this.accountRisk.cancelWaitMs(now)}` };
     }
     const brokerOrderId = t.brokerId[slot]!;
+    if (this.journal !== undefined) {
+      if (!this.record({ k: 'cancel', t: now, id: clientOrderId })) {
+        return { status: 'denied', clientOrderId, reason: 'JOURNAL_FAILED', detail: `journal=${this.journal.dir} error=${this.journal.stats.lastError || 'append failed'}` };
+      }
+      this.journal.barrier();
+    }
     t.prevStatus[slot] = st;
     t.status[slot] = nextStatus(st, OrderEvent.CancelRequested);
     t.updatedAt[slot] = now;
@@ -776,6 +1081,7 @@ export class Engine {
     } catch (err) {
       if (err instanceof NotSentError) {
         t.status[slot] = st;
+        if (this.journal !== undefined) this.record({ k: 'cancel-unsent', t: now, id: clientOrderId, st });
         return { status: 'denied', clientOrderId, reason: 'BROKER_NOT_READY', detail: `broker=${this.broker.name} error=${err.message}` };
       }
       this.counters.sendFailures++;
@@ -808,6 +1114,7 @@ export class Engine {
     if (typeof reason !== 'string' || reason.length === 0) throw new TypeError('setTradingState needs a reason (a non-empty string)');
     if (state === this._tradingState) return undefined;
     const change: TradingStateChange = { from: this._tradingState, to: state, reason, time: this.clock.now() };
+    if (this.journal !== undefined) this.record({ k: 'state', t: change.time, to: state, reason });
     this._tradingState = state;
     this.lastStateReason = reason;
     this.stateHistory.push(change);
@@ -864,6 +1171,8 @@ export class Engine {
     }
     this.risk.limits.copyFrom(new LimitTable(this.instruments, risk));
     this.accountRisk.reconfigure(risk.account ?? {}, this.clock.now());
+    this.currentRisk = risk;
+    if (this.journal !== undefined) this.record({ k: 'config', t: this.clock.now(), risk });
     this.logger.info('risk limits reloaded');
     return { ok: true };
   }
@@ -876,12 +1185,12 @@ export class Engine {
     return slot < 0 ? undefined : this.snapshot(slot);
   }
 
-  /** Every order not yet finished, oldest first. */
+  /** Every order not yet finished, oldest first (same millisecond: by client order id). */
   openOrders(): Order[] {
     return this.ordersWhere((st) => isOpen(st));
   }
 
-  /** Every order the table holds (open and retained finished ones), oldest first. */
+  /** Every order the table holds (open and retained finished ones), oldest first (same millisecond: by client order id). */
   orders(): Order[] {
     return this.ordersWhere(() => true);
   }
@@ -890,7 +1199,8 @@ export class Engine {
     const t = this.table;
     const out: Order[] = [];
     for (let s = 0; s < t.capacity; s++) if (t.live[s] === 1 && keep(t.status[s]!)) out.push(this.snapshot(s));
-    return out.sort((a, b) => a.createdAt - b.createdAt);
+    // same-millisecond orders by id: the order does not depend on which slots they took
+    return out.sort((a, b) => a.createdAt - b.createdAt || (a.clientOrderId < b.clientOrderId ? -1 : a.clientOrderId > b.clientOrderId ? 1 : 0));
   }
 
   /** One line per configured instrument. */
@@ -951,6 +1261,12 @@ export class Engine {
 
   private handle(r: BrokerReport): void {
     const t0 = this.clock.now();
+    // 6. journal: the report as it arrived, before it changes anything
+    if (this.journal !== undefined) this.record({ k: 'report', t: t0, r });
+    this.handleAt(r, t0);
+  }
+
+  private handleAt(r: BrokerReport, t0: number): void {
     try {
       this.apply(r, t0);
     } catch (err) {
@@ -960,7 +1276,7 @@ export class Engine {
     // Without callbacks, handling is the engine's own fixed cost (measured in bench/); a clock
     // reading costs ~45 ns here, a quarter of that cost, so it is taken only when the time
     // includes strategy code.
-    if (this.strategy !== undefined) this.reportLatency.recordSince(t0, this.clock.now());
+    if (this.strategy !== undefined && !this.restoring) this.reportLatency.recordSince(t0, this.clock.now());
   }
 
   /** Apply one report; `now` is the engine clock when it arrived. */
@@ -1073,7 +1389,7 @@ export class Engine {
     }
     // 7. callbacks
     const s = this.strategy;
-    if (s === undefined) return;
+    if (s === undefined || this.restoring) return;
     if (s.onExecutionReport !== undefined) this.call(s.onExecutionReport, s, this.executionReport(slot, r, inst), slot);
     if (fill && s.onTrade !== undefined) this.call(s.onTrade, s, this.trade(slot, r, inst, external, now), slot);
     if (changed && s.onOrder !== undefined) this.call(s.onOrder, s, this.snapshot(slot), slot);
@@ -1161,6 +1477,11 @@ export class Engine {
     this.counters.anomalies++;
     const severity = ANOMALY_SEVERITY[kind];
     const a: Anomaly = { kind, severity, reason, clientOrderId, brokerOrderId, time: this.clock.now(), report };
+    if (this.restoring) {
+      // raised when it first happened; replaying it is not news
+      this.logger.debug({ anomaly: kind, severity, clientOrderId, brokerOrderId, replay: true }, reason);
+      return;
+    }
     if (severity === 'P0') this.logger.error({ anomaly: kind, severity, clientOrderId, brokerOrderId }, reason);
     else this.logger.warn({ anomaly: kind, severity, clientOrderId, brokerOrderId }, reason);
     if (this.anomalyHook !== undefined) {
@@ -1252,6 +1573,11 @@ export class Engine {
  */
 export function createEngine(config: EngineConfig): Engine {
   return new Engine(config);
+}
+
+/** Whether two risk configs say the same (both undefined counts). */
+function same(a: RiskConfig | undefined, b: RiskConfig | undefined): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 
 export type { RejectReason };

@@ -10,6 +10,14 @@ export interface Position {
   readonly currency: string;
 }
 
+export interface LedgerState {
+  qty: number[];
+  avgPx: number[];
+  realized: number[];
+  cash: Record<string, number>;
+  fills: number;
+}
+
 export interface Account {
   /** Cash per currency: starting cash minus the cost of buys plus the proceeds of sells. */
   readonly cash: Readonly<Record<string, number>>;
@@ -70,6 +78,25 @@ export class Ledger {
     const c = this.currencyOf[index]!;
     this.cash[c] = this.cash[c]! - side * q * px * inst.multiplier;
     this.fillCount++;
+  }
+
+  /** Positions, cash and the fill count, for a journal snapshot. */
+  exportState(): LedgerState {
+    return { qty: [...this.qty], avgPx: [...this.avgPx], realized: [...this.realized], cash: Object.fromEntries(this.currencies.map((c, i) => [c, this.cash[i]!])), fills: this.fillCount };
+  }
+
+  /** Restore what `exportState` gave, for the same instruments (by index). */
+  importState(s: LedgerState): void {
+    this.qty.set(s.qty);
+    this.avgPx.set(s.avgPx);
+    this.realized.set(s.realized);
+    this.cash.fill(0);
+    for (const [ccy, amount] of Object.entries(s.cash)) {
+      const i = this.currencies.indexOf(ccy);
+      if (i < 0) throw new Error(`snapshot cash in ${ccy}, a currency this engine does not have`);
+      this.cash[i] = amount;
+    }
+    this.fillCount = s.fills;
   }
 
   position(index: number): Position {

@@ -86,6 +86,6 @@ export type CancelResult =
   | {
       readonly status: 'denied';
       readonly clientOrderId: string;
-      readonly reason: 'UNKNOWN_ORDER' | 'BROKER_NOT_READY' | 'INVALID_ORDER' | 'RATE_LIMIT' | 'OUTSIDE_SESSION';
+      readonly reason: 'UNKNOWN_ORDER' | 'BROKER_NOT_READY' | 'INVALID_ORDER' | 'RATE_LIMIT' | 'OUTSIDE_SESSION' | 'JOURNAL_FAILED';
       readonly detail: string;
     };

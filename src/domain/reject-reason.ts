@@ -40,6 +40,7 @@ const REASONS = [
   ['REDUCE_ONLY', 'a reduce-only order (or any order in the Reducing state) that would not shrink the position', true],
   ['MAX_OPEN_ORDERS', 'the open-order count limit of the symbol or the account is reached', true],
   ['MAX_GROSS_NOTIONAL', 'the account gross notional (positions plus open orders) would exceed its limit', true],
+  ['JOURNAL_FAILED', 'the order could not be written to the journal; nothing was sent', true],
 ] as const satisfies ReadonlyArray<readonly [string, string, boolean]>;
 
 export type RejectReason = (typeof REASONS)[number][0];

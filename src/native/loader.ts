@@ -10,6 +10,12 @@ export interface NativeAddon {
   runGate(handle: unknown, n: number): number;
   /** An empty call, for measuring the N-API call cost. */
   noop(): void;
+  /** Map `size` bytes of a file (created or grown to that size) read-write and shared (native/journal.cc). Throws with the errno text. */
+  mapFile(path: string, size: number): ArrayBuffer;
+  /** msync the pages holding [offset, offset+length): 0, or the errno. */
+  syncRange(buffer: ArrayBuffer, offset: number, length: number): number;
+  /** Detach and unmap a buffer from mapFile; false when it is not one. */
+  unmapFile(buffer: ArrayBuffer): boolean;
   readonly abiVersion: number;
 }
 
@@ -19,7 +25,7 @@ export interface NativeStatus {
   readonly reason: string;
 }
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 const require = createRequire(import.meta.url);
 
 function defaultPaths(): string[] {

@@ -143,6 +143,24 @@ export class AccountRisk {
     this.openTotal--;
   }
 
+  /** The day's order count (maxOrdersPerDay), for a journal snapshot. */
+  get dailyState(): { day: number; n: number } {
+    return this.daily.state;
+  }
+
+  set dailyState(s: { day: number; n: number }) {
+    this.daily.state = s;
+  }
+
+  /** Set the open-order counts from scratch (after a restore): `counts[i]` open orders of instrument i. */
+  resetOpen(counts: ArrayLike<number>): void {
+    this.openTotal = 0;
+    for (let i = 0; i < this.openCount.length; i++) {
+      this.openCount[i] = counts[i] ?? 0;
+      this.openTotal += this.openCount[i]!;
+    }
+  }
+
   /** A cancel may go out now; consumes a token when it may. */
   takeCancel(now: number): boolean {
     if (this.cancels === undefined) return true;

@@ -62,4 +62,14 @@ export class DailyCounter {
     this.count(now);
     this.n++;
   }
+
+  /** The day (days since the epoch, UTC) and its count, for a journal snapshot. */
+  get state(): { day: number; n: number } {
+    return { day: this.day, n: this.n };
+  }
+
+  set state(s: { day: number; n: number }) {
+    this.day = s.day;
+    this.n = s.n;
+  }
 }

@@ -1,0 +1,749 @@
+/**
+ * The journal: an append-only record of every command and event, in segment files, with
+ * snapshots of the engine's state beside it (format in ./format.ts, docs in docs/journal.md).
+ *
+ * Storage: with the native addon, the active segment is a shared memory mapping of a
+ * preallocated file, so an append is a copy with no system call and is safe from the moment it
+ * is copied against the process dying. Without it, appends go to a staging buffer that is
+ * written (one write(2)) before anything leaves the process (`barrier`) and on every group
+ * commit.
+ *
+ * Durability against power loss: `fsync` syncs every append before it returns; `group` (the
+ * default) syncs every `groupCommitMs` off the main thread (fdatasync on the libuv pool).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Logger } from '../ops/logger.js';
+import type { NativeAddon } from '../native/loader.js';
+import {
+  FRAME_HEADER, JournalCorruptError, MAX_RECORD, SEGMENT_PREFIX, SEGMENT_SUFFIX, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX,
+  journalPackr, scanSegment, segmentName, seqOf, snapshotName, writeFrame, type JournalRecord,
+} from './format.js';
+import { crc32 } from './crc32.js';
+import { Packr } from 'msgpackr';
+import type { Compactor } from './compaction.js';
+
+export type Durability = 'group' | 'fsync';
+
+/** Journal settings (engine config `journal`). Only `dir` is required. */
+export interface JournalOptions {
+  /** Directory of the journal's segments and snapshots; created when missing. */
+  dir: string;
+  /** `group` (default): synced every `groupCommitMs`; `fsync`: every append synced before it returns. */
+  durability?: Durability;
+  /** Group commit interval, ms. Default 5. */
+  groupCommitMs?: number;
+  /** Segment size; a new segment starts when the next record does not fit. Default 64 MiB. */
+  segmentBytes?: number;
+  /** `auto` (default): a memory-mapped segment when the native addon is loaded, the file writer otherwise. */
+  storage?: 'auto' | 'mapped' | 'file';
+  /** Snapshot after this many records. Default 100000; 0 turns the count off. */
+  snapshotEveryRecords?: number;
+  /** Snapshot after this many ms with new records. Default 60000; 0 turns the timer off. */
+  snapshotEveryMs?: number;
+  /** Snapshots kept (older ones are removed). Default 2. */
+  keepSnapshots?: number;
+  /**
+   * Segments wholly before the oldest kept snapshot: `archive` (default) gzips them into
+   * `archive-*.tcj.gz` in a worker thread; `delete` removes them; `off` keeps them as they are.
+   */
+  compaction?: 'archive' | 'delete' | 'off';
+  /** Open a journal with corruption in the middle by skipping the damaged bytes (logged). Default false: refuse. */
+  salvage?: boolean;
+}
+
+export const JOURNAL_DEFAULTS = {
+  durability: 'group' as Durability,
+  groupCommitMs: 5,
+  segmentBytes: 64 * 1024 * 1024,
+  storage: 'auto' as 'auto' | 'mapped' | 'file',
+  snapshotEveryRecords: 100_000,
+  snapshotEveryMs: 60_000,
+  keepSnapshots: 2,
+  compaction: 'archive' as 'archive' | 'delete' | 'off',
+  salvage: false,
+};
+
+const MIN_SEGMENT = 64 * 1024;
+
+/** Every problem of a `journal` config section, each naming its path. */
+export function journalProblems(j: unknown, at = 'journal'): string[] {
+  if (typeof j !== 'object' || j === null) return [`${at}: must be an object with at least dir`];
+  const o = j as Record<string, unknown>;
+  const out: string[] = [];
+  const known = new Set(['dir', ...Object.keys(JOURNAL_DEFAULTS)]);
+  for (const k of Object.keys(o)) if (!known.has(k)) out.push(`${at}.${k}: unknown option (known: ${[...known].join(', ')})`);
+  if (typeof o.dir !== 'string' || o.dir.length === 0) out.push(`${at}.dir: must be a non-empty path`);
+  if (o.durability !== undefined && o.durability !== 'group' && o.durability !== 'fsync') out.push(`${at}.durability: must be group or fsync`);
+  if (o.storage !== undefined && !['auto', 'mapped', 'file'].includes(o.storage as string)) out.push(`${at}.storage: must be auto, mapped or file`);
+  if (o.compaction !== undefined && !['archive', 'delete', 'off'].includes(o.compaction as string)) out.push(`${at}.compaction: must be archive, delete or off`);
+  const int = (k: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    const v = o[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) out.push(`${at}.${k}: must be an integer from ${min} to ${max}`);
+  };
+  int('groupCommitMs', 1, 60_000);
+  int('segmentBytes', MIN_SEGMENT, 2 ** 32);
+  int('snapshotEveryRecords', 0);
+  int('snapshotEveryMs', 0);
+  int('keepSnapshots', 1, 1000);
+  if (o.salvage !== undefined && typeof o.salvage !== 'boolean') out.push(`${at}.salvage: must be true or false`);
+  return out;
+}
+
+/** What opening found. */
+export interface JournalOpenInfo {
+  /** Sequence number the latest usable snapshot covers up to (exclusive), -1 without one. */
+  snapshotSeq: number;
+  /** Records replayed after the snapshot. */
+  replayed: number;
+  /** Seq of the next record. */
+  nextSeq: number;
+  /** Torn tails truncated, corruption salvaged, snapshots skipped. */
+  warnings: string[];
+  /** Where the active segment lives. */
+  storage: 'mapped' | 'file';
+}
+
+export interface JournalStats {
+  appends: number;
+  bytes: number;
+  syncs: number;
+  snapshots: number;
+  /** The last snapshot's seq (-1: none yet). */
+  lastSnapshotSeq: number;
+  segmentsCompacted: number;
+  /** The last failed sync, snapshot or compaction (empty when none). */
+  lastError: string;
+}
+
+/** Snapshot file: one frame, like a journal record; the payload is `{ seq, t, state }`. */
+interface SnapshotFile {
+  seq: number;
+  t: number;
+  v: number;
+  state: unknown;
+}
+
+interface Segment {
+  name: string;
+  first: number;
+}
+
+function listDir(dir: string): { segments: Segment[]; snapshots: Array<{ name: string; seq: number }> } {
+  const segments: Segment[] = [];
+  const snapshots: Array<{ name: string; seq: number }> = [];
+  for (const name of fs.readdirSync(dir)) {
+    const s = seqOf(name, SEGMENT_PREFIX, SEGMENT_SUFFIX);
+    if (s >= 0) segments.push({ name, first: s });
+    const p = seqOf(name, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX);
+    if (p >= 0) snapshots.push({ name, seq: p });
+  }
+  segments.sort((a, b) => a.first - b.first);
+  snapshots.sort((a, b) => a.seq - b.seq);
+  return { segments, snapshots };
+}
+
+/** Read a snapshot file; throws with the reason when it is damaged. */
+export function readSnapshotFile(file: string): SnapshotFile {
+  const buf = fs.readFileSync(file);
+  const scan = scanSegment(buf);
+  if (scan.damage !== undefined || scan.payloads.length !== 1) throw new Error(`snapshot ${file} is damaged: ${scan.damage?.reason ?? `${scan.payloads.length} frames`}`);
+  const snap = new Packr().unpack(scan.payloads[0]!) as SnapshotFile;
+  if (typeof snap !== 'object' || snap === null || typeof snap.seq !== 'number') throw new Error(`snapshot ${file} has no seq`);
+  return snap;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One process writes a journal: `LOCK` holds the writer's pid. A lock left by a process that
+ * is gone (killed) is taken over.
+ */
+function takeLock(dir: string): string {
+  const file = path.join(dir, 'LOCK');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return file;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(fs.readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new Error(`journal ${dir} is in use by process ${pid} (remove ${file} only if that process is not a tradecore engine)`);
+      }
+      fs.rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`journal ${dir}: could not take ${file}`);
+}
+
+/** Where appends go: a mapped segment or a file with a staging buffer. */
+interface SegmentStore {
+  readonly name: string;
+  readonly capacity: number;
+  pos: number;
+  /** Room for `n` more bytes. */
+  fits(n: number): boolean;
+  write(payload: Uint8Array): void;
+  /** Written to the OS (survives the process dying). */
+  barrier(): void;
+  /** Synchronous durable sync (fsync mode, close). */
+  syncNow(): void;
+  /** Asynchronous durable sync (group commit); calls back once done or failed. */
+  syncAsync(done: (err: Error | null) => void): void;
+  /** Sync, trim the file to what was written, and let go of it. */
+  close(trim: boolean): void;
+}
+
+class MappedStore implements SegmentStore {
+  readonly capacity: number;
+  private readonly ab: ArrayBuffer;
+  private readonly buf: Buffer;
+  private readonly fd: number;
+  private syncedTo = 0;
+  private closed = false;
+  private inflight = 0;
+  private closeAfterSync = false;
+
+  constructor(
+    private readonly native: NativeAddon,
+    readonly file: string,
+    readonly name: string,
+    size: number,
+    public pos: number,
+  ) {
+    const existing = fs.existsSync(file) ? fs.statSync(file).size : 0;
+    this.capacity = Math.max(size, existing);
+    this.ab = native.mapFile(file, this.capacity);
+    this.buf = Buffer.from(this.ab);
+    this.fd = fs.openSync(file, 'r+');
+    this.syncedTo = pos;
+  }
+
+  fits(n: number): boolean {
+    return this.pos + n <= this.capacity;
+  }
+
+  write(payload: Uint8Array): void {
+    this.pos += writeFrame(this.buf, this.pos, payload);
+  }
+
+  barrier(): void {}
+
+  syncNow(): void {
+    const rc = this.native.syncRange(this.ab, this.syncedTo, this.pos - this.syncedTo);
+    if (rc !== 0) throw new Error(`msync ${this.file}: errno ${rc}`);
+    this.syncedTo = this.pos;
+  }
+
+  syncAsync(done: (err: Error | null) => void): void {
+    const upTo = this.pos;
+    this.inflight++;
+    fs.fdatasync(this.fd, (err) => {
+      this.inflight--;
+      if (err === null) this.syncedTo = Math.max(this.syncedTo, upTo);
+      if (this.closeAfterSync && this.inflight === 0) fs.close(this.fd, () => {});
+      done(err);
+    });
+  }
+
+  close(trim: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.unmapFile(this.ab);
+    if (trim) fs.ftruncateSync(this.fd, this.pos);
+    if (trim) fs.fdatasyncSync(this.fd);
+    if (this.inflight > 0) this.closeAfterSync = true;
+    else fs.closeSync(this.fd);
+  }
+
+  /** Rotation: trim to what was written, sync and close off the main thread. */
+  retire(onDone: (err: Error | null) => void): void {
+    this.closed = true;
+    this.native.unmapFile(this.ab);
+    const fd = this.fd;
+    fs.ftruncate(fd, this.pos, (e1) => fs.fdatasync(fd, (e2) => fs.close(fd, () => onDone(e1 ?? e2 ?? null))));
+  }
+}
+
+class FileStore implements SegmentStore {
+  readonly capacity: number;
+  private readonly fd: number;
+  private readonly stage: Buffer;
+  private staged = 0;
+  /** Bytes written to the file (pos = written + staged). */
+  private written: number;
+  private inflight = 0;
+  private closeAfterSync = false;
+  private closed = false;
+
+  constructor(
+    readonly file: string,
+    readonly name: string,
+    size: number,
+    public pos: number,
+  ) {
+    this.capacity = size;
+    this.fd = fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w+');
+    this.written = pos;
+    this.stage = Buffer.allocUnsafe(256 * 1024);
+  }
+
+  fits(n: number): boolean {
+    return this.pos + n <= this.capacity;
+  }
+
+  write(payload: Uint8Array): void {
+    const n = FRAME_HEADER + payload.length;
+    if (this.staged + n > this.stage.length) this.barrier();
+    if (n > this.stage.length) {
+      const big = Buffer.allocUnsafe(n);
+      writeFrame(big, 0, payload);
+      fs.writeSync(this.fd, big, 0, n, this.written);
+      this.written += n;
+    } else {
+      writeFrame(this.stage, this.staged, payload);
+      this.staged += n;
+    }
+    this.pos += n;
+  }
+
+  barrier(): void {
+    if (this.staged === 0) return;
+    let off = 0;
+    while (off < this.staged) off += fs.writeSync(this.fd, this.stage, off, this.staged - off, this.written + off);
+    this.written += this.staged;
+    this.staged = 0;
+  }
+
+  syncNow(): void {
+    this.barrier();
+    fs.fdatasyncSync(this.fd);
+  }
+
+  syncAsync(done: (err: Error | null) => void): void {
+    this.barrier();
+    this.inflight++;
+    fs.fdatasync(this.fd, (err) => {
+      this.inflight--;
+      if (this.closeAfterSync && this.inflight === 0) fs.close(this.fd, () => {});
+      done(err);
+    });
+  }
+
+  close(trim: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.barrier();
+    if (trim) {
+      fs.ftruncateSync(this.fd, this.pos);
+      fs.fdatasyncSync(this.fd);
+    }
+    if (this.inflight > 0) this.closeAfterSync = true;
+    else fs.closeSync(this.fd);
+  }
+
+  retire(onDone: (err: Error | null) => void): void {
+    this.barrier();
+    this.closed = true;
+    const fd = this.fd;
+    fs.fdatasync(fd, (e) => fs.close(fd, () => onDone(e)));
+  }
+}
+
+/** A callback per record replayed at open: the engine's restore. */
+export interface RecoverySink {
+  snapshot(state: unknown, seq: number, time: number): void;
+  record(rec: JournalRecord, seq: number): void;
+}
+
+/**
+ * The journal of one engine. Open it with {@link Journal.open}: that reads the latest snapshot
+ * and the records after it (into a RecoverySink), truncates a torn tail, and leaves the
+ * journal ready to append after the last good record.
+ */
+export class Journal {
+  readonly dir: string;
+  readonly options: Required<Omit<JournalOptions, 'dir'>>;
+  private readonly packr = journalPackr();
+  private store: SegmentStore & { retire(onDone: (err: Error | null) => void): void };
+  private readonly storage: 'mapped' | 'file';
+  private _seq: number;
+  private readonly lockFile: string;
+  private timer: NodeJS.Timeout | undefined;
+  private snapTimer: NodeJS.Timeout | undefined;
+  private dirty = false;
+  private syncing = false;
+  private closed = false;
+  private nextSnapshotAt: number;
+  private snapshotting: Promise<void> | undefined;
+  private provider: (() => unknown) | undefined;
+  private snapshotClock: () => number = Date.now;
+  private compactor: Compactor | undefined;
+  private lastSnapshotSeqWritten = -1;
+  private appendedSinceSnapshot = false;
+  readonly stats: JournalStats = { appends: 0, bytes: 0, syncs: 0, snapshots: 0, lastSnapshotSeq: -1, segmentsCompacted: 0, lastError: '' };
+  /** What open found and did. */
+  readonly openInfo: JournalOpenInfo;
+
+  private constructor(
+    options: JournalOptions,
+    private readonly logger: Logger,
+    private readonly native: NativeAddon | undefined,
+    sink: RecoverySink,
+  ) {
+    this.dir = path.resolve(options.dir);
+    const o = { ...JOURNAL_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<JournalOptions>;
+    const { dir: _dir, ...rest } = o;
+    this.options = rest;
+    if (o.storage === 'mapped' && native === undefined) throw new Error('journal.storage: mapped needs the native addon, which is not loaded');
+    this.storage = o.storage === 'file' || native === undefined ? 'file' : 'mapped';
+    fs.mkdirSync(this.dir, { recursive: true });
+    this.lockFile = takeLock(this.dir);
+    try {
+      const found = this.recover(sink);
+      this._seq = found.nextSeq;
+      this.store = this.openStore(found.lastSegment, found.lastEnd);
+      this.openInfo = { snapshotSeq: found.snapshotSeq, replayed: found.replayed, nextSeq: this._seq, warnings: found.warnings, storage: this.storage };
+      this.lastSnapshotSeqWritten = found.snapshotSeq;
+      this.stats.lastSnapshotSeq = found.snapshotSeq;
+    } catch (err) {
+      fs.rmSync(this.lockFile, { force: true });
+      throw err;
+    }
+    this.nextSnapshotAt = o.snapshotEveryRecords > 0 ? this._seq + o.snapshotEveryRecords : Infinity;
+    if (o.durability === 'group') {
+      this.timer = setInterval(() => this.groupCommit(), o.groupCommitMs);
+      this.timer.unref();
+    }
+  }
+
+  /**
+   * Open (or create) the journal in `options.dir`: the latest good snapshot goes to
+   * `sink.snapshot`, every record after it to `sink.record`, in order. Throws
+   * JournalCorruptError (file and offset) on corruption before the tail unless `salvage`.
+   */
+  static open(options: JournalOptions, logger: Logger, native: NativeAddon | undefined, sink: RecoverySink): Journal {
+    return new Journal(options, logger, native, sink);
+  }
+
+  /** Seq of the next record (= records ever appended, counting from 0). */
+  get seq(): number {
+    return this._seq;
+  }
+
+  /** Where the active segment lives: a memory mapping or a file behind a staging buffer. */
+  get storageKind(): 'mapped' | 'file' {
+    return this.storage;
+  }
+
+  private recover(sink: RecoverySink): { snapshotSeq: number; replayed: number; nextSeq: number; warnings: string[]; lastSegment: Segment | undefined; lastEnd: number } {
+    const warnings: string[] = [];
+    const warn = (msg: string) => {
+      warnings.push(msg);
+      this.logger.warn({ journal: this.dir }, msg);
+    };
+    const { segments, snapshots } = listDir(this.dir);
+    // the latest snapshot that reads back whole
+    let snapSeq = -1;
+    for (let i = snapshots.length - 1; i >= 0; i--) {
+      const file = path.join(this.dir, snapshots[i]!.name);
+      let snap: SnapshotFile;
+      try {
+        snap = readSnapshotFile(file);
+      } catch (err) {
+        warn(`skipping snapshot ${snapshots[i]!.name}: ${(err as Error).message}`);
+        continue;
+      }
+      // the sink's own errors (a snapshot for another engine) stop the open
+      sink.snapshot(snap.state, snap.seq, snap.t);
+      snapSeq = snap.seq;
+      break;
+    }
+    const salvage = this.options.salvage;
+    let expected = -1;
+    let replayed = 0;
+    let lastEnd = 0;
+    const packr = journalPackr();
+    for (let s = 0; s < segments.length; s++) {
+      const seg = segments[s]!;
+      const file = path.join(this.dir, seg.name);
+      const isLast = s === segments.length - 1;
+      if (expected >= 0 && seg.first !== expected) {
+        const gap = `records ${Math.min(expected, seg.first)} to ${Math.max(expected, seg.first) - 1} are missing between segments`;
+        if (seg.first > expected && seg.first <= snapSeq) warn(`${gap}, covered by the snapshot at ${snapSeq}`);
+        else if (!salvage) throw new JournalCorruptError(file, 0, gap);
+        else warn(`salvage: ${gap}`);
+      } else if (expected < 0 && snapSeq >= 0 && seg.first > snapSeq) {
+        const gap = `records ${snapSeq} to ${seg.first - 1} are missing (the snapshot ends at ${snapSeq})`;
+        if (!salvage) throw new JournalCorruptError(file, 0, gap);
+        warn(`salvage: ${gap}`);
+      } else if (expected < 0 && snapSeq < 0 && seg.first > 0) {
+        const gap = `the journal starts at record ${seg.first} and there is no snapshot for the records before it`;
+        if (!salvage) throw new JournalCorruptError(file, 0, gap);
+        warn(`salvage: ${gap}`);
+      }
+      const buf = fs.readFileSync(file);
+      const scan = scanSegment(buf, salvage);
+      for (const range of scan.skipped) warn(`salvage: skipped damaged bytes ${range.from} to ${range.to} of ${seg.name}`);
+      if (scan.damage !== undefined) {
+        if (scan.damage.kind === 'torn' && isLast) {
+          warn(`truncated a torn last record in ${seg.name} at offset ${scan.damage.offset} (${scan.damage.reason}); everything before it is kept`);
+          this.truncate(file, scan.damage.offset, buf.length);
+        } else if (!salvage) {
+          throw new JournalCorruptError(file, scan.damage.offset, scan.damage.reason);
+        } else {
+          warn(`salvage: dropped ${buf.length - scan.damage.offset} bytes of ${seg.name} from offset ${scan.damage.offset} (${scan.damage.reason})`);
+          this.truncate(file, scan.damage.offset, buf.length);
+        }
+      }
+      let seq = seg.first;
+      for (const payload of scan.payloads) {
+        if (seq >= snapSeq) {
+          let rec: JournalRecord;
+          try {
+            rec = packr.unpack(payload) as JournalRecord;
+          } catch (err) {
+            const msg = `record ${seq} does not decode: ${(err as Error).message}`;
+            if (!salvage) throw new JournalCorruptError(file, payload.byteOffset - buf.byteOffset - FRAME_HEADER, msg);
+            warn(`salvage: ${msg}`);
+            seq++;
+            continue;
+          }
+          sink.record(rec, seq);
+          replayed++;
+        }
+        seq++;
+      }
+      expected = seq;
+      if (isLast) lastEnd = scan.end;
+    }
+    const last = segments[segments.length - 1];
+    let nextSeq = Math.max(expected, snapSeq, 0);
+    // A snapshot ahead of the journal's end (records lost to a power cut after it): start a
+    // new segment at the snapshot so no seq is used twice.
+    const reuseLast = last !== undefined && nextSeq === expected;
+    if (!reuseLast && last !== undefined) warn(`the journal ends at record ${expected} but the snapshot covers up to ${snapSeq}: new records start a segment at ${nextSeq}`);
+    nextSeq = Math.max(nextSeq, 0);
+    return { snapshotSeq: snapSeq, replayed, nextSeq, warnings, lastSegment: reuseLast ? last : undefined, lastEnd: reuseLast ? lastEnd : 0 };
+  }
+
+  private truncate(file: string, at: number, size: number): void {
+    // zero the tail rather than shrink: a mapped segment keeps its size; zeros read as the end
+    const fd = fs.openSync(file, 'r+');
+    try {
+      const zeros = Buffer.alloc(Math.min(1 << 20, size - at));
+      for (let off = at; off < size; off += zeros.length) fs.writeSync(fd, zeros, 0, Math.min(zeros.length, size - off), off);
+      fs.ftruncateSync(fd, at);
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  private openStore(segment: Segment | undefined, end: number): SegmentStore & { retire(onDone: (err: Error | null) => void): void } {
+    const seg = segment ?? { name: segmentName(this._seq), first: this._seq };
+    const file = path.join(this.dir, seg.name);
+    const size = this.options.segmentBytes;
+    const store = this.storage === 'mapped' ? new MappedStore(this.native!, file, seg.name, size, end) : new FileStore(file, seg.name, Math.max(size, end), end);
+    if (segment === undefined) this.fsyncDir();
+    return store;
+  }
+
+  private fsyncDir(): void {
+    try {
+      const fd = fs.openSync(this.dir, 'r');
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      // not every filesystem allows syncing a directory; the files themselves are synced
+    }
+  }
+
+  /**
+   * Append one record. Returns its seq. With `fsync` durability it is on disk when this
+   * returns; with `group`, within `groupCommitMs`. Throws when the journal is closed or the
+   * record is larger than the maximum.
+   */
+  append(rec: JournalRecord): number {
+    if (this.closed) throw new Error(`journal ${this.dir} is closed`);
+    const payload = this.packr.pack(rec);
+    const n = FRAME_HEADER + payload.length;
+    if (payload.length > MAX_RECORD) throw new RangeError(`journal record of ${payload.length} bytes exceeds the maximum ${MAX_RECORD}`);
+    if (!this.store.fits(n)) this.rotate(n);
+    this.store.write(payload);
+    this.stats.appends++;
+    this.stats.bytes += n;
+    this.dirty = true;
+    this.appendedSinceSnapshot = true;
+    if (this.options.durability === 'fsync') this.store.syncNow();
+    const seq = this._seq++;
+    if (this._seq >= this.nextSnapshotAt) {
+      this.nextSnapshotAt = Infinity;
+      setImmediate(() => void this.snapshot());
+    }
+    return seq;
+  }
+
+  /** Make every appended record survive the process dying (a no-op for a mapped segment). Called before an order or cancel leaves. */
+  barrier(): void {
+    this.store.barrier();
+  }
+
+  private rotate(need: number): void {
+    const old = this.store;
+    old.retire((err) => {
+      if (err !== null) this.fail(`closing segment ${old.name}`, err);
+    });
+    const size = Math.max(this.options.segmentBytes, need);
+    const file = path.join(this.dir, segmentName(this._seq));
+    this.store = this.storage === 'mapped' ? new MappedStore(this.native!, file, segmentName(this._seq), size, 0) : new FileStore(file, segmentName(this._seq), size, 0);
+    this.fsyncDir();
+  }
+
+  private groupCommit(): void {
+    if (!this.dirty || this.syncing || this.closed) return;
+    this.dirty = false;
+    this.syncing = true;
+    this.store.syncAsync((err) => {
+      this.syncing = false;
+      if (err !== null) {
+        this.dirty = true;
+        this.fail('group commit', err);
+      } else this.stats.syncs++;
+    });
+  }
+
+  private fail(what: string, err: Error): void {
+    this.stats.lastError = `${what}: ${err.message}`;
+    this.logger.error({ journal: this.dir, err: err.message }, `journal ${what} failed`);
+  }
+
+  /** Everything appended so far on disk (flush and fdatasync off the main thread). */
+  sync(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.store.syncAsync((err) => {
+        if (err === null) {
+          this.stats.syncs++;
+          resolve();
+        } else reject(err);
+      });
+    });
+  }
+
+  /**
+   * Where snapshots come from (the engine's state, encodable by msgpack) and the clock that
+   * times them; starts the snapshot timer. A compactor, when given, runs after each snapshot.
+   */
+  attach(provider: () => unknown, now: () => number, compactor?: Compactor): void {
+    this.provider = provider;
+    this.snapshotClock = now;
+    this.compactor = compactor;
+    const every = this.options.snapshotEveryMs;
+    if (every > 0) {
+      this.snapTimer = setInterval(() => {
+        if (this.appendedSinceSnapshot) void this.snapshot();
+      }, every);
+      this.snapTimer.unref();
+    }
+  }
+
+  /**
+   * Write a snapshot of the state now, covering every record appended so far: the journal is
+   * synced first, the snapshot written to a temporary file, synced and renamed into place.
+   * Then snapshots beyond `keepSnapshots` are removed and compaction runs. Resolves with the
+   * snapshot's seq (or the running snapshot's, when one is under way). Never rejects: a failure
+   * is logged and kept in `stats.lastError`.
+   */
+  snapshot(): Promise<void> {
+    if (this.snapshotting !== undefined) return this.snapshotting;
+    if (this.provider === undefined || this.closed) return Promise.resolve();
+    const seq = this._seq;
+    if (seq === this.lastSnapshotSeqWritten) return Promise.resolve();
+    const payload = new Packr().pack({ seq, t: this.snapshotClock(), v: 1, state: this.provider() } satisfies SnapshotFile);
+    this.appendedSinceSnapshot = false;
+    const run = async () => {
+      try {
+        await this.sync();
+        const buf = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
+        writeFrame(buf, 0, payload);
+        const final = path.join(this.dir, snapshotName(seq));
+        const tmp = `${final}.tmp`;
+        const fh = await fs.promises.open(tmp, 'w');
+        try {
+          await fh.writeFile(buf);
+          await fh.datasync();
+        } finally {
+          await fh.close();
+        }
+        await fs.promises.rename(tmp, final);
+        this.fsyncDir();
+        this.lastSnapshotSeqWritten = seq;
+        this.stats.snapshots++;
+        this.stats.lastSnapshotSeq = seq;
+        this.logger.info({ journal: this.dir, seq, bytes: buf.length }, 'journal snapshot written');
+        await this.prune();
+      } catch (err) {
+        this.fail('snapshot', err as Error);
+      } finally {
+        this.snapshotting = undefined;
+        if (this.options.snapshotEveryRecords > 0) this.nextSnapshotAt = this._seq + this.options.snapshotEveryRecords;
+      }
+    };
+    this.snapshotting = run();
+    return this.snapshotting;
+  }
+
+  /** Remove snapshots beyond the newest `keepSnapshots`, then compact segments before the oldest kept. */
+  private async prune(): Promise<void> {
+    const { segments, snapshots } = listDir(this.dir);
+    const keep = this.options.keepSnapshots;
+    for (const old of snapshots.slice(0, Math.max(0, snapshots.length - keep))) await fs.promises.rm(path.join(this.dir, old.name), { force: true });
+    const kept = snapshots.slice(-keep);
+    if (this.options.compaction === 'off' || this.compactor === undefined || kept.length === 0) return;
+    const floor = kept[0]!.seq;
+    // a segment is wholly before `floor` when the next one starts at or before it; never the active one
+    const done: Segment[] = [];
+    for (let i = 0; i + 1 < segments.length; i++) {
+      if (segments[i + 1]!.first <= floor && segments[i]!.name !== this.store.name) done.push(segments[i]!);
+    }
+    if (done.length === 0) return;
+    const end = segments[done.length]!.first;
+    const result = await this.compactor.compact({ dir: this.dir, segments: done.map((s) => s.name), end, mode: this.options.compaction });
+    this.stats.segmentsCompacted += result.segments;
+    this.logger.info({ journal: this.dir, ...result }, 'journal segments compacted');
+  }
+
+  /** Sync and close: the active segment is trimmed to its records and the lock released. Waits for a running snapshot. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.snapTimer !== undefined) clearInterval(this.snapTimer);
+    if (this.snapshotting !== undefined) await this.snapshotting;
+    this.closed = true;
+    this.store.close(true);
+    fs.rmSync(this.lockFile, { force: true });
+  }
+
+  /** For tests of crash handling: stop timers and drop the lock without syncing or trimming, as a killed process would leave it. */
+  abandon(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.snapTimer !== undefined) clearInterval(this.snapTimer);
+    this.closed = true;
+    this.store.close(false);
+    fs.rmSync(this.lockFile, { force: true });
+  }
+}
+
+export { crc32 };
