@@ -3,7 +3,8 @@ import { connect, type Socket } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SimBrokerServer } from '../src/brokers/sim/server.js';
+import { SYNC_PAGE, SimBrokerServer } from '../src/brokers/sim/server.js';
+import { RemoteSimBroker } from '../src/brokers/sim/remote.js';
 import { encodeFrame, FrameDecoder, FrameError, PROTOCOL_VERSION, type WireMessage } from '../src/brokers/sim/wire.js';
 import { Secret } from '../src/connectivity/credentials.js';
 import { INSTRUMENTS, until } from './helpers.js';
@@ -85,6 +86,24 @@ describe('frame decoder', () => {
 });
 
 describe('sim broker server', () => {
+  it('answers a long sync in pages below the frame limit, which the adapter joins', async () => {
+    const s = await server();
+    const n = 2 * SYNC_PAGE + 500;
+    // resting orders far from the market: each one an open order at the broker
+    for (let i = 0; i < n; i++) s.broker.placeOrder({ clientOrderId: `p-${i}`, symbol: 'ACME', side: 'buy', type: 'limit', tif: 'day', qty: 100, price: 9.5, protectionPrice: undefined });
+    const c = await client(s.port);
+    await c.logon();
+    const first = await c.ask({ t: 'sync', what: 'orders' });
+    expect(first).toMatchObject({ t: 'sync_result', more: true });
+    expect((first.items as unknown[]).length).toBe(SYNC_PAGE);
+    const adapter = new RemoteSimBroker({ port: s.port, credentials: { environment: 'sim', account: CREDS.account, secret: CREDS.secret, source: 'test' } });
+    await adapter.connect({ onReport: () => {}, onDisconnect: () => {} });
+    const day = await adapter.syncDayOrders();
+    expect(day.map((o) => o.clientOrderId)).toEqual(Array.from({ length: n }, (_, i) => `p-${i}`));
+    expect((await adapter.syncOpenOrders()).length).toBe(n);
+    await adapter.disconnect();
+  });
+
   it('logs on, answers heartbeats and syncs, and refuses a wrong secret or environment', async () => {
     const s = await server();
     const c = await client(s.port);

@@ -49,6 +49,8 @@ export class RemoteSimBroker implements BrokerAdapter {
   private loggedOn = false;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Pages of a `sync_result` answer received so far, by request id. */
+  private readonly pages = new Map<number, unknown[]>();
   /** Frames received from the server, by type (tests and status). */
   readonly received = { reports: 0, heartbeats: 0, errors: 0, throttles: 0 };
 
@@ -230,8 +232,20 @@ export class RemoteSimBroker implements BrokerAdapter {
         return;
       default:
         if (typeof m.id === 'number' && this.pending.has(m.id)) {
+          const id = m.id;
           if (m.t === 'heartbeat_ack') this.received.heartbeats++;
-          this.settle(m.id, m);
+          if (m.t === 'sync_result' && Array.isArray(m.items)) {
+            // a long answer comes in pages: every page but the last says more
+            const got = this.pages.get(id) ?? [];
+            for (const item of m.items as unknown[]) got.push(item);
+            if (m.more === true) {
+              this.pages.set(id, got);
+              return;
+            }
+            this.pages.delete(id);
+            m = { ...m, items: got };
+          }
+          this.settle(id, m);
         }
     }
   }
@@ -258,6 +272,7 @@ export class RemoteSimBroker implements BrokerAdapter {
     const p = this.pending.get(id);
     if (p === undefined) return;
     this.pending.delete(id);
+    this.pages.delete(id);
     this.clock.clearTimer(p.timer);
     if (err !== undefined) p.reject(err);
     else p.resolve(m!);

@@ -18,6 +18,9 @@ import { isEnvironment, type Environment, type Secret } from '../../connectivity
 import { SimBroker, type SimBrokerOptions, type SimBrokerState, type SimFaults } from './sim-broker.js';
 import { encodeFrame, FrameDecoder, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSION, type WireMessage } from './wire.js';
 
+/** Items per `sync_result` frame: a page stays far below the 1 MiB frame limit. */
+export const SYNC_PAGE = 1000;
+
 export interface SimServerOptions {
   instruments: InstrumentSpec[];
   /** The account and secret a client must log on with. */
@@ -424,7 +427,9 @@ export class SimBrokerServer {
       : what === 'account' ? await this.sim.queryAccount()
       : undefined;
     if (items === undefined) return this.send(s, { t: 'error', id: m.id, code: 'BAD_REQUEST', text: `unknown sync ${JSON.stringify(what)} (open, trades, orders, positions, account)`, fatal: false });
-    this.send(s, { t: 'sync_result', id: m.id, what, items });
+    // pages of SYNC_PAGE items, so a long day's records never exceed the frame limit
+    for (let at = 0; at + SYNC_PAGE < items.length; at += SYNC_PAGE) this.send(s, { t: 'sync_result', id: m.id, what, items: items.slice(at, at + SYNC_PAGE), more: true });
+    this.send(s, { t: 'sync_result', id: m.id, what, items: items.slice(Math.max(0, Math.ceil(items.length / SYNC_PAGE) - 1) * SYNC_PAGE) });
   }
 
   private acceptControl(socket: Socket): void {
