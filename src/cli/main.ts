@@ -5,6 +5,7 @@ import type { SimFaults } from '../brokers/sim/sim-broker.js';
 import { formatSummary, runDemo } from './demo.js';
 import { loadConfigFile } from '../core/config-file.js';
 import { NET_USAGE, UsageError, checkConnectionCommand, simBrokerCommand } from './net-commands.js';
+import { REPLAY_USAGE, replayCommand } from './replay-command.js';
 
 const USAGE = `usage: tradecore <command> [options]
 
@@ -25,6 +26,7 @@ commands:
             validate a JSON or YAML config file (instruments, risk limits, markets)
             without trading; exit 0 when valid, 1 with every problem listed otherwise
 ${NET_USAGE}
+${REPLAY_USAGE}
   help      this text
   version   print the version
 
@@ -135,6 +137,8 @@ async function main(argv: string[]): Promise<number> {
       return simBrokerCommand(rest);
     case 'check-connection':
       return checkConnectionCommand(rest);
+    case 'replay':
+      return replayCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${version()}\n`);

@@ -209,6 +209,8 @@ export class Engine {
   private compactor: Compactor | undefined;
   /** Restoring from the journal: nothing is journaled again, no callbacks or anomaly hooks fire. */
   private restoring = false;
+  /** replayJournalRecord ran: exposure and open counts are redone at start. */
+  private replayedRecords = false;
   /** The engine's state came from the journal already (a start after a stop does not restore again). */
   private restored = false;
   private readonly instrumentSpecs: InstrumentSpec[];
@@ -333,6 +335,10 @@ export class Engine {
     if (this._state !== 'created' && this._state !== 'stopped') throw new Error(`cannot start: engine is ${this._state}`);
     const problems = environmentProblems(this.environment, this.broker.credentials, this.liveArm);
     if (problems.length > 0) throw new Error(`engine start refused (environment ${this.environment}):\n  - ${problems.join('\n  - ')}`);
+    if (this.replayedRecords) {
+      this.replayedRecords = false;
+      this.afterRestore();
+    }
     if (this.journalOptions !== undefined && this.journal === undefined) this.openJournal(this.journalOptions);
     this._state = 'starting';
     try {
@@ -586,7 +592,7 @@ export class Engine {
   replayJournalRecord(rec: JournalRecord): void {
     if (this._state !== 'created') throw new Error(`replayJournalRecord is for an engine that was never started; this one is ${this._state}`);
     this.replayRecord(rec);
-    if (rec.k === 'intent' || rec.k === 'unsent') this.afterRestore();
+    this.replayedRecords = true;
   }
 
   private throttle(retryAfterMs: number, detail: string): void {
