@@ -91,10 +91,37 @@ async function main(): Promise<void> {
       process.stderr.write(`${(err as Error).message}\n`);
     }
   }
+  // the journal: append cost per durability and storage, the engine loop with and without it,
+  // recovery time; each in a fresh process (bench/journal.ts)
+  const journalRunner = fileURLToPath(new URL('./journal.js', import.meta.url));
+  const journalRuns: string[][] = [
+    ...(nativeOk ? [['append', 'group-mapped', quick ? '200000' : '1000000']] : []),
+    ['append', 'group-file', quick ? '200000' : '1000000'],
+    ['append', 'fsync-file', quick ? '300' : '3000'],
+    ['loop', 'none', quick ? '100000' : '300000'],
+    ...(nativeOk ? [['loop', 'group-mapped', quick ? '100000' : '300000']] : []),
+    ['loop', 'group-file', quick ? '100000' : '300000'],
+    ['recovery', quick ? '200000' : '1000000'],
+  ];
+  for (const args of journalRuns) {
+    try {
+      const row = await new Promise<BenchRow & { processes: number; process_p50s: number[] }>((resolve, reject) => {
+        execFile(process.execPath, [journalRunner, ...args], { maxBuffer: 1 << 20, timeout: 600_000 }, (err, stdout, stderr) => {
+          if (err) reject(new Error(`journal ${args.join(' ')} failed: ${stderr.trim() || err.message}`));
+          else resolve({ ...(JSON.parse(stdout.trim().split('\n').at(-1)!) as BenchRow), processes: 1, process_p50s: [] });
+        });
+      });
+      rows.push(row);
+      process.stderr.write(`${row.suite}/${row.case}: ${row.ns_per_op_p50} ns/op p50, ${row.ns_per_op_p99} p99, ${row.ops_per_sec} ops/s\n`);
+    } catch (err) {
+      failed++;
+      process.stderr.write(`${(err as Error).message}\n`);
+    }
+  }
   const ratios: Record<string, number> = {};
   const p50 = (suite: string, name: string) => rows.find((r) => r.suite === suite && r.case === name)?.ns_per_op_p50;
   for (const r of rows) {
-    const ref = r.suite.startsWith('gate-') ? 'ts-per-order' : r.suite.startsWith('dedup-') ? 'baseline-map-get' : 'baseline-map';
+    const ref = r.suite.startsWith('gate-') ? 'ts-per-order' : r.suite.startsWith('dedup-') ? 'baseline-map-get' : r.suite === 'journal-append' ? 'fsync-file' : r.suite === 'journal-loop' ? 'engine' : 'baseline-map';
     const base = p50(r.suite, ref);
     if (base !== undefined && r.case !== ref) ratios[`${r.suite}/${r.case} vs ${ref}`] = Math.round((base / r.ns_per_op_p50) * 100) / 100;
   }

@@ -8,9 +8,12 @@
 // errno text and nothing here throws in C++.
 #include <napi.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <unordered_map>
 
@@ -22,10 +25,32 @@
 namespace {
 
 struct Mapping {
-  void* addr;
-  size_t length;
-  bool mapped;
+  void* addr = nullptr;
+  size_t length = 0;
+  bool mapped = false;
+  // The pretoucher: a thread that takes the first-write page fault of every page ahead of the
+  // writer (measured ~15 us each on a VM), so appends do not. It touches a page with an atomic
+  // compare-and-swap of 0 for 0 on its first word: a page the writer already reached (nonzero)
+  // is left as it is; an untouched one gets the zero it already held.
+  std::thread toucher;
+  std::atomic<bool> stop{false};
 };
+
+void Pretouch(Mapping* m, size_t from) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  char* base = static_cast<char*>(m->addr);
+  for (size_t off = (from + page - 1) / page * page; off + sizeof(uint64_t) <= m->length; off += page) {
+    if (m->stop.load(std::memory_order_relaxed)) return;
+    uint64_t expected = 0;
+    __atomic_compare_exchange_n(reinterpret_cast<uint64_t*>(base + off), &expected, 0, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  }
+}
+
+// Stop the pretoucher (before the memory goes away).
+void StopToucher(Mapping* m) {
+  m->stop.store(true);
+  if (m->toucher.joinable()) m->toucher.join();
+}
 
 // Mappings by address, so unmapFile can find one from its ArrayBuffer. Worker threads may load
 // the addon too, hence the lock.
@@ -38,6 +63,7 @@ Napi::Value Fail(Napi::Env env, const std::string& what, int err) {
 }
 
 void Finalize(Napi::Env, void*, Mapping* m) {
+  StopToucher(m);
   {
     std::lock_guard<std::mutex> hold(registry_lock);
     if (m->mapped) {
@@ -48,8 +74,8 @@ void Finalize(Napi::Env, void*, Mapping* m) {
   delete m;
 }
 
-// mapFile(path, size): open or create the file, grow it to `size` bytes if it is shorter
-// (new bytes read as zero), and map `size` bytes of it read-write and shared.
+// mapFile(path, size, pretouchFrom?): open or create the file, grow it to `size` bytes if it
+// is shorter (new bytes read as zero), and map `size` bytes of it read-write and shared.
 Napi::Value MapFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) {
@@ -71,19 +97,36 @@ Napi::Value MapFile(const Napi::CallbackInfo& info) {
     close(fd);
     return Fail(env, "fstat " + path, err);
   }
-  if (static_cast<size_t>(st.st_size) < size && ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    int err = errno;
-    close(fd);
-    return Fail(env, "ftruncate " + path, err);
+  if (static_cast<size_t>(st.st_size) < size) {
+    // Reserve the blocks now: a write into a hole of a full disk would be a SIGBUS later,
+    // here it is an error. Filesystems without fallocate get a sparse file instead.
+    int rc = posix_fallocate(fd, 0, static_cast<off_t>(size));
+    if (rc == ENOSPC) {
+      close(fd);
+      return Fail(env, "posix_fallocate " + path, rc);
+    }
+    if (rc != 0 && ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      int err = errno;
+      close(fd);
+      return Fail(env, "ftruncate " + path, err);
+    }
   }
   void* addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   int err = errno;
   close(fd);  // the mapping keeps the file open
   if (addr == MAP_FAILED) return Fail(env, "mmap " + path, err);
-  auto* m = new Mapping{addr, size, true};
+  auto* m = new Mapping();
+  m->addr = addr;
+  m->length = size;
+  m->mapped = true;
   {
     std::lock_guard<std::mutex> hold(registry_lock);
     registry[addr] = m;
+  }
+  // mapFile(path, size, pretouchFrom): pretouch the pages from that offset on (omitted: none)
+  if (info.Length() >= 3 && info[2].IsNumber()) {
+    double from = info[2].As<Napi::Number>().DoubleValue();
+    if (from >= 0 && from < static_cast<double>(size)) m->toucher = std::thread(Pretouch, m, static_cast<size_t>(from));
   }
   return Napi::ArrayBuffer::New(env, addr, size, Finalize, m);
 }
@@ -119,6 +162,7 @@ Napi::Value UnmapFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Mapping* m = Lookup(info);
   if (m == nullptr) return Napi::Boolean::New(env, false);
+  StopToucher(m);
   {
     std::lock_guard<std::mutex> hold(registry_lock);
     munmap(m->addr, m->length);

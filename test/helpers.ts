@@ -6,7 +6,7 @@ import { ConfigError } from '../src/core/config.js';
 import type { EngineConfig } from '../src/core/config.js';
 import type { Anomaly } from '../src/core/anomaly.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
-import type { BrokerReport } from '../src/domain/report.js';
+import type { BrokerAccount, BrokerOrder, BrokerPosition, BrokerReport, BrokerTrade } from '../src/domain/report.js';
 import type { OrderRequest } from '../src/domain/order.js';
 import { loadNative } from '../src/native/loader.js';
 
@@ -57,16 +57,16 @@ export abstract class StubBroker implements BrokerAdapter {
   }
   abstract placeOrder(req: PlaceOrderRequest): void;
   cancelOrder(_req: CancelOrderRequest): void {}
-  async syncOpenOrders() {
+  async syncOpenOrders(): Promise<BrokerOrder[]> {
     return [];
   }
-  async syncTodayTrades() {
+  async syncTodayTrades(): Promise<BrokerTrade[]> {
     return [];
   }
-  async queryPositions() {
+  async queryPositions(): Promise<BrokerPosition[]> {
     return [];
   }
-  async queryAccount() {
+  async queryAccount(): Promise<BrokerAccount[]> {
     return [];
   }
 }

@@ -26,7 +26,7 @@ import { AccountRisk } from '../risk/account-risk.js';
 import { TradingCalendar } from '../risk/calendar.js';
 import { TRADING_STATES, type TradingState, type TradingStateChange, type TradingStateHook } from '../risk/trading-state.js';
 import { Journal, type JournalOpenInfo, type JournalOptions, type JournalStats, type RecoverySink } from '../journal/journal.js';
-import type { JournalRecord } from '../journal/format.js';
+import { reportOf, reportRecord, type JournalRecord } from '../journal/format.js';
 import { workerCompactor, type Compactor } from '../journal/compaction.js';
 import { exportTable, importTable, type SlotRow } from '../journal/table-state.js';
 import type { LedgerState } from './ledger.js';
@@ -551,7 +551,7 @@ export class Engine {
         return;
       }
       case 'report':
-        this.handleAt(rec.r, rec.t);
+        this.handleAt(reportOf(rec), rec.t);
         return;
       case 'state':
         if (rec.to !== this._tradingState) this.stateHistory.push({ from: this._tradingState, to: rec.to, reason: rec.reason, time: rec.t });
@@ -1268,7 +1268,7 @@ export class Engine {
   private handle(r: BrokerReport): void {
     const t0 = this.clock.now();
     // 6. journal: the report as it arrived, before it changes anything
-    if (this.journal !== undefined) this.record({ k: 'report', t: t0, r });
+    if (this.journal !== undefined) this.record(reportRecord(t0, r));
     this.handleAt(r, t0);
   }
 

@@ -221,7 +221,8 @@ class MappedStore implements SegmentStore {
   ) {
     const existing = fs.existsSync(file) ? fs.statSync(file).size : 0;
     this.capacity = Math.max(size, existing);
-    this.ab = native.mapFile(file, this.capacity);
+    // pages from 64 KiB past the end of the data on are pretouched by a native thread
+    this.ab = native.mapFile(file, this.capacity, pos + 64 * 1024);
     this.buf = Buffer.from(this.ab);
     this.fd = fs.openSync(file, 'r+');
     this.syncedTo = pos;
@@ -490,8 +491,14 @@ export class Journal {
         if (!salvage) throw new JournalCorruptError(file, 0, gap);
         warn(`salvage: ${gap}`);
       }
+      // wholly covered by the snapshot (the next segment starts at or before it): not read
+      const next = segments[s + 1];
+      if (next !== undefined && next.first <= snapSeq && seg.first <= snapSeq) {
+        expected = next.first;
+        continue;
+      }
       const buf = fs.readFileSync(file);
-      const scan = scanSegment(buf, salvage);
+      const scan = scanSegment(buf, salvage, snapSeq > seg.first ? snapSeq - seg.first : 0);
       for (const range of scan.skipped) warn(`salvage: skipped damaged bytes ${range.from} to ${range.to} of ${seg.name}`);
       if (scan.damage !== undefined) {
         if (scan.damage.kind === 'torn' && isLast) {
@@ -504,7 +511,7 @@ export class Journal {
           this.truncate(file, scan.damage.offset, buf.length);
         }
       }
-      let seq = seg.first;
+      let seq = seg.first + scan.walked;
       for (const payload of scan.payloads) {
         if (seq >= snapSeq) {
           let rec: JournalRecord;

@@ -24,7 +24,7 @@ import { validateReport } from '../core/report-validation.js';
 import type { Logger } from '../ops/logger.js';
 import { pino } from 'pino';
 import { archiveRange } from './compaction.js';
-import { RECORD_KINDS, SEGMENT_PREFIX, SEGMENT_SUFFIX, journalPackr, scanSegment, seqOf, type JournalRecord } from './format.js';
+import { RECORD_KINDS, SEGMENT_PREFIX, SEGMENT_SUFFIX, journalPackr, reportOf, scanSegment, seqOf, type JournalRecord, type ReportRecord } from './format.js';
 import { workerFile } from './worker-file.js';
 
 export const EVENTS_FORMAT = 'tradecore-events/1';
@@ -162,7 +162,7 @@ function recordProblem(r: unknown): string | undefined {
     case 'cancel-unsent':
       return str('id') ?? num('st');
     case 'report': {
-      const bad = validateReport(rec.r as BrokerReport);
+      const bad = validateReport(reportOf(rec as unknown as ReportRecord));
       return bad === undefined ? undefined : `report: ${bad}`;
     }
     case 'state':

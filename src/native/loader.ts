@@ -10,8 +10,12 @@ export interface NativeAddon {
   runGate(handle: unknown, n: number): number;
   /** An empty call, for measuring the N-API call cost. */
   noop(): void;
-  /** Map `size` bytes of a file (created or grown to that size) read-write and shared (native/journal.cc). Throws with the errno text. */
-  mapFile(path: string, size: number): ArrayBuffer;
+  /**
+   * Map `size` bytes of a file (created or grown to that size) read-write and shared
+   * (native/journal.cc); with `pretouchFrom`, a thread takes the first-write fault of every
+   * page from that offset on, ahead of the writer. Throws with the errno text.
+   */
+  mapFile(path: string, size: number, pretouchFrom?: number): ArrayBuffer;
   /** msync the pages holding [offset, offset+length): 0, or the errno. */
   syncRange(buffer: ArrayBuffer, offset: number, length: number): number;
   /** Detach and unmap a buffer from mapFile; false when it is not one. */
