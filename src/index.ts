@@ -2,7 +2,7 @@
  * tradecore: an in-process trading core. Start with `createEngine`.
  * @packageDocumentation
  */
-export { createEngine, Engine, type EngineState, type EngineStats, type EngineLatency, type EngineBackend, type SafeStopResult } from './core/engine.js';
+export { createEngine, Engine, type EngineState, type EngineStats, type EngineLatency, type EngineBackend, type SafeStopResult, type JournalStatus } from './core/engine.js';
 export { TradingCalendar, calendarProblems, type MarketCalendarSpec } from './risk/calendar.js';
 export { TRADING_STATES, type TradingState, type TradingStateChange, type TradingStateHook } from './risk/trading-state.js';
 export { ConfigError, configProblems, type EngineConfig } from './core/config.js';
@@ -34,3 +34,7 @@ export type { SyncSummary } from './connectivity/recovery.js';
 export type { RiskConfig, RiskLimits, AccountLimits } from './risk/limits.js';
 export { compareWithBroker, type Comparison } from './recon/compare.js';
 export type { LatencySummary } from './ops/latency.js';
+export { Journal, JOURNAL_DEFAULTS, journalProblems, readSnapshotFile, type JournalOptions, type JournalOpenInfo, type JournalStats, type Durability, type RecoverySink } from './journal/journal.js';
+export { JournalCorruptError, FORMAT_VERSION, scanSegment, reportRecord, reportOf, type JournalRecord, type RecordKind } from './journal/format.js';
+export { parseReplay, parseReplayFile, runReplay, EVENTS_FORMAT, type ParsedReplay, type ReplayEvent, type ReplayProblem, type ReplayResult, type ReplayOptions } from './journal/replay.js';
+export { ReplayBroker } from './brokers/replay/replay-broker.js';

@@ -27,6 +27,16 @@ describe('config files', () => {
     expect(r.config?.instruments).toHaveLength(3);
   });
 
+  it('takes a journal section, checked like the engine checks it', () => {
+    const ok = checkConfig({ instruments: [{ symbol: 'A', tickSize: 0.01, pricePrecision: 2 }], journal: { dir: '/var/lib/tradecore', durability: 'fsync', segmentBytes: 1 << 20 } });
+    expect(ok.problems).toEqual([]);
+    expect(ok.config?.journal).toEqual({ dir: '/var/lib/tradecore', durability: 'fsync', segmentBytes: 1 << 20 });
+    const bad = checkConfig({ instruments: [{ symbol: 'A', tickSize: 0.01, pricePrecision: 2 }], journal: { dir: 'j', durability: 'often', segmentBytes: 100 } });
+    expect(bad.problems).toEqual(['journal.durability: Invalid option: expected one of "group"|"fsync"']);
+    const small = checkConfig({ instruments: [{ symbol: 'A', tickSize: 0.01, pricePrecision: 2 }], journal: { dir: 'j', segmentBytes: 100 } });
+    expect(small.problems).toEqual(['journal.segmentBytes: must be an integer from 65536 to 4294967296']);
+  });
+
   it('reports every shape problem at once, each with its path (zod)', () => {
     const r = checkConfig({
       instruments: [{ symbol: 'A', tickSize: -1, pricePrecision: 2.5 }, { symbol: '', tickSize: 0.01, pricePrecision: 2, colour: 'red' }],

@@ -53,6 +53,12 @@ export const FileConfigSchema = z.strictObject({
     reconnectBaseMs: nonNeg(), reconnectCapMs: positive(), maxReconnectAttempts: z.number().int().nonnegative().optional(),
     authRetries: z.number().int().nonnegative().optional(), seed: nonNeg(),
   }).optional(),
+  journal: z.strictObject({
+    dir: z.string().min(1), durability: z.enum(['group', 'fsync']).optional(), groupCommitMs: z.number().int().positive().optional(),
+    segmentBytes: z.number().int().positive().optional(), storage: z.enum(['auto', 'mapped', 'file']).optional(),
+    snapshotEveryRecords: z.number().int().nonnegative().optional(), snapshotEveryMs: z.number().int().nonnegative().optional(),
+    keepSnapshots: z.number().int().positive().optional(), compaction: z.enum(['archive', 'delete', 'off']).optional(), salvage: z.boolean().optional(),
+  }).optional(),
 });
 
 export type FileConfig = z.infer<typeof FileConfigSchema>;
