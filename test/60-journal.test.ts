@@ -458,14 +458,20 @@ describe('engine restore from the journal', () => {
     const anomalies: Anomaly[] = [];
     const e = engineOn(dir, br, clock, {}, anomalies);
     await e.start();
+    expect(e.submit({ clientOrderId: 'y', symbol: 'ACME', side: 'buy', qty: 1, price: 10 }).status).toBe('accepted');
+    br.ack('y', 'Y');
     // break the journal under the engine: appends now throw
     const j = (e as unknown as { journal: Journal }).journal;
     j.append = () => {
       throw new Error('ENOSPC: no space left on device');
     };
-    expect(e.submit({ clientOrderId: 'x', symbol: 'ACME', side: 'buy', qty: 1, price: 10 })).toMatchObject({ status: 'denied', reason: 'JOURNAL_FAILED' });
-    expect(br.placed).toEqual([]);
+    expect(e.submit({ clientOrderId: 'x', symbol: 'ACME', side: 'buy', qty: 1, price: 10 })).toMatchObject({ status: 'denied', reason: 'JOURNAL_FAILED', detail: `journal=${j.dir} error=ENOSPC: no space left on device` });
+    expect(br.placed.map((p) => p.clientOrderId)).toEqual(['y']);
     expect(e.getOrder('x')).toBeUndefined();
+    // a cancel the journal cannot take is not sent either, and the order stays as it was
+    expect(e.cancel('y')).toMatchObject({ status: 'denied', reason: 'JOURNAL_FAILED' });
+    expect(br.cancels).toEqual([]);
+    expect(e.getOrder('y')!.status).toBe('Submitted');
     expect(anomalies.map((x) => [x.kind, x.severity])).toContainEqual(['JOURNAL_FAILED', 'P0']);
     await (e as unknown as { connection: { stop(): Promise<void> } }).connection.stop();
     j.abandon();

@@ -158,5 +158,5 @@ describe('crash recovery', () => {
     expect(server.broker.allOrders().length).toBeGreaterThan(KILLS * 10);
     expect(snapshotsUsed).toBeGreaterThan(KILLS / 2);
     expect(tailsReplayed).toBeGreaterThan(KILLS / 2);
-  }, 180_000);
+  }, 400_000);
 });

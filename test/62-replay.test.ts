@@ -7,6 +7,7 @@ import { ManualClock } from '../src/core/clock.js';
 import { createEngine } from '../src/core/engine.js';
 import type { Trade } from '../src/domain/report.js';
 import { parseReplay, runReplay, type ReplayResult } from '../src/journal/replay.js';
+import { compactSegments } from '../src/journal/compaction.js';
 import { progressLine } from '../src/cli/replay-command.js';
 import { INSTRUMENTS, NO_HEARTBEAT, ScriptedBroker, quiet } from './helpers.js';
 
@@ -212,6 +213,22 @@ describe('replay of a journal', () => {
     const text = cli(dir);
     expect(text.status).toBe(0);
     expect(text.stdout).toBe(cli(dir).stdout);
+  });
+
+  it('a compaction cut short (archive and segments overlap): each record replayed once', async () => {
+    const dir = tmpDir();
+    const { e } = await recorded(dir);
+    await e.stop();
+    const want = await replay(dir);
+    const seg = fs.readdirSync(dir).find((n) => n.endsWith('.tcj'))!;
+    const copy = fs.readFileSync(path.join(dir, seg));
+    // archived, then killed before the segment was removed
+    await compactSegments({ dir, segments: [seg], end: want.events, mode: 'archive' });
+    fs.writeFileSync(path.join(dir, seg), copy);
+    const r = await replay(dir);
+    expect(r.problems).toEqual([]);
+    expect(r.events).toBe(want.events);
+    expect(r.orders).toEqual(want.orders);
   });
 
   it('a torn journal: the cut record is named, everything before it replayed', async () => {

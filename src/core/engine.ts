@@ -209,6 +209,10 @@ export class Engine {
   private compactor: Compactor | undefined;
   /** Restoring from the journal: nothing is journaled again, no callbacks or anomaly hooks fire. */
   private restoring = false;
+  /** Why the last journal append failed. */
+  private journalError = '';
+  /** A restore from the journal threw part way: this engine's state is not to be trusted. */
+  private restoreFailed: Error | undefined;
   /** replayJournalRecord ran: exposure and open counts are redone at start. */
   private replayedRecords = false;
   /** The engine's state came from the journal already (a start after a stop does not restore again). */
@@ -339,6 +343,7 @@ export class Engine {
       this.replayedRecords = false;
       this.afterRestore();
     }
+    if (this.restoreFailed !== undefined) throw new Error(`cannot start: this engine's restore from its journal failed (${this.restoreFailed.message}); create a new engine once the cause is fixed`);
     if (this.journalOptions !== undefined && this.journal === undefined) this.openJournal(this.journalOptions);
     this._state = 'starting';
     try {
@@ -386,6 +391,10 @@ export class Engine {
     try {
       journal = Journal.open(options, this.logger, options.storage === 'file' ? undefined : loadNative().addon, sink);
       if (restore) this.afterRestore();
+    } catch (err) {
+      // part of the state may be in already: a second try on this engine would double it
+      if (restore && (this.table.size > 0 || this.stateHistory.length > 0)) this.restoreFailed = err as Error;
+      throw err;
     } finally {
       this.restoring = false;
     }
@@ -429,14 +438,15 @@ export class Engine {
     await this.journal.snapshot();
   }
 
-  /** Append to the journal; false (with a P0 anomaly) when it cannot take the record. */
+  /** Append to the journal; false (with a P0 anomaly, and the reason in `journalError`) when it cannot take the record. */
   private record(rec: JournalRecord): boolean {
     if (this.restoring) return true;
     try {
       this.journal!.append(rec);
       return true;
     } catch (err) {
-      this.anomaly('JOURNAL_FAILED', `journal append failed: ${(err as Error).message}`, 'id' in rec ? rec.id : undefined);
+      this.journalError = (err as Error).message;
+      this.anomaly('JOURNAL_FAILED', `journal append failed: ${this.journalError}`, 'id' in rec ? rec.id : undefined);
       return false;
     }
   }
@@ -993,7 +1003,7 @@ export class Engine {
       if (!this.record({ k: 'intent', t: now, id, i: inst.index, side, type, tif, qty, px: units })) {
         t.exposure[slot] = 0;
         t.unallocate(slot);
-        return this.deny(id, R.JOURNAL_FAILED, `journal=${this.journal.dir} error=${this.journal.stats.lastError || 'append failed'}`);
+        return this.deny(id, R.JOURNAL_FAILED, `journal=${this.journal.dir} error=${this.journalError}`);
       }
       this.journal.barrier();
     }
@@ -1075,7 +1085,7 @@ export class Engine {
     const brokerOrderId = t.brokerId[slot]!;
     if (this.journal !== undefined) {
       if (!this.record({ k: 'cancel', t: now, id: clientOrderId })) {
-        return { status: 'denied', clientOrderId, reason: 'JOURNAL_FAILED', detail: `journal=${this.journal.dir} error=${this.journal.stats.lastError || 'append failed'}` };
+        return { status: 'denied', clientOrderId, reason: 'JOURNAL_FAILED', detail: `journal=${this.journal.dir} error=${this.journalError}` };
       }
       this.journal.barrier();
     }

@@ -452,6 +452,8 @@ export class Journal {
       this.logger.warn({ journal: this.dir }, msg);
     };
     const { segments, snapshots } = listDir(this.dir);
+    // temporary files of a snapshot or archive that a crash cut short
+    for (const name of fs.readdirSync(this.dir)) if (name.endsWith('.tmp')) fs.rmSync(path.join(this.dir, name), { force: true });
     // the latest snapshot that reads back whole
     let snapSeq = -1;
     for (let i = snapshots.length - 1; i >= 0; i--) {
@@ -609,12 +611,13 @@ export class Journal {
 
   private rotate(need: number): void {
     const old = this.store;
+    const size = Math.max(this.options.segmentBytes, need);
+    const file = path.join(this.dir, segmentName(this._seq));
+    // the new segment first: when it cannot be made (disk full) the old one stays in use
+    this.store = this.storage === 'mapped' ? new MappedStore(this.native!, file, segmentName(this._seq), size, 0) : new FileStore(file, segmentName(this._seq), size, 0);
     old.retire((err) => {
       if (err !== null) this.fail(`closing segment ${old.name}`, err);
     });
-    const size = Math.max(this.options.segmentBytes, need);
-    const file = path.join(this.dir, segmentName(this._seq));
-    this.store = this.storage === 'mapped' ? new MappedStore(this.native!, file, segmentName(this._seq), size, 0) : new FileStore(file, segmentName(this._seq), size, 0);
     this.fsyncDir();
   }
 

@@ -214,6 +214,11 @@ export function parseJournal(file: string): ParsedReplay {
     if (scan.damage !== undefined) out.problems.push({ file: f.path, index: f.first + scan.payloads.length, reason: `truncated: ${scan.damage.reason} at offset ${scan.damage.offset}` });
     let seq = f.first;
     for (const p of scan.payloads) {
+      // an archive and a segment may overlap (a compaction cut short): each record once
+      if (seq < expected) {
+        seq++;
+        continue;
+      }
       let rec: unknown;
       try {
         rec = packr.unpack(p);
