@@ -37,4 +37,4 @@ export type { LatencySummary } from './ops/latency.js';
 export { Journal, JOURNAL_DEFAULTS, journalProblems, readSnapshotFile, type JournalOptions, type JournalOpenInfo, type JournalStats, type Durability, type RecoverySink } from './journal/journal.js';
 export { JournalCorruptError, FORMAT_VERSION, scanSegment, reportRecord, reportOf, type JournalRecord, type RecordKind } from './journal/format.js';
 export { parseReplay, parseReplayFile, runReplay, EVENTS_FORMAT, type ParsedReplay, type ReplayEvent, type ReplayProblem, type ReplayResult, type ReplayOptions } from './journal/replay.js';
-export { ReplayBroker } from './brokers/replay/replay-broker.js';
+export { RecordingBroker } from './brokers/recording-broker.js';

@@ -110,13 +110,18 @@ describe.each(STORAGES)('journal on %s storage', (storage) => {
     expect(c3.records).toHaveLength(3001);
   });
 
-  it('a torn last frame is truncated with a warning; everything before it is kept', async () => {
+  /** A closed journal of `n` records in one segment. */
+  async function written(n: number) {
     const dir = tmpDir();
     const opts: JournalOptions = { dir, storage, snapshotEveryRecords: 0, snapshotEveryMs: 0 };
     const j = open(opts);
-    for (let i = 0; i < 10; i++) j.append(rec(i));
+    for (let i = 0; i < n; i++) j.append(rec(i));
     await j.close();
-    const file = path.join(dir, segments(dir)[0]!);
+    return { opts, file: path.join(dir, segments(dir)[0]!) };
+  }
+
+  it('a torn last frame is truncated with a warning; everything before it is kept', async () => {
+    const { opts, file } = await written(10);
     const size = fs.statSync(file).size;
     fs.truncateSync(file, size - 5); // the last append cut short
     const c = collector();
@@ -132,12 +137,7 @@ describe.each(STORAGES)('journal on %s storage', (storage) => {
   });
 
   it('corruption in the middle stops the open, naming file and offset, unless salvage', async () => {
-    const dir = tmpDir();
-    const opts: JournalOptions = { dir, storage, snapshotEveryRecords: 0, snapshotEveryMs: 0 };
-    const j = open(opts);
-    for (let i = 0; i < 10; i++) j.append(rec(i));
-    await j.close();
-    const file = path.join(dir, segments(dir)[0]!);
+    const { opts, file } = await written(10);
     const buf = fs.readFileSync(file);
     const len0 = buf.readUInt32LE(0);
     const off = FRAME_HEADER + len0; // record 1
@@ -147,7 +147,7 @@ describe.each(STORAGES)('journal on %s storage', (storage) => {
     expect(err.file).toBe(file);
     expect(err.offset).toBe(off);
     expect(err.message).toContain(`${file} at offset ${off}`);
-    expect(fs.existsSync(path.join(dir, 'LOCK'))).toBe(false);
+    expect(fs.existsSync(path.join(opts.dir, 'LOCK'))).toBe(false);
 
     const c = collector();
     const j2 = open({ ...opts, salvage: true }, c);

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { Piscina } from 'piscina';
-import { ReplayBroker } from '../brokers/replay/replay-broker.js';
+import { RecordingBroker } from '../brokers/recording-broker.js';
 import { ManualClock } from '../core/clock.js';
 import { createEngine, type Engine, type EngineStats } from '../core/engine.js';
 import { instrumentProblems, type InstrumentSpec } from '../domain/instrument.js';
@@ -285,7 +285,7 @@ export async function runReplay(parsed: ParsedReplay, options: ReplayOptions = {
   }
   const first = parsed.format === 'events' ? parsed.events[0]?.t : parsed.records[0]?.rec.t;
   const clock = new ManualClock(first ?? 0);
-  const broker = new ReplayBroker(clock);
+  const broker = new RecordingBroker('replay', clock);
   const trades: Trade[] = [];
   const engine: Engine = createEngine({
     instruments,
