@@ -41,10 +41,10 @@ type Setting = (typeof SETTINGS)[keyof typeof SETTINGS];
 
 /** Counts what was placed; the test sends reports itself. */
 class NullBroker extends StubBroker {
-  readonly name = 'null';
-  placed = 0;
-  placeOrder(_req: PlaceOrderRequest) {
-    this.placed++;
+  override readonly name = 'null';
+  placedCount = 0;
+  override placeOrder(_req: PlaceOrderRequest) {
+    this.placedCount++;
   }
 }
 
@@ -147,7 +147,7 @@ async function differential(total: number, seed: number, setting: Setting, weakH
   for (const e of engines.slice(1)) {
     expect(e.engine.positions()).toEqual(single.engine.positions());
     expect(e.engine.openOrders()).toEqual(single.engine.openOrders());
-    expect(e.broker.placed).toBe(single.broker.placed);
+    expect(e.broker.placedCount).toBe(single.broker.placedCount);
     expect(Array.from(e.engine.risk.openBuy)).toEqual(Array.from(single.engine.risk.openBuy));
     expect(Array.from(e.engine.risk.openSell)).toEqual(Array.from(single.engine.risk.openSell));
   }

@@ -7,12 +7,12 @@ import { INSTRUMENTS, NATIVE, StubBroker, quiet } from './helpers.js';
 
 /** Acks and fills whatever was placed, when the test says so. */
 class FillAllBroker extends StubBroker {
-  readonly name = 'fill-all';
+  override readonly name = 'fill-all';
   pending: PlaceOrderRequest[] = [];
-  placed = 0;
+  placedCount = 0;
   private n = 0;
-  placeOrder(req: PlaceOrderRequest) {
-    this.placed++;
+  override placeOrder(req: PlaceOrderRequest) {
+    this.placedCount++;
     this.pending.push(req);
   }
   /** Ack and fill the pending orders; returns how many reports went out. */
@@ -78,7 +78,7 @@ describe.each(NATIVE.addon ? (['ts', 'native'] as const) : (['ts'] as const))('s
 
     expect(got).toEqual({ ...expected, other: 0 });
     expect(expected.duplicate + expected.finishedReuse).toBeGreaterThan(45_000);
-    expect(broker.placed).toBe(expected.accepted);
+    expect(broker.placedCount).toBe(expected.accepted);
     expect(engine.openOrders()).toEqual([]);
     expect(engine.stats()).toMatchObject({ accepted: expected.accepted, fills: expected.accepted, anomalies: 0, duplicateSubmits: expected.duplicate });
     expect(calls).toEqual({ order: 2 * expected.accepted, trade: expected.accepted, report: reports });

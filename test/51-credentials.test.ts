@@ -6,7 +6,6 @@ import { inspect } from 'node:util';
 import { CredentialsError, Secret, environmentProblems, loadCredentials, type Credentials, type Environment } from '../src/connectivity/credentials.js';
 import { createEngine } from '../src/core/engine.js';
 import { ManualClock } from '../src/core/clock.js';
-import type { PlaceOrderRequest } from '../src/brokers/adapter.js';
 import { INSTRUMENTS, StubBroker, quiet, thrownBy } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tc-cred-'));
@@ -68,12 +67,11 @@ describe('credentials', () => {
 });
 
 class CredBroker extends StubBroker {
-  readonly name = 'cred';
+  override readonly name = 'cred';
   brokerEnvironment: Environment | undefined;
   constructor(readonly credentials: Credentials | undefined) {
     super();
   }
-  placeOrder(_req: PlaceOrderRequest) {}
 }
 
 const creds = (environment: Environment, account = 'ACC-9'): Credentials => ({ environment, account, secret: new Secret('pw'), source: 'test' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BrokerError, type HeartbeatInfo, type PlaceOrderRequest, type ReportSink } from '../src/brokers/adapter.js';
+import { BrokerError, type HeartbeatInfo, type ReportSink } from '../src/brokers/adapter.js';
 import { Prng } from '../src/brokers/sim/prng.js';
 import { ManualClock } from '../src/core/clock.js';
 import { createEngine, type Engine } from '../src/core/engine.js';
@@ -9,10 +9,8 @@ import { INSTRUMENTS, StubBroker, problemsOf, quiet, settle } from './helpers.js
 
 /** An adapter whose connect and heartbeat the test scripts; it records when each connect came. */
 class ConnBroker extends StubBroker {
-  readonly name = 'conn';
+  override readonly name = 'conn';
   readonly connectTimes: number[] = [];
-  readonly placed: PlaceOrderRequest[] = [];
-  readonly cancels: string[] = [];
   /** Each connect takes the next outcome; when empty, connects succeed. */
   readonly outcomes: Array<Error | 'hang'> = [];
   heartbeatAnswers = true;
@@ -32,12 +30,6 @@ class ConnBroker extends StubBroker {
   override async heartbeat(): Promise<HeartbeatInfo> {
     if (!this.heartbeatAnswers) return new Promise(() => {});
     return { brokerTime: this.clockRef.now() + this.skewMs };
-  }
-  placeOrder(req: PlaceOrderRequest) {
-    this.placed.push(req);
-  }
-  override cancelOrder(req: { clientOrderId: string }) {
-    this.cancels.push(req.clientOrderId);
   }
 }
 

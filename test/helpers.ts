@@ -1,12 +1,13 @@
 import { pino } from 'pino';
-import type { BrokerAdapter, CancelOrderRequest, PlaceOrderRequest, ReportSink } from '../src/brokers/adapter.js';
+import type { CancelOrderRequest, PlaceOrderRequest } from '../src/brokers/adapter.js';
 import { ManualClock } from '../src/core/clock.js';
 import { createEngine, type Engine } from '../src/core/engine.js';
 import { ConfigError } from '../src/core/config.js';
 import type { EngineConfig } from '../src/core/config.js';
 import type { Anomaly } from '../src/core/anomaly.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
-import type { BrokerAccount, BrokerOrder, BrokerPosition, BrokerReport, BrokerTrade } from '../src/domain/report.js';
+import type { BrokerReport } from '../src/domain/report.js';
+import { RecordingBroker } from '../src/brokers/recording-broker.js';
 import type { OrderRequest } from '../src/domain/order.js';
 import { loadNative } from '../src/native/loader.js';
 
@@ -40,56 +41,29 @@ export const NO_HEARTBEAT = { heartbeatMs: 0 } as const;
 /** A silent logger for tests. */
 export const quiet = () => pino({ level: 'silent' });
 
-/** The adapter plumbing test brokers share: a sink, and empty broker records. */
-export abstract class StubBroker implements BrokerAdapter {
-  abstract readonly name: string;
-  sink: ReportSink | undefined;
-  /** The broker's clock for heartbeats (the engine checks skew at start). Default wall time. */
-  clock: { now(): number } | undefined;
-  async connect(sink: ReportSink) {
-    this.sink = sink;
-  }
-  async disconnect() {
-    this.sink = undefined;
-  }
-  async heartbeat() {
-    return { brokerTime: this.clock?.now() ?? Date.now() };
-  }
-  abstract placeOrder(req: PlaceOrderRequest): void;
-  cancelOrder(_req: CancelOrderRequest): void {}
-  async syncOpenOrders(): Promise<BrokerOrder[]> {
-    return [];
-  }
-  async syncTodayTrades(): Promise<BrokerTrade[]> {
-    return [];
-  }
-  async queryPositions(): Promise<BrokerPosition[]> {
-    return [];
-  }
-  async queryAccount(): Promise<BrokerAccount[]> {
-    return [];
-  }
-}
+/**
+ * The adapter plumbing test brokers share (src's RecordingBroker): a sink, `placed` and
+ * `cancels`, heartbeats on `clock` (default wall time), and empty broker records.
+ */
+export class StubBroker extends RecordingBroker {}
 
 /**
  * A broker adapter driven by the test: it records every request and delivers exactly the
  * reports the test pushes, when the test pushes them.
  */
 export class ScriptedBroker extends StubBroker {
-  readonly name = 'scripted';
-  readonly placed: PlaceOrderRequest[] = [];
-  readonly cancels: CancelOrderRequest[] = [];
+  override readonly name = 'scripted';
   placeError: Error | undefined;
   cancelError: Error | undefined;
   private exec = 1;
 
-  placeOrder(req: PlaceOrderRequest) {
+  override placeOrder(req: PlaceOrderRequest) {
     if (this.placeError) throw this.placeError;
-    this.placed.push(req);
+    super.placeOrder(req);
   }
   override cancelOrder(req: CancelOrderRequest) {
     if (this.cancelError) throw this.cancelError;
-    this.cancels.push(req);
+    super.cancelOrder(req);
   }
 
   /** Deliver one report; execId defaults to a fresh one. */

@@ -13,9 +13,13 @@ export class RecordingBroker implements BrokerAdapter {
   readonly cancels: CancelOrderRequest[] = [];
   sink: ReportSink | undefined;
 
+  /**
+   * @param name the adapter's name
+   * @param clock the time heartbeats answer with (the engine checks skew at start)
+   */
   constructor(
     readonly name = 'recording',
-    protected readonly clock: Clock = systemClock,
+    public clock: Pick<Clock, 'now'> = systemClock,
   ) {}
 
   async connect(sink: ReportSink): Promise<void> {
