@@ -335,6 +335,11 @@ describe('engine restore from the journal', () => {
     expect(e.cancel('c').status).toBe('sent');
     broker.send({ kind: 'trade', clientOrderId: '', brokerOrderId: 'X1', symbol: 'ACME', side: 'sell', qty: 5, lastQty: 5, lastPx: 10.2 });
     clock.advance(5);
+    // the batch path journals its intents too
+    expect(e.submitMany([{ clientOrderId: 'm1', symbol: 'LOTS', side: 'buy', qty: 100, price: 20 }, { clientOrderId: 'm2', symbol: 'LOTS', side: 'sell', qty: 200, price: 20.5 }]).map((r) => r.status)).toEqual(['accepted', 'accepted']);
+    broker.ack('m1', 'M1');
+    broker.ack('m2', 'M2');
+    broker.fill('m1', 'M1', 100, 20);
     e.setTradingState('Reducing', 'test');
     sub('e', 'sell', 10, 10.5); // reduces the long position
     broker.ack('e', 'E');
@@ -390,6 +395,18 @@ describe('engine restore from the journal', () => {
     expect(b.journalStatus()!.opened).toMatchObject({ replayed: 0 });
     expect(b.journalStatus()!.opened.snapshotSeq).toBe(opened.seq);
     await b.stop();
+  });
+
+  it('a stop and a start of the same engine keep its state as it is (nothing restored twice)', async () => {
+    const dir = tmpDir();
+    const { e } = await session(dir);
+    const before = stateOf(e);
+    await e.stop();
+    (e.broker as MirrorBroker).view = e;
+    await e.start();
+    expect(stateOf(e)).toEqual(before);
+    expect(e.journalStatus()!.opened.replayed).toBe(0);
+    await e.stop();
   });
 
   it('recovery sync after the restore resolves what the broker did meanwhile', async () => {
