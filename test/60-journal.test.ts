@@ -297,6 +297,11 @@ function engineOn(dir: string, broker: ScriptedBroker, clock: ManualClock, extra
   });
 }
 
+/** The engine's process dies: its journal is left unsynced and untrimmed, the lock free. */
+function crash(e: Engine): void {
+  (e as unknown as { journal: Journal }).journal.abandon();
+}
+
 /** Everything a restore must bring back. */
 function stateOf(e: Engine) {
   const s = e.stats();
@@ -350,7 +355,11 @@ describe('engine restore from the journal', () => {
     const dir = tmpDir();
     const { e: a, broker } = await session(dir);
     const before = stateOf(a);
-    // a crash: the first engine is never stopped; its journal is just there
+    // one engine per journal: a second one in this process is refused while the first has it
+    const twin = engineOn(dir, new MirrorBroker(), new ManualClock(0));
+    await expect(twin.start()).rejects.toThrow(/is already open in this process/);
+    // a crash: the first engine is never stopped; its journal is left as a killed process leaves it
+    crash(a);
     const clock = new ManualClock(Date.UTC(2026, 10, 25, 15, 0));
     const b2 = new MirrorBroker();
     b2.clock = clock;
@@ -413,6 +422,7 @@ describe('engine restore from the journal', () => {
     const dir = tmpDir();
     const { e: a } = await session(dir);
     expect(a.submit({ clientOrderId: 'f', symbol: 'ACME', side: 'sell', qty: 5, price: 10.5 }).status).toBe('accepted');
+    crash(a);
     const clock = new ManualClock(Date.UTC(2026, 10, 25, 15, 0));
     const b2 = new MirrorBroker();
     b2.clock = clock;

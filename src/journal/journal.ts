@@ -162,15 +162,20 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Journal directories open in this process. */
+const openHere = new Set<string>();
+
 /**
- * One process writes a journal: `LOCK` holds the writer's pid. A lock left by a process that
- * is gone (killed) is taken over.
+ * One writer per journal: `LOCK` holds the writer's pid, and this process keeps its own open
+ * directories. A lock left by a process that is gone (killed) is taken over.
  */
 function takeLock(dir: string): string {
   const file = path.join(dir, 'LOCK');
+  if (openHere.has(dir)) throw new Error(`journal ${dir} is already open in this process (one engine per journal)`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      openHere.add(dir);
       return file;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -416,7 +421,7 @@ export class Journal {
       this.lastSnapshotSeqWritten = found.snapshotSeq;
       this.stats.lastSnapshotSeq = found.snapshotSeq;
     } catch (err) {
-      fs.rmSync(this.lockFile, { force: true });
+      this.releaseLock();
       throw err;
     }
     this.nextSnapshotAt = o.snapshotEveryRecords > 0 ? this._seq + o.snapshotEveryRecords : Infinity;
@@ -743,7 +748,12 @@ export class Journal {
     if (this.snapshotting !== undefined) await this.snapshotting;
     this.closed = true;
     this.store.close(true);
+    this.releaseLock();
+  }
+
+  private releaseLock(): void {
     fs.rmSync(this.lockFile, { force: true });
+    openHere.delete(this.dir);
   }
 
   /** For tests of crash handling: stop timers and drop the lock without syncing or trimming, as a killed process would leave it. */
@@ -752,7 +762,7 @@ export class Journal {
     if (this.snapTimer !== undefined) clearInterval(this.snapTimer);
     this.closed = true;
     this.store.close(false);
-    fs.rmSync(this.lockFile, { force: true });
+    this.releaseLock();
   }
 }
 
