@@ -28,8 +28,7 @@ import { TRADING_STATES, type TradingState, type TradingStateChange, type Tradin
 import { Journal, type JournalOpenInfo, type JournalOptions, type JournalStats, type RecoverySink } from '../journal/journal.js';
 import { reportOf, reportRecord, type JournalRecord } from '../journal/format.js';
 import { workerCompactor, type Compactor } from '../journal/compaction.js';
-import { exportTable, importTable, type SlotRow } from '../journal/table-state.js';
-import type { LedgerState } from './ledger.js';
+import { checkInstruments, recomputeDerived, replayOrderRecord, restoreSnapshot, takeSnapshot, type EngineParts, type EngineSnapshot } from './engine-state.js';
 
 export type EngineState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -64,24 +63,6 @@ export interface JournalStatus {
   /** What the last open found: snapshot used, records replayed, warnings. */
   readonly opened: JournalOpenInfo;
   readonly stats: JournalStats;
-}
-
-/** The engine's state in a journal snapshot. */
-interface EngineSnapshot {
-  symbols: string[];
-  table: SlotRow[];
-  ledger: LedgerState;
-  tradingState: TradingState;
-  stateReason: string;
-  stateHistory: TradingStateChange[];
-  counters: Record<string, number>;
-  deniedBy: number[];
-  rejectedBy: number[];
-  reference: number[];
-  daily: { day: number; n: number };
-  /** The risk config the session started with, and the latest reload (null: none). */
-  startRisk: RiskConfig | null;
-  risk: RiskConfig | null;
 }
 
 /** Orders per gate call in submitMany. */
@@ -341,7 +322,7 @@ export class Engine {
     if (problems.length > 0) throw new Error(`engine start refused (environment ${this.environment}):\n  - ${problems.join('\n  - ')}`);
     if (this.replayedRecords) {
       this.replayedRecords = false;
-      this.afterRestore();
+      recomputeDerived(this.parts);
     }
     if (this.restoreFailed !== undefined) throw new Error(`cannot start: this engine's restore from its journal failed (${this.restoreFailed.message}); create a new engine once the cause is fixed`);
     if (this.journalOptions !== undefined && this.journal === undefined) this.openJournal(this.journalOptions);
@@ -390,7 +371,7 @@ export class Engine {
     let journal: Journal;
     try {
       journal = Journal.open(options, this.logger, options.storage === 'file' ? undefined : loadNative().addon, sink);
-      if (restore) this.afterRestore();
+      if (restore) recomputeDerived(this.parts);
     } catch (err) {
       // part of the state may be in already: a second try on this engine would double it
       if (restore && (this.table.size > 0 || this.stateHistory.length > 0)) this.restoreFailed = err as Error;
@@ -451,40 +432,25 @@ export class Engine {
     }
   }
 
-  private snapshotState(): EngineSnapshot {
+  /** What a snapshot reads and a restore writes (see engine-state.ts). */
+  private get parts(): EngineParts {
     return {
-      symbols: this.instruments.map((i) => i.symbol),
-      table: exportTable(this.table),
-      ledger: this.ledger.exportState(),
-      tradingState: this._tradingState,
-      stateReason: this.lastStateReason,
-      stateHistory: this.stateHistory.slice(-1000),
-      counters: { ...this.counters },
-      deniedBy: [...this.deniedBy],
-      rejectedBy: [...this.rejectedBy],
-      reference: [...this.risk.reference],
-      daily: this.accountRisk.dailyState,
-      startRisk: this.startRisk ?? null,
-      risk: this.currentRisk ?? null,
+      instruments: this.instruments, table: this.table, ledger: this.ledger, risk: this.risk, accountRisk: this.accountRisk,
+      counters: this.counters as unknown as Record<string, number>, deniedBy: this.deniedBy, rejectedBy: this.rejectedBy, stateHistory: this.stateHistory,
+      tradingState: () => ({ state: this._tradingState, reason: this.lastStateReason }),
+      setTradingState: (state, reason) => {
+        this._tradingState = state;
+        this.lastStateReason = reason;
+      },
     };
   }
 
+  private snapshotState(): EngineSnapshot {
+    return takeSnapshot(this.parts, this.startRisk, this.currentRisk);
+  }
+
   private restoreSnapshot(s: EngineSnapshot): void {
-    const mine = this.instruments.map((i) => i.symbol);
-    if (!Array.isArray(s.symbols) || s.symbols.some((sym, i) => mine[i] !== sym)) {
-      throw new Error(`the journal's snapshot is for instruments [${s.symbols.join(', ')}] but this engine has [${mine.join(', ')}] (instruments may only be added at the end)`);
-    }
-    importTable(this.table, s.table, this.instruments.length);
-    this.ledger.importState(s.ledger);
-    this._tradingState = s.tradingState;
-    this.lastStateReason = s.stateReason;
-    this.stateHistory.push(...s.stateHistory);
-    const c = this.counters as unknown as Record<string, number>;
-    for (const k of Object.keys(c)) if (typeof s.counters[k] === 'number') c[k] = s.counters[k]!;
-    this.deniedBy.set(s.deniedBy.slice(0, this.deniedBy.length));
-    this.rejectedBy.set(s.rejectedBy.slice(0, this.rejectedBy.length));
-    this.risk.reference.set(s.reference.slice(0, this.instruments.length));
-    this.accountRisk.dailyState = s.daily;
+    restoreSnapshot(this.parts, s);
     this.journalStartRisk = s.startRisk ?? undefined;
     this.journalRisk = s.risk ?? undefined;
   }
@@ -494,72 +460,21 @@ export class Engine {
    * reports run through the report pipeline at their recorded time. Nothing is sent.
    */
   private replayRecord(rec: JournalRecord): void {
-    const t = this.table;
     switch (rec.k) {
-      case 'open': {
-        const mine = this.instruments.map((i) => i.symbol);
-        const theirs = rec.instruments.map((i) => i.symbol);
-        if (theirs.some((sym, i) => mine[i] !== sym)) {
-          throw new Error(`the journal was written for instruments [${theirs.join(', ')}] but this engine has [${mine.join(', ')}] (instruments may only be added at the end)`);
-        }
+      case 'open':
+        checkInstruments(this.parts, rec.instruments.map((i) => i.symbol), 'the journal');
         this.journalStartRisk = rec.risk;
         this.journalRisk = rec.risk;
         return;
-      }
       case 'config':
         this.journalRisk = rec.risk;
         return;
-      case 'intent': {
-        if (t.byClientId.get(rec.id) >= 0) {
-          this.logger.warn({ clientOrderId: rec.id }, 'journal replay: intent for an id already in the table; skipped');
-          return;
-        }
-        const slot = t.allocate(rec.t);
-        if (slot < 0) throw new Error(`journal replay: no free slot for order ${rec.id} (capacity ${t.capacity})`);
-        t.status[slot] = OrderStatus.PendingNew;
-        t.prevStatus[slot] = OrderStatus.PendingNew;
-        t.side[slot] = rec.side;
-        t.type[slot] = rec.type;
-        t.tif[slot] = rec.tif;
-        t.instrument[slot] = rec.i;
-        t.qty[slot] = rec.qty;
-        t.price[slot] = rec.px;
-        t.createdAt[slot] = rec.t;
-        t.updatedAt[slot] = rec.t;
-        t.clientId[slot] = rec.id;
-        t.byClientId.set(rec.id, slot);
-        t.exposure[slot] = rec.qty;
-        this.counters.accepted++;
-        // the day's count and the rates, as the live accept did (open counts are redone after)
-        this.accountRisk.now = rec.t;
-        this.accountRisk.accept(rec.i);
+      case 'intent':
+      case 'unsent':
+      case 'cancel':
+      case 'cancel-unsent':
+        replayOrderRecord(this.parts, rec, this.logger);
         return;
-      }
-      case 'unsent': {
-        const slot = t.byClientId.get(rec.id);
-        if (slot < 0) return;
-        t.exposure[slot] = 0;
-        t.unallocate(slot);
-        this.counters.accepted--;
-        return;
-      }
-      case 'cancel': {
-        const slot = t.byClientId.get(rec.id);
-        if (slot < 0) return;
-        const st = t.status[slot]!;
-        const next = nextStatus(st, OrderEvent.CancelRequested);
-        if (next === INVALID || next === RESTORE) return;
-        t.prevStatus[slot] = st;
-        t.status[slot] = next;
-        t.updatedAt[slot] = rec.t;
-        this.counters.cancelsSent++;
-        return;
-      }
-      case 'cancel-unsent': {
-        const slot = t.byClientId.get(rec.id);
-        if (slot >= 0) t.status[slot] = rec.st;
-        return;
-      }
       case 'report':
         this.handleAt(reportOf(rec), rec.t);
         return;
@@ -573,26 +488,6 @@ export class Engine {
       default:
         throw new Error(`journal record of unknown kind ${String((rec as { k?: unknown }).k)}`);
     }
-  }
-
-  /** After a restore: exposure and open-order counts from the orders themselves. */
-  private afterRestore(): void {
-    const t = this.table;
-    this.risk.openBuy.fill(0);
-    this.risk.openSell.fill(0);
-    const open = new Int32Array(this.instruments.length);
-    for (let s = 0; s < t.capacity; s++) {
-      if (t.live[s] !== 1) continue;
-      const st = t.status[s]!;
-      if (isTerminal(st)) {
-        t.exposure[s] = 0;
-        continue;
-      }
-      const i = t.instrument[s]!;
-      if (t.exposure[s]! > 0) this.addExposure(i, t.side[s]!, t.exposure[s]!);
-      if ((t.flags[s]! & F_EXTERNAL) === 0) open[i]!++;
-    }
-    this.accountRisk.resetOpen(open);
   }
 
   /**

@@ -1,0 +1,173 @@
+/**
+ * The engine's state in and out of the journal: the snapshot it writes, its restore, the
+ * replay of the order records (intent, unsent, cancel, cancel-unsent), and what is recomputed
+ * from the orders after a restore. Reports replay through the engine's own report pipeline.
+ */
+import { OrderStatus, isTerminal } from '../domain/order-status.js';
+import { INVALID, OrderEvent, RESTORE, nextStatus } from '../domain/transitions.js';
+import type { Instrument } from '../domain/instrument.js';
+import type { CancelRecord, CancelUnsentRecord, IntentRecord, UnsentRecord } from '../journal/format.js';
+import { exportTable, importTable, type SlotRow } from '../journal/table-state.js';
+import type { Logger } from '../ops/logger.js';
+import type { AccountRisk } from '../risk/account-risk.js';
+import type { RiskConfig } from '../risk/limits.js';
+import type { PreTradeRisk } from '../risk/pretrade.js';
+import type { TradingState, TradingStateChange } from '../risk/trading-state.js';
+import type { Ledger, LedgerState } from './ledger.js';
+import { F_EXTERNAL, type OrderTable } from './order-table.js';
+
+/** The engine's state in a journal snapshot. */
+export interface EngineSnapshot {
+  symbols: string[];
+  table: SlotRow[];
+  ledger: LedgerState;
+  tradingState: TradingState;
+  stateReason: string;
+  stateHistory: TradingStateChange[];
+  counters: Record<string, number>;
+  deniedBy: number[];
+  rejectedBy: number[];
+  reference: number[];
+  daily: { day: number; n: number };
+  /** The risk config the session started with, and the latest reload (null: none). */
+  startRisk: RiskConfig | null;
+  risk: RiskConfig | null;
+}
+
+/** The parts of an engine a snapshot reads and a restore writes. */
+export interface EngineParts {
+  readonly instruments: readonly Instrument[];
+  readonly table: OrderTable;
+  readonly ledger: Ledger;
+  readonly risk: PreTradeRisk;
+  readonly accountRisk: AccountRisk;
+  readonly counters: Record<string, number>;
+  readonly deniedBy: Uint32Array;
+  readonly rejectedBy: Uint32Array;
+  readonly stateHistory: TradingStateChange[];
+  tradingState(): { state: TradingState; reason: string };
+  setTradingState(state: TradingState, reason: string): void;
+}
+
+/** Refuse a journal written for other instruments (new ones may only be added at the end). */
+export function checkInstruments(parts: EngineParts, theirs: readonly string[], what: string): void {
+  const mine = parts.instruments.map((i) => i.symbol);
+  if (theirs.some((sym, i) => mine[i] !== sym)) {
+    throw new Error(`${what} is for instruments [${theirs.join(', ')}] but this engine has [${mine.join(', ')}] (instruments may only be added at the end)`);
+  }
+}
+
+export function takeSnapshot(p: EngineParts, startRisk: RiskConfig | undefined, risk: RiskConfig | undefined): EngineSnapshot {
+  const ts = p.tradingState();
+  return {
+    symbols: p.instruments.map((i) => i.symbol),
+    table: exportTable(p.table),
+    ledger: p.ledger.exportState(),
+    tradingState: ts.state,
+    stateReason: ts.reason,
+    stateHistory: p.stateHistory.slice(-1000),
+    counters: { ...p.counters },
+    deniedBy: [...p.deniedBy],
+    rejectedBy: [...p.rejectedBy],
+    reference: [...p.risk.reference],
+    daily: p.accountRisk.dailyState,
+    startRisk: startRisk ?? null,
+    risk: risk ?? null,
+  };
+}
+
+/** Put a snapshot back into a fresh engine's parts. */
+export function restoreSnapshot(p: EngineParts, s: EngineSnapshot): void {
+  checkInstruments(p, Array.isArray(s.symbols) ? s.symbols : [String(s.symbols)], "the journal's snapshot");
+  importTable(p.table, s.table, p.instruments.length);
+  p.ledger.importState(s.ledger);
+  p.setTradingState(s.tradingState, s.stateReason);
+  p.stateHistory.push(...s.stateHistory);
+  for (const k of Object.keys(p.counters)) if (typeof s.counters[k] === 'number') p.counters[k] = s.counters[k]!;
+  p.deniedBy.set(s.deniedBy.slice(0, p.deniedBy.length));
+  p.rejectedBy.set(s.rejectedBy.slice(0, p.rejectedBy.length));
+  p.risk.reference.set(s.reference.slice(0, p.instruments.length));
+  p.accountRisk.dailyState = s.daily;
+}
+
+/** Replay an order record: what the live path did to the order table, without sending. */
+export function replayOrderRecord(p: EngineParts, rec: IntentRecord | UnsentRecord | CancelRecord | CancelUnsentRecord, logger: Logger): void {
+  const t = p.table;
+  switch (rec.k) {
+    case 'intent': {
+      if (t.byClientId.get(rec.id) >= 0) {
+        logger.warn({ clientOrderId: rec.id }, 'journal replay: intent for an id already in the table; skipped');
+        return;
+      }
+      const slot = t.allocate(rec.t);
+      if (slot < 0) throw new Error(`journal replay: no free slot for order ${rec.id} (capacity ${t.capacity})`);
+      t.status[slot] = OrderStatus.PendingNew;
+      t.prevStatus[slot] = OrderStatus.PendingNew;
+      t.side[slot] = rec.side;
+      t.type[slot] = rec.type;
+      t.tif[slot] = rec.tif;
+      t.instrument[slot] = rec.i;
+      t.qty[slot] = rec.qty;
+      t.price[slot] = rec.px;
+      t.createdAt[slot] = rec.t;
+      t.updatedAt[slot] = rec.t;
+      t.clientId[slot] = rec.id;
+      t.byClientId.set(rec.id, slot);
+      t.exposure[slot] = rec.qty;
+      p.counters.accepted!++;
+      // the day's count and the rates, as the live accept did (open counts are redone after)
+      p.accountRisk.now = rec.t;
+      p.accountRisk.accept(rec.i);
+      return;
+    }
+    case 'unsent': {
+      const slot = t.byClientId.get(rec.id);
+      if (slot < 0) return;
+      t.exposure[slot] = 0;
+      t.unallocate(slot);
+      p.counters.accepted!--;
+      return;
+    }
+    case 'cancel': {
+      const slot = t.byClientId.get(rec.id);
+      if (slot < 0) return;
+      const st = t.status[slot]!;
+      const next = nextStatus(st, OrderEvent.CancelRequested);
+      if (next === INVALID || next === RESTORE) return;
+      t.prevStatus[slot] = st;
+      t.status[slot] = next;
+      t.updatedAt[slot] = rec.t;
+      p.counters.cancelsSent!++;
+      return;
+    }
+    case 'cancel-unsent': {
+      const slot = t.byClientId.get(rec.id);
+      if (slot >= 0) t.status[slot] = rec.st;
+      return;
+    }
+  }
+}
+
+/** After a restore: open exposure and open-order counts from the orders themselves. */
+export function recomputeDerived(p: EngineParts): void {
+  const t = p.table;
+  const { openBuy, openSell } = p.risk;
+  openBuy.fill(0);
+  openSell.fill(0);
+  const open = new Int32Array(p.instruments.length);
+  for (let s = 0; s < t.capacity; s++) {
+    if (t.live[s] !== 1) continue;
+    if (isTerminal(t.status[s]!)) {
+      t.exposure[s] = 0;
+      continue;
+    }
+    const i = t.instrument[s]!;
+    const ex = t.exposure[s]!;
+    if (ex > 0) {
+      if (t.side[s]! > 0) openBuy[i] = openBuy[i]! + ex;
+      else openSell[i] = openSell[i]! + ex;
+    }
+    if ((t.flags[s]! & F_EXTERNAL) === 0) open[i]!++;
+  }
+  p.accountRisk.resetOpen(open);
+}
