@@ -64,13 +64,18 @@ export interface EngineConfig {
    * none (nothing survives the process). See docs/journal.md.
    */
   journal?: JournalOptions;
+  /**
+   * Record the latency histograms (submit → ack and first fill, report handling, strategy
+   * callbacks). Default true; false saves their clock readings and records (bench/ measures it).
+   */
+  latencyHistograms?: boolean;
   /** For tests only: a weak id hash, to make ids collide on all 64 bits (see IdIndex). */
   testHooks?: { weakHash?: (id: string) => number };
 }
 
 const KNOWN = new Set([
   'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'clock', 'logger', 'strategy', 'onAnomaly', 'backend', 'testHooks', 'onTradingState', 'markets', 'cancelOutsideSession',
-  'environment', 'live', 'connection', 'onConnectionState', 'journal',
+  'environment', 'live', 'connection', 'onConnectionState', 'journal', 'latencyHistograms',
 ]);
 
 /** Thrown by `createEngine` with every problem of the config at once. */

@@ -17,7 +17,7 @@ import { mergeRecovery, type RecoveryTarget, type SyncSummary } from '../connect
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError, configProblems, strategyProblems, type EngineConfig } from './config.js';
 import { Ledger, type Account, type Position } from './ledger.js';
-import { F_ACK_TIMED, F_EXTERNAL, F_FILL_TIMED, F_OVERFILLED, OrderTable, TIF_DAY, TIF_GTC, TIF_IOC, TYPE_LIMIT, TYPE_MARKET } from './order-table.js';
+import { F_ACKED, F_ACK_TIMED, F_EXTERNAL, F_FILL_TIMED, F_OVERFILLED, OrderTable, TIF_DAY, TIF_GTC, TIF_IOC, TYPE_LIMIT, TYPE_MARKET } from './order-table.js';
 import type { StrategyCallbacks } from './strategy.js';
 import { isTerminalEvent, kindEvent, validateReport } from './report-validation.js';
 import { BatchBuffers, GATE_DUP, GATE_SKIP, NativeGate, TsGate, type Gate } from './gate.js';
@@ -51,6 +51,13 @@ export interface SafeStopResult {
   alreadyPending: number;
   /** Open orders whose cancel could not be sent (for example the broker is not connected). */
   readonly failed: Array<{ clientOrderId: string; reason: string; detail: string }>;
+}
+
+/** Watches an engine beside its config hooks (`engine.observe`). */
+export interface EngineObserver {
+  onAnomaly?(anomaly: Anomaly): void;
+  onConnectionState?(change: ConnectionStateChange): void;
+  onTradingState?(change: TradingStateChange): void;
 }
 
 /** What `engine.journalStatus()` says. */
@@ -104,6 +111,12 @@ export interface EngineStats {
   throttles: number;
   /** Recovery syncs completed. */
   syncs: number;
+  /** Own orders the broker took (an ack, or a fill before it): place success = acks / accepted. */
+  acks: number;
+  /** Cancels the broker confirmed (PendingCancel to Cancelled): cancel success = cancelsConfirmed / cancelsSent. */
+  cancelsConfirmed: number;
+  /** Cancels the broker refused (cancel_rejected reports). */
+  cancelRejects: number;
 }
 
 export interface EngineLatency {
@@ -111,8 +124,10 @@ export interface EngineLatency {
   ack: LatencySummary;
   /** Submit → first fill. */
   firstFill: LatencySummary;
-  /** Report received → applied and strategy callbacks returned (recorded while a strategy is registered). */
+  /** Report received → state applied (the engine's own work). */
   report: LatencySummary;
+  /** Strategy callbacks of one report, all of them (recorded while a strategy is registered). */
+  callback: LatencySummary;
 }
 
 const TIF_NAMES: readonly TimeInForce[] = ['day', 'gtc', 'ioc'];
@@ -158,6 +173,12 @@ export class Engine {
   private readonly ackLatency = new LatencyHistogram();
   private readonly fillLatency = new LatencyHistogram();
   private readonly reportLatency = new LatencyHistogram();
+  private readonly callbackLatency = new LatencyHistogram();
+  /** Latency histograms recorded (config `latencyHistograms`, default on). */
+  private readonly timed: boolean;
+  /** Set by `apply` for the callbacks that follow: the slot (-1: none) and whether its order changed. */
+  private cbSlot = -1;
+  private cbChanged = false;
   /** Scratch for `parse` (no allocation per order). */
   private readonly parsed = { id: '', idText: '', inst: undefined as Instrument | undefined, side: 0, type: 0, tif: 0, reduceOnly: false, detail: '' };
   private postDetail = '';
@@ -190,6 +211,7 @@ export class Engine {
   private compactor: Compactor | undefined;
   /** Restoring from the journal: nothing is journaled again, no callbacks or anomaly hooks fire. */
   private restoring = false;
+  private readonly observers: EngineObserver[] = [];
   /** Why the last journal append failed. */
   private journalError = '';
   /** A restore from the journal threw part way: this engine's state is not to be trusted. */
@@ -250,7 +272,9 @@ export class Engine {
       submits: 0, accepted: 0, duplicateSubmits: 0, denied: 0, cancels: 0, cancelsSent: 0, cancelsIgnored: 0,
       reports: 0, duplicateReports: 0, staleReports: 0, noopReports: 0, invalidTransitions: 0, malformedReports: 0,
       unknownOrders: 0, overfills: 0, fills: 0, rejects: 0, callbackErrors: 0, sendFailures: 0, anomalies: 0, throttles: 0, syncs: 0,
+      acks: 0, cancelsConfirmed: 0, cancelRejects: 0,
     };
+    this.timed = config.latencyHistograms ?? true;
     this.environment = config.environment ?? 'paper';
     this.liveArm = config.live;
     this.journalOptions = config.journal;
@@ -265,6 +289,7 @@ export class Engine {
       onState: (change) => {
         if (this.journal !== undefined) this.record({ k: 'conn', t: change.time, from: change.from, to: change.to, reason: change.reason });
         stateHook?.(change);
+        for (const o of this.observers) o.onConnectionState?.(change);
       },
       onThrottle: (ms, detail) => this.throttle(ms, detail),
       onAlarm: (kind, reason) => this.anomaly(kind, reason),
@@ -484,6 +509,7 @@ export class Engine {
         this.lastStateReason = rec.reason;
         return;
       case 'conn':
+      case 'anomaly':
         return;
       default:
         throw new Error(`journal record of unknown kind ${String((rec as { k?: unknown }).k)}`);
@@ -1039,6 +1065,7 @@ export class Engine {
         this.logger.error({ err }, 'onTradingState hook threw');
       }
     }
+    for (const o of this.observers) o.onTradingState?.(change);
     return change;
   }
 
@@ -1088,6 +1115,25 @@ export class Engine {
     return { ok: true };
   }
 
+  /** Orders not yet finished (own and external): a scan of the table, no allocation. */
+  openOrderCount(): number {
+    const t = this.table;
+    let n = 0;
+    for (let s = 0; s < t.capacity; s++) if (t.live[s] === 1 && isOpen(t.status[s]!)) n++;
+    return n;
+  }
+
+  /** The latency histograms over the last `windowMs` (default 60 s) as of now. */
+  latencyWindow(): EngineLatency {
+    const now = this.clock.now();
+    return { ack: this.ackLatency.window(now), firstFill: this.fillLatency.window(now), report: this.reportLatency.window(now), callback: this.callbackLatency.window(now) };
+  }
+
+  /** The four latency histograms themselves (the metrics export reads their buckets). */
+  latencyHistograms(): { ack: LatencyHistogram; firstFill: LatencyHistogram; report: LatencyHistogram; callback: LatencyHistogram } {
+    return { ack: this.ackLatency, firstFill: this.fillLatency, report: this.reportLatency, callback: this.callbackLatency };
+  }
+
   /** The order with this client or broker order id, or undefined. */
   getOrder(id: string): Order | undefined {
     if (typeof id !== 'string' || id.length === 0) return undefined;
@@ -1135,7 +1181,7 @@ export class Engine {
   }
 
   latency(): EngineLatency {
-    return { ack: this.ackLatency.summary(), firstFill: this.fillLatency.summary(), report: this.reportLatency.summary() };
+    return { ack: this.ackLatency.summary(), firstFill: this.fillLatency.summary(), report: this.reportLatency.summary(), callback: this.callbackLatency.summary() };
   }
 
   /**
@@ -1178,16 +1224,29 @@ export class Engine {
   }
 
   private handleAt(r: BrokerReport, t0: number): void {
+    this.cbSlot = -1;
     try {
       this.apply(r, t0);
     } catch (err) {
       // A bug must not take the process down with a half-applied report unseen: flag it.
+      this.cbSlot = -1;
       this.anomaly('MALFORMED_REPORT', `report handling failed: ${(err as Error).stack ?? String(err)}`, undefined, undefined, r);
     }
-    // Without callbacks, handling is the engine's own fixed cost (measured in bench/); a clock
-    // reading costs ~45 ns here, a quarter of that cost, so it is taken only when the time
-    // includes strategy code.
-    if (this.strategy !== undefined && !this.restoring) this.reportLatency.recordSince(t0, this.clock.now());
+    if (this.restoring) return;
+    // one clock reading when the state is applied, one when the callbacks returned
+    const timed = this.timed;
+    const t1 = timed ? this.clock.now() : 0;
+    if (timed) this.reportLatency.recordSince(t0, t1);
+    // 7. callbacks
+    const slot = this.cbSlot;
+    const s = this.strategy;
+    if (slot < 0 || s === undefined) return;
+    const t = this.table;
+    const inst = this.instruments[t.instrument[slot]!]!;
+    if (s.onExecutionReport !== undefined) this.call(s.onExecutionReport, s, this.executionReport(slot, r, inst), slot);
+    if (r.kind === 'trade' && s.onTrade !== undefined) this.call(s.onTrade, s, this.trade(slot, r, inst, (t.flags[slot]! & F_EXTERNAL) !== 0, t0), slot);
+    if (this.cbChanged && s.onOrder !== undefined) this.call(s.onOrder, s, this.snapshot(slot), slot);
+    if (timed) this.callbackLatency.recordSince(t1, this.clock.now());
   }
 
   /** Apply one report; `now` is the engine clock when it arrived. */
@@ -1275,13 +1334,20 @@ export class Engine {
       }
       if ((t.flags[slot]! & (F_FILL_TIMED | F_EXTERNAL)) === 0) {
         t.flags[slot]! |= F_FILL_TIMED;
-        this.fillLatency.recordSince(t.createdAt[slot]!, now);
+        if (this.timed) this.fillLatency.recordSince(t.createdAt[slot]!, now);
       }
     }
     if (event === OrderEvent.Accepted && (t.flags[slot]! & (F_ACK_TIMED | F_EXTERNAL)) === 0) {
       t.flags[slot]! |= F_ACK_TIMED;
-      this.ackLatency.recordSince(t.createdAt[slot]!, now);
+      if (this.timed) this.ackLatency.recordSince(t.createdAt[slot]!, now);
     }
+    // place success: the broker took the order (an ack, or a fill that came first)
+    if ((event === OrderEvent.Accepted || fill) && (t.flags[slot]! & (F_ACKED | F_EXTERNAL)) === 0) {
+      t.flags[slot]! |= F_ACKED;
+      c.acks++;
+    }
+    if (event === OrderEvent.CancelRejected) c.cancelRejects++;
+    else if (to === OrderStatus.Cancelled && from === OrderStatus.PendingCancel) c.cancelsConfirmed++;
     const changed = fill || to !== from;
     if (!changed) c.noopReports++;
     if (event === OrderEvent.Rejected) {
@@ -1298,12 +1364,9 @@ export class Engine {
       if (!external) this.accountRisk.release(inst.index);
       t.markFinished(slot, now);
     }
-    // 7. callbacks
-    const s = this.strategy;
-    if (s === undefined || this.restoring) return;
-    if (s.onExecutionReport !== undefined) this.call(s.onExecutionReport, s, this.executionReport(slot, r, inst), slot);
-    if (fill && s.onTrade !== undefined) this.call(s.onTrade, s, this.trade(slot, r, inst, external, now), slot);
-    if (changed && s.onOrder !== undefined) this.call(s.onOrder, s, this.snapshot(slot), slot);
+    // the callbacks run in handleAt, after the state is applied and timed
+    this.cbSlot = slot;
+    this.cbChanged = changed;
   }
 
   private call<T>(fn: (arg: T) => void, self: StrategyCallbacks, arg: T, slot: number): void {
@@ -1395,6 +1458,7 @@ export class Engine {
     }
     if (severity === 'P0') this.logger.error({ anomaly: kind, severity, clientOrderId, brokerOrderId }, reason);
     else this.logger.warn({ anomaly: kind, severity, clientOrderId, brokerOrderId }, reason);
+    if (this.journal !== undefined && kind !== 'JOURNAL_FAILED') this.record({ k: 'anomaly', t: a.time, kind, severity, reason, c: clientOrderId, b: brokerOrderId });
     if (this.anomalyHook !== undefined) {
       try {
         this.anomalyHook(a);
@@ -1402,6 +1466,33 @@ export class Engine {
         this.logger.error({ err }, 'anomaly hook threw');
       }
     }
+    for (const o of this.observers) o.onAnomaly?.(a);
+  }
+
+  /**
+   * Watch the engine beside the config hooks: anomalies, connection-state and trading-state
+   * changes (the monitor uses it). Returns a function that stops the watching. An observer
+   * that throws is logged and kept.
+   */
+  observe(observer: EngineObserver): () => void {
+    const safe: EngineObserver = {};
+    for (const k of ['onAnomaly', 'onConnectionState', 'onTradingState'] as const) {
+      const fn = observer[k] as ((x: never) => void) | undefined;
+      if (fn !== undefined) {
+        (safe as Record<string, unknown>)[k] = (x: never) => {
+          try {
+            fn.call(observer, x);
+          } catch (err) {
+            this.logger.error({ err }, `engine observer ${k} threw`);
+          }
+        };
+      }
+    }
+    this.observers.push(safe);
+    return () => {
+      const i = this.observers.indexOf(safe);
+      if (i >= 0) this.observers.splice(i, 1);
+    };
   }
 
   private snapshot(slot: number): Order {

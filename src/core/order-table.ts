@@ -5,6 +5,8 @@ export const F_EXTERNAL = 1;
 export const F_OVERFILLED = 2;
 export const F_ACK_TIMED = 4;
 export const F_FILL_TIMED = 8;
+/** The broker took the order (an ack, or a fill first): counted once for the place success rate. */
+export const F_ACKED = 16;
 
 export const TIF_DAY = 0;
 export const TIF_GTC = 1;

@@ -150,7 +150,19 @@ export interface ConnectionRecord {
   reason: string;
 }
 
+/** An anomaly as it was raised (for `tradecore trace`; replay does not act on it). */
+export interface AnomalyRecord {
+  k: 'anomaly';
+  t: number;
+  kind: string;
+  severity: string;
+  reason: string;
+  c: string | undefined;
+  b: string | undefined;
+}
+
 export type JournalRecord =
+  | AnomalyRecord
   | OpenRecord
   | IntentRecord
   | UnsentRecord
@@ -162,7 +174,7 @@ export type JournalRecord =
   | ConnectionRecord;
 
 export type RecordKind = JournalRecord['k'];
-export const RECORD_KINDS: readonly RecordKind[] = ['open', 'intent', 'unsent', 'cancel', 'cancel-unsent', 'report', 'state', 'config', 'conn'];
+export const RECORD_KINDS: readonly RecordKind[] = ['open', 'intent', 'unsent', 'cancel', 'cancel-unsent', 'report', 'state', 'config', 'conn', 'anomaly'];
 
 /** Shared structures (key order as the objects are built in the engine). Append only. */
 const STRUCTURES: readonly string[][] = [

@@ -17,41 +17,110 @@ hdr.initWebAssemblySync();
 const MAX_NS = 60_000_000_000;
 
 // A WASM histogram lives outside the JS heap: free it when its owner is collected.
-const registry = new FinalizationRegistry<hdr.Histogram>((h) => h.destroy());
+const registry = new FinalizationRegistry<hdr.Histogram[]>((hs) => hs.forEach((h) => h.destroy()));
+
+const build = () => hdr.build({ useWebAssembly: true, lowestDiscernibleValue: 1, highestTrackableValue: MAX_NS, numberOfSignificantValueDigits: 3 });
+
+const usOf = (ns: number) => Math.round(ns / 10) / 100;
+
+function summarize(h: hdr.Histogram): LatencySummary {
+  return { count: h.totalCount, p50: usOf(h.getValueAtPercentile(50)), p99: usOf(h.getValueAtPercentile(99)), max: usOf(h.maxValue) };
+}
 
 /**
- * One HDR histogram of durations recorded in nanoseconds (3 significant digits, up to 60 s).
- * Read out in microseconds.
+ * HDR histograms of durations recorded in nanoseconds (3 significant digits, up to 60 s), read
+ * out in microseconds: one for the whole session and a rolling one for the last `windowMs`
+ * (kept as `slices` sub-histograms; the oldest is dropped as time moves on, judged from the
+ * recorded times themselves, so no timer runs).
  */
 export class LatencyHistogram {
-  private readonly h: hdr.Histogram = hdr.build({
-    useWebAssembly: true,
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: MAX_NS,
-    numberOfSignificantValueDigits: 3,
-  });
+  private readonly total = build();
+  private readonly ring: hdr.Histogram[];
+  private cur = 0;
+  private sliceEnd = Number.NEGATIVE_INFINITY;
+  private readonly sliceMs: number;
 
-  constructor() {
-    registry.register(this, this.h);
+  constructor(
+    readonly windowMs = 60_000,
+    slices = 6,
+  ) {
+    this.ring = Array.from({ length: slices }, build);
+    this.sliceMs = windowMs / slices;
+    registry.register(this, [this.total, ...this.ring]);
   }
 
-  /** Record a duration given as two clock readings in milliseconds. */
+  /** Record a duration given as two clock readings in milliseconds (the end one also moves the window). */
   recordSince(startMs: number, endMs: number): void {
     const ns = Math.round((endMs - startMs) * 1e6);
-    this.h.recordValue(ns <= 0 ? 0 : ns < MAX_NS ? ns : MAX_NS);
+    const v = ns <= 0 ? 0 : ns < MAX_NS ? ns : MAX_NS;
+    this.total.recordValue(v);
+    if (endMs >= this.sliceEnd) this.advance(endMs);
+    this.ring[this.cur]!.recordValue(v);
   }
 
+  /** Move the rolling window to `nowMs`: slices older than the window are emptied. */
+  advance(nowMs: number): void {
+    if (nowMs < this.sliceEnd) return;
+    if (nowMs >= this.sliceEnd + this.windowMs || this.sliceEnd === Number.NEGATIVE_INFINITY) {
+      for (const h of this.ring) h.reset();
+      this.sliceEnd = nowMs + this.sliceMs;
+      return;
+    }
+    while (nowMs >= this.sliceEnd) {
+      this.cur = (this.cur + 1) % this.ring.length;
+      this.ring[this.cur]!.reset();
+      this.sliceEnd += this.sliceMs;
+    }
+  }
+
+  /** Values recorded this session. */
   get count(): number {
-    return this.h.totalCount;
+    return this.total.totalCount;
   }
 
+  /** The whole session. */
   summary(): LatencySummary {
-    const us = (ns: number) => Math.round(ns / 10) / 100;
-    return {
-      count: this.h.totalCount,
-      p50: us(this.h.getValueAtPercentile(50)),
-      p99: us(this.h.getValueAtPercentile(99)),
-      max: us(this.h.maxValue),
-    };
+    return summarize(this.total);
+  }
+
+  /** The last `windowMs` as of `nowMs`. */
+  window(nowMs: number): LatencySummary {
+    this.advance(nowMs);
+    const merged = build();
+    try {
+      for (const h of this.ring) merged.add(h);
+      return summarize(merged);
+    } finally {
+      merged.destroy();
+    }
+  }
+
+  /**
+   * Values recorded this session at or below each bound (microseconds), for a Prometheus
+   * histogram: found by binary search over the HDR ranks, so exact to the HDR precision.
+   */
+  countsAtOrBelow(boundsUs: readonly number[]): number[] {
+    const h = this.total;
+    const n = h.totalCount;
+    const valueAtRank = (k: number) => h.getValueAtPercentile((k / n) * 100);
+    return boundsUs.map((b) => {
+      const ns = b * 1000;
+      if (n === 0) return 0;
+      if (h.maxValue <= ns) return n;
+      // the largest rank k whose value is <= ns (rank 1 is the smallest value)
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (valueAtRank(mid) <= ns) lo = mid;
+        else hi = mid - 1;
+      }
+      return lo;
+    });
+  }
+
+  /** Sum of the recorded values, microseconds (mean x count; HDR keeps no exact sum). */
+  get sumUs(): number {
+    return (this.total.mean * this.total.totalCount) / 1000;
   }
 }

@@ -1,0 +1,186 @@
+/**
+ * The monitor: watches an engine and keeps its alerts.
+ * - P0 cannot trade: the connection `Halted` (auth failure, protocol or fatal error), or not
+ *   Ready for longer than `disconnectedMs`; resolved when it is Ready again. P0 anomalies
+ *   (overfill, an external order with no slot, a journal failure) too.
+ * - P1 state mismatch: unknown-order reports, invalid transitions, malformed reports, id
+ *   mismatches, sync inferences (the engine's P1 anomalies), folded by kind.
+ * - P2 performance: the rolling p99 of submit → ack, of report handling, or the event-loop
+ *   lag over its threshold for `sustainMs` in a row; resolved when back under.
+ * Anomaly alerts have no condition that clears: an operator acknowledges them.
+ */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { Engine } from '../core/engine.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { ConnectionStateChange } from '../connectivity/supervisor.js';
+import { AlertManager, logSink, webhookSink, type AlertLevel, type AlertSink, type WebhookOptions } from './alerts.js';
+
+export interface MonitorOptions {
+  /** Not Ready for longer than this is a P0 (ms). Default 5000. */
+  disconnectedMs?: number;
+  /** P2 thresholds, microseconds (rolling p99) and ms (event-loop lag p99). */
+  p99AckUs?: number;
+  p99ReportUs?: number;
+  eventLoopLagMs?: number;
+  /** A P2 fires after this long over its threshold (ms). Default 30000. */
+  sustainMs?: number;
+  /** How often conditions are checked (ms). Default 1000. */
+  evaluateEveryMs?: number;
+  /** An alert webhook (HTTP POST, retried, off the engine's path). */
+  webhook?: WebhookOptions;
+  /** Extra sinks beside the log (and the webhook). */
+  sinks?: AlertSink[];
+  /** Event-loop lag p99 in ms since the last call (tests inject it). Default: perf_hooks.monitorEventLoopDelay. */
+  lagSource?: () => number;
+}
+
+export const MONITOR_DEFAULTS = {
+  disconnectedMs: 5000,
+  p99AckUs: 50_000,
+  p99ReportUs: 1000,
+  eventLoopLagMs: 100,
+  sustainMs: 30_000,
+  evaluateEveryMs: 1000,
+};
+
+/** Every problem of a `monitor` config section. */
+export function monitorProblems(m: unknown, at = 'monitor'): string[] {
+  if (m === undefined) return [];
+  if (typeof m !== 'object' || m === null) return [`${at}: must be an object`];
+  const o = m as Record<string, unknown>;
+  const out: string[] = [];
+  const known = new Set([...Object.keys(MONITOR_DEFAULTS), 'webhook', 'sinks', 'lagSource']);
+  for (const k of Object.keys(o)) if (!known.has(k)) out.push(`${at}.${k}: unknown option (known: ${[...known].join(', ')})`);
+  for (const k of Object.keys(MONITOR_DEFAULTS)) {
+    const v = o[k];
+    if (v !== undefined && (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))) out.push(`${at}.${k}: must be a positive number`);
+  }
+  const w = o.webhook as Record<string, unknown> | undefined;
+  if (w !== undefined) {
+    if (typeof w !== 'object' || w === null || typeof w.url !== 'string' || !/^https?:\/\//.test(w.url)) out.push(`${at}.webhook.url: must be an http(s) URL`);
+  }
+  return out;
+}
+
+const READY = new Set(['Ready', 'Degraded']);
+
+/** A P2 condition: over its threshold since when (NaN: not over). */
+interface Sustained {
+  code: string;
+  since: number;
+}
+
+export class Monitor {
+  readonly alerts: AlertManager;
+  readonly options: typeof MONITOR_DEFAULTS;
+  private readonly webhook: ReturnType<typeof webhookSink> | undefined;
+  private readonly lag: IntervalHistogram | undefined;
+  private readonly lagSource: () => number;
+  private timer: TimerHandle | undefined;
+  private notReadySince: number;
+  private readonly over = new Map<string, Sustained>();
+  private stopWatching: () => void;
+  /** Event-loop lag p99 at the last evaluation, ms. */
+  lastLagMs = 0;
+
+  constructor(
+    private readonly engine: Engine,
+    options: MonitorOptions = {},
+    private readonly clock: Clock = engine.clock,
+  ) {
+    const problems = monitorProblems(options);
+    if (problems.length > 0) throw new RangeError(`invalid monitor options:\n  - ${problems.join('\n  - ')}`);
+    this.options = { ...MONITOR_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && k in MONITOR_DEFAULTS)) };
+    const sinks: AlertSink[] = [logSink(engine.logger), ...(options.sinks ?? [])];
+    if (options.webhook !== undefined) {
+      this.webhook = webhookSink(options.webhook, engine.logger);
+      sinks.push(this.webhook);
+    }
+    this.alerts = new AlertManager(clock, sinks);
+    if (options.lagSource !== undefined) this.lagSource = options.lagSource;
+    else {
+      this.lag = monitorEventLoopDelay({ resolution: 10 });
+      this.lag.enable();
+      this.lagSource = () => {
+        const ms = this.lag!.count > 0 ? this.lag!.percentile(99) / 1e6 : 0;
+        this.lag!.reset();
+        return ms;
+      };
+    }
+    this.notReadySince = READY.has(engine.connectionState) ? Number.NaN : clock.now();
+    this.stopWatching = engine.observe({
+      onAnomaly: (a) => {
+        const level: AlertLevel = a.severity;
+        if (a.kind === 'CONNECTION_HALTED') this.alerts.raise('CONNECTION_HALTED', 'P0', a.reason);
+        else this.alerts.raise(a.kind, level, a.reason, { ...(a.clientOrderId !== undefined ? { clientOrderId: a.clientOrderId } : {}) });
+      },
+      onConnectionState: (c) => this.onConnection(c),
+    });
+    this.schedule();
+  }
+
+  private onConnection(c: ConnectionStateChange): void {
+    if (READY.has(c.to)) {
+      this.notReadySince = Number.NaN;
+      this.alerts.resolve('DISCONNECTED', '', `connection ${c.to}`);
+      this.alerts.resolve('CONNECTION_HALTED', '', `connection ${c.to}`);
+      this.alerts.resolve('AUTH_FAILED', '', `connection ${c.to}`);
+      return;
+    }
+    if (Number.isNaN(this.notReadySince)) this.notReadySince = c.time;
+    if (c.to === 'Halted') this.alerts.raise('CONNECTION_HALTED', 'P0', `connection halted: ${c.reason}`);
+    if (/auth/i.test(c.reason) && (c.to === 'Halted' || c.to === 'Disconnected')) this.alerts.raise('AUTH_FAILED', 'P0', `broker refused the logon: ${c.reason}`);
+  }
+
+  private schedule(): void {
+    this.timer = this.clock.setTimer(() => {
+      this.evaluate();
+      this.schedule();
+    }, this.options.evaluateEveryMs);
+  }
+
+  /** Check the time-based conditions now (the timer does it every `evaluateEveryMs`). */
+  evaluate(): void {
+    const now = this.clock.now();
+    const o = this.options;
+    if (this.engine.state === 'running' && !Number.isNaN(this.notReadySince) && now - this.notReadySince >= o.disconnectedMs) {
+      this.alerts.raise('DISCONNECTED', 'P0', `broker connection ${this.engine.connectionState} for ${Math.round(now - this.notReadySince)} ms (threshold ${o.disconnectedMs} ms): no trading`);
+    }
+    const w = this.engine.latencyWindow();
+    this.lastLagMs = this.lagSource();
+    this.sustain('LATENCY_ACK_P99', w.ack.count > 0 && w.ack.p99 > o.p99AckUs, now, `p99 submit→ack ${w.ack.p99} µs over ${o.p99AckUs} µs`);
+    this.sustain('LATENCY_REPORT_P99', w.report.count > 0 && w.report.p99 > o.p99ReportUs, now, `p99 report handling ${w.report.p99} µs over ${o.p99ReportUs} µs`);
+    this.sustain('EVENT_LOOP_LAG', this.lastLagMs > o.eventLoopLagMs, now, `event-loop lag p99 ${this.lastLagMs.toFixed(1)} ms over ${o.eventLoopLagMs} ms`);
+  }
+
+  private sustain(code: string, bad: boolean, now: number, message: string): void {
+    if (!bad) {
+      this.over.delete(code);
+      this.alerts.resolve(code, '', 'back under its threshold');
+      return;
+    }
+    let s = this.over.get(code);
+    if (s === undefined) {
+      s = { code, since: now };
+      this.over.set(code, s);
+    }
+    if (now - s.since >= this.options.sustainMs) this.alerts.raise(code, 'P2', `${message} for ${Math.round((now - s.since) / 1000)} s`);
+  }
+
+  /** Webhook delivery counters (undefined without a webhook). */
+  webhookStats() {
+    return this.webhook === undefined ? undefined : { ...this.webhook.stats };
+  }
+
+  /** Every webhook delivery queued so far has been tried. */
+  async flush(): Promise<void> {
+    await this.webhook?.idle();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    this.stopWatching();
+    this.lag?.disable();
+  }
+}

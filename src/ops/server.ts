@@ -1,0 +1,221 @@
+/**
+ * The ops endpoint: an HTTP server on 127.0.0.1 by default.
+ *
+ *   GET  /metrics                Prometheus text (prom-client; histograms from the HDR ones)
+ *   GET  /healthz                the process is alive
+ *   GET  /readyz                 200 when connected, synced and not halted; 503 with the reasons
+ *   GET  /status                 JSON: connection, trading state, counts, latency percentiles, alerts
+ *   GET  /alerts                 open and recent alerts
+ *   POST /alerts/:id/ack         acknowledge an alert               (bearer token)
+ *   POST /trading-state          {"action":"halt|reduce|resume|safe-stop","reason":"..."} (bearer token)
+ *
+ * Every POST needs `Authorization: Bearer <token>` with the configured token, compared in
+ * constant time; without it the answer is 401, nothing changes, and the attempt is logged.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Engine } from '../core/engine.js';
+import type { Registry } from 'prom-client';
+import type { Monitor } from './monitor.js';
+import { engineMetrics } from './metrics.js';
+
+export interface OpsServerOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: a free port (see `port` once started). */
+  port?: number;
+  /** The bearer token every POST needs. Without one, every POST is refused. */
+  token?: string;
+}
+
+const MAX_BODY = 64 * 1024;
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+export class OpsServer {
+  readonly registry: Registry;
+  private server: Server | undefined;
+  private readonly token: Buffer | undefined;
+  /** Refused mutations (bad or missing token). */
+  unauthorized = 0;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly monitor: Monitor,
+    private readonly options: OpsServerOptions = {},
+  ) {
+    if (options.token !== undefined && (typeof options.token !== 'string' || options.token.length < 16)) {
+      throw new RangeError('ops token must be a string of at least 16 characters');
+    }
+    this.token = options.token === undefined ? undefined : digest(options.token);
+    this.registry = engineMetrics(engine, monitor);
+  }
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => this.send(res, 500, { error: (err as Error).message }));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.engine.logger.info({ host: this.options.host ?? '127.0.0.1', port: this.port }, 'ops endpoint listening');
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (s === undefined) return;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  private send(res: ServerResponse, code: number, body: unknown, type = 'application/json'): void {
+    const text = typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`;
+    res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+    res.end(text);
+  }
+
+  /** Whether the request carries the token (constant time over equal-length digests). */
+  private authorized(req: IncomingMessage): boolean {
+    const h = req.headers.authorization;
+    if (this.token === undefined || typeof h !== 'string' || !h.startsWith('Bearer ')) return false;
+    return timingSafeEqual(digest(h.slice(7)), this.token);
+  }
+
+  private async body(req: IncomingMessage): Promise<Record<string, unknown>> {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      if (size > MAX_BODY) throw new HttpError(413, `body over ${MAX_BODY} bytes`);
+      chunks.push(c as Buffer);
+    }
+    if (size === 0) return {};
+    try {
+      const v = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+      return v as Record<string, unknown>;
+    } catch (err) {
+      throw new HttpError(400, `body must be a JSON object: ${(err as Error).message}`);
+    }
+  }
+
+  /** Why the engine cannot trade now (empty: it can). */
+  readiness(): string[] {
+    const e = this.engine;
+    const why: string[] = [];
+    if (e.state !== 'running') why.push(`engine ${e.state}`);
+    if (e.connectionState !== 'Ready') why.push(`connection ${e.connectionState}`);
+    if (e.tradingState === 'Halted') why.push('trading Halted');
+    return why;
+  }
+
+  status() {
+    const e = this.engine;
+    return {
+      engine: e.state,
+      ready: this.readiness().length === 0,
+      connection: e.connectionState,
+      tradingState: e.tradingState,
+      environment: e.environment,
+      openOrders: e.openOrderCount(),
+      stats: e.stats(),
+      connectionStats: e.connectionStats(),
+      latency: { session: e.latency(), window: e.latencyWindow() },
+      eventLoopLagMs: this.monitor.lastLagMs,
+      alerts: this.monitor.alerts.openCounts(),
+      journal: e.journalStatus() ?? null,
+    };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://ops');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    try {
+      if (method === 'GET') {
+        if (path === '/metrics') return this.send(res, 200, await this.registry.metrics(), this.registry.contentType);
+        if (path === '/healthz') return this.send(res, 200, { status: 'alive' });
+        if (path === '/readyz') {
+          const why = this.readiness();
+          return this.send(res, why.length === 0 ? 200 : 503, { ready: why.length === 0, reasons: why });
+        }
+        if (path === '/status') return this.send(res, 200, this.status());
+        if (path === '/alerts') return this.send(res, 200, { open: this.monitor.alerts.open(), recent: this.monitor.alerts.recent() });
+      }
+      const ack = /^\/alerts\/([^/]+)\/ack$/.exec(path);
+      if (method === 'POST' && (ack !== null || path === '/trading-state')) {
+        if (!this.authorized(req)) {
+          this.unauthorized++;
+          this.engine.logger.warn({ path, remote: req.socket.remoteAddress, hasToken: req.headers.authorization !== undefined }, 'ops: mutation refused without a valid token');
+          res.setHeader('www-authenticate', 'Bearer');
+          return this.send(res, 401, { error: 'a valid bearer token is required' });
+        }
+        const body = await this.body(req);
+        if (ack !== null) {
+          const id = decodeURIComponent(ack[1]!);
+          const who = typeof body.who === 'string' && body.who !== '' ? body.who : 'operator';
+          const note = typeof body.note === 'string' ? body.note : '';
+          try {
+            const alert = this.monitor.alerts.acknowledge(id, who, note);
+            this.engine.logger.warn({ alert: id, who, note }, 'ops: alert acknowledged');
+            return this.send(res, 200, alert);
+          } catch (err) {
+            return this.send(res, 404, { error: (err as Error).message });
+          }
+        }
+        return this.send(res, 200, this.tradingState(body));
+      }
+      if (['/metrics', '/healthz', '/readyz', '/status', '/alerts', '/trading-state'].includes(path) || ack !== null) {
+        res.setHeader('allow', path === '/trading-state' || ack !== null ? 'POST' : 'GET');
+        return this.send(res, 405, { error: `${method} not allowed on ${path}` });
+      }
+      return this.send(res, 404, { error: `no such endpoint ${path}` });
+    } catch (err) {
+      if (err instanceof HttpError) return this.send(res, err.code, { error: err.message });
+      throw err;
+    }
+  }
+
+  private tradingState(body: Record<string, unknown>) {
+    const reason = typeof body.reason === 'string' && body.reason !== '' ? body.reason : '';
+    if (reason === '') throw new HttpError(400, 'reason: a non-empty string is required');
+    const e = this.engine;
+    const why = `ops endpoint: ${reason}`;
+    switch (body.action) {
+      case 'halt':
+        e.setTradingState('Halted', why);
+        break;
+      case 'reduce':
+        e.setTradingState('Reducing', why);
+        break;
+      case 'resume':
+        e.setTradingState('Active', why);
+        break;
+      case 'safe-stop': {
+        const result = e.safeStop(why);
+        e.logger.warn({ reason }, 'ops: safe stop');
+        return { tradingState: e.tradingState, safeStop: result };
+      }
+      default:
+        throw new HttpError(400, `action must be halt, reduce, resume or safe-stop, got ${JSON.stringify(body.action)}`);
+    }
+    e.logger.warn({ action: body.action, reason }, 'ops: trading state changed');
+    return { tradingState: e.tradingState };
+  }
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
