@@ -580,7 +580,7 @@ export class Engine {
         this.counters.cancelsSent++;
         return true;
       } catch (err) {
-        this.logger.warn({ clientOrderId: id, error: (err as Error).message }, 'recovery: cancel could not be sent again');
+        this.logger.warn({ clientOrderId: id, brokerOrderId: t.brokerId[slot], error: (err as Error).message }, 'recovery: cancel could not be sent again');
         return false;
       }
     },
@@ -958,6 +958,8 @@ export class Engine {
     }
     this.counters.accepted++;
     this.endPlace(outer);
+    // per order, so debug only (a pino line measured ~2.5 µs)
+    if (this.logger.isLevelEnabled('debug')) this.logger.debug({ clientOrderId: id, symbol: inst.symbol, side: sideName, qty, price: fromPriceUnits(units, inst.scale) }, 'order sent');
     return { status: 'accepted', clientOrderId: id };
   }
 
@@ -1239,9 +1241,12 @@ export class Engine {
     if (timed) this.reportLatency.recordSince(t0, t1);
     // 7. callbacks
     const slot = this.cbSlot;
+    const t = this.table;
+    if (slot >= 0 && this.logger.isLevelEnabled('debug')) {
+      this.logger.debug({ clientOrderId: t.clientId[slot], brokerOrderId: t.brokerId[slot], kind: r.kind, execId: r.execId, status: statusName(t.status[slot]!) }, 'report applied');
+    }
     const s = this.strategy;
     if (slot < 0 || s === undefined) return;
-    const t = this.table;
     const inst = this.instruments[t.instrument[slot]!]!;
     if (s.onExecutionReport !== undefined) this.call(s.onExecutionReport, s, this.executionReport(slot, r, inst), slot);
     if (r.kind === 'trade' && s.onTrade !== undefined) this.call(s.onTrade, s, this.trade(slot, r, inst, (t.flags[slot]! & F_EXTERNAL) !== 0, t0), slot);

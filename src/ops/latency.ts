@@ -21,6 +21,9 @@ const registry = new FinalizationRegistry<hdr.Histogram[]>((hs) => hs.forEach((h
 
 const build = () => hdr.build({ useWebAssembly: true, lowestDiscernibleValue: 1, highestTrackableValue: MAX_NS, numberOfSignificantValueDigits: 3 });
 
+/** HDR keeps 3 significant digits: a value reads back up to 0.1% above what was recorded. */
+const HDR_TOLERANCE = 1.001;
+
 const usOf = (ns: number) => Math.round(ns / 10) / 100;
 
 function summarize(h: hdr.Histogram): LatencySummary {
@@ -112,7 +115,7 @@ export class LatencyHistogram {
       let hi = n;
       while (lo < hi) {
         const mid = (lo + hi + 1) >> 1;
-        if (valueAtRank(mid) <= ns) lo = mid;
+        if (valueAtRank(mid) <= ns * HDR_TOLERANCE) lo = mid;
         else hi = mid - 1;
       }
       return lo;
