@@ -6,6 +6,7 @@ import { formatSummary, runDemo } from './demo.js';
 import { loadConfigFile } from '../core/config-file.js';
 import { NET_USAGE, UsageError, checkConnectionCommand, simBrokerCommand } from './net-commands.js';
 import { REPLAY_USAGE, replayCommand } from './replay-command.js';
+import { TRACE_USAGE, traceCommand } from './trace-command.js';
 
 const USAGE = `usage: tradecore <command> [options]
 
@@ -27,6 +28,7 @@ commands:
             without trading; exit 0 when valid, 1 with every problem listed otherwise
 ${NET_USAGE}
 ${REPLAY_USAGE}
+${TRACE_USAGE}
   help      this text
   version   print the version
 
@@ -139,6 +141,8 @@ async function main(argv: string[]): Promise<number> {
       return checkConnectionCommand(rest);
     case 'replay':
       return replayCommand(rest);
+    case 'trace':
+      return traceCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${version()}\n`);

@@ -183,6 +183,7 @@ export function configProblems(cfg: unknown, options: { fileOnly?: boolean } = {
   }
   errors.push(...connectionProblems(c.connection));
   if (c.journal !== undefined) errors.push(...journalProblems(c.journal));
+  if (c.latencyHistograms !== undefined && typeof c.latencyHistograms !== 'boolean') errors.push('latencyHistograms: must be true or false');
   if (c.onConnectionState !== undefined && typeof c.onConnectionState !== 'function') errors.push('onConnectionState: must be a function');
   return errors;
 }

@@ -350,7 +350,7 @@ export async function runReplay(parsed: ParsedReplay, options: ReplayOptions = {
 }
 
 /** Slots for `n` events: every event could be a new order. */
-function capacityFor(n: number): number {
+export function capacityFor(n: number): number {
   let c = 1024;
   while (c < n && c < 1 << 24) c *= 2;
   return c;
