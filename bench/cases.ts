@@ -43,8 +43,8 @@ function orderPool(n: number): OrderRequest[] {
   });
 }
 
-function engineOn(broker: EchoBroker | SimBroker, capacity: number): Engine {
-  return createEngine({ instruments: INSTRUMENTS, broker, capacity, retentionMs: 0, risk: { default: LIMITS }, logger: pino({ level: 'silent' }) });
+function engineOn(broker: EchoBroker | SimBroker, capacity: number, latencyHistograms = true): Engine {
+  return createEngine({ instruments: INSTRUMENTS, broker, capacity, retentionMs: 0, risk: { default: LIMITS }, logger: pino({ level: 'silent' }), latencyHistograms });
 }
 
 function engineCheck(engine: Engine, expectFills: boolean): string | undefined {
@@ -146,19 +146,19 @@ export function makeCases(): BenchCase[] {
   }
 
   // the whole loop on the echo broker: submit → ack → fill, zero latency
-  const loop = (name: 'engine' | 'baseline-map'): BenchCase => {
+  const loop = (name: 'engine' | 'engine-no-latency' | 'baseline-map'): BenchCase => {
     const broker = new EchoBroker();
     const expected = new Map<string, number>();
     let engine!: Engine;
     let base!: MapEngine;
     let i = 0;
     return {
-      suite: 'loop-echo', name, backend: name === 'engine' ? 'ts' : 'js-map',
-      workload: 'submit, then ack + full fill report applied (echo broker, zero latency)',
+      suite: 'loop-echo', name, backend: name === 'baseline-map' ? 'js-map' : 'ts',
+      workload: `submit, then ack + full fill report applied (echo broker, zero latency)${name === 'engine-no-latency' ? '; latency histograms off' : ''}`,
       init: async () => {
         needPool();
-        if (name === 'engine') {
-          engine = engineOn(broker, 1 << 12);
+        if (name !== 'baseline-map') {
+          engine = engineOn(broker, 1 << 12, name === 'engine');
           await engine.start();
         } else {
           base = new MapEngine(INSTRUMENTS, broker, LIMITS);
@@ -168,18 +168,18 @@ export function makeCases(): BenchCase[] {
       prepare: () => {},
       op: () => {
         const o = pool[i++ & 0xffff]!;
-        if (name === 'engine') engine.submit(o);
+        if (name !== 'baseline-map') engine.submit(o);
         else base.submit(o);
         broker.flush();
         expected.set(o.symbol, (expected.get(o.symbol) ?? 0) + (o.side === 'buy' ? o.qty : -o.qty));
       },
       check: () =>
-        name === 'engine'
+        name !== 'baseline-map'
           ? (engineCheck(engine, true) ?? positionsCheck((s) => engine.positions().find((p) => p.symbol === s)!.qty, expected))
           : (positionsCheck((s) => base.positions.get(s)!, expected) ?? (base.size !== 0 ? `baseline kept ${base.size} orders` : undefined)),
     };
   };
-  cases.push(loop('engine'), loop('baseline-map'));
+  cases.push(loop('engine'), loop('engine-no-latency'), loop('baseline-map'));
 
   // the whole loop on the embedded simulated broker (matching, reports, records)
   const simLoop = (name: 'engine' | 'baseline-map'): BenchCase => {

@@ -17,6 +17,7 @@ const CASES: Array<[string, string]> = [
   ['submit', 'engine-submitMany-native'],
   ['submit', 'baseline-map'],
   ['loop-echo', 'engine'],
+  ['loop-echo', 'engine-no-latency'],
   ['loop-echo', 'baseline-map'],
   ['loop-sim', 'engine'],
   ['loop-sim', 'baseline-map'],
@@ -125,6 +126,10 @@ async function main(): Promise<void> {
     const base = p50(r.suite, ref);
     if (base !== undefined && r.case !== ref) ratios[`${r.suite}/${r.case} vs ${ref}`] = Math.round((base / r.ns_per_op_p50) * 100) / 100;
   }
+  // what the latency histograms cost per order: the same loop with them off, in this run
+  const withH = p50('loop-echo', 'engine');
+  const without = p50('loop-echo', 'engine-no-latency');
+  if (withH !== undefined && without !== undefined) ratios['loop-echo/engine latency histograms cost (ns per order, p50)'] = Math.round((withH - without) * 10) / 10;
   const table = [
     'suite       case                       backend  ops/sec      ns/op p50  ns/op p99  samples',
     ...rows.map((r) =>

@@ -32,12 +32,14 @@ function summarize(h: hdr.Histogram): LatencySummary {
 
 /**
  * HDR histograms of durations recorded in nanoseconds (3 significant digits, up to 60 s), read
- * out in microseconds: one for the whole session and a rolling one for the last `windowMs`
- * (kept as `slices` sub-histograms; the oldest is dropped as time moves on, judged from the
- * recorded times themselves, so no timer runs).
+ * out in microseconds: the last `windowMs` as a ring of `slices` sub-histograms, and the whole
+ * session. A record goes into the current slice only (one HDR record per value); a slice that
+ * leaves the window is folded into the session histogram before it is reused. Time comes from
+ * the recorded readings themselves, so no timer runs.
  */
 export class LatencyHistogram {
-  private readonly total = build();
+  /** Everything that left the window; the session is this plus the ring. */
+  private readonly older = build();
   private readonly ring: hdr.Histogram[];
   private cur = 0;
   private sliceEnd = Number.NEGATIVE_INFINITY;
@@ -49,53 +51,71 @@ export class LatencyHistogram {
   ) {
     this.ring = Array.from({ length: slices }, build);
     this.sliceMs = windowMs / slices;
-    registry.register(this, [this.total, ...this.ring]);
+    registry.register(this, [this.older, ...this.ring]);
   }
 
   /** Record a duration given as two clock readings in milliseconds (the end one also moves the window). */
   recordSince(startMs: number, endMs: number): void {
     const ns = Math.round((endMs - startMs) * 1e6);
-    const v = ns <= 0 ? 0 : ns < MAX_NS ? ns : MAX_NS;
-    this.total.recordValue(v);
     if (endMs >= this.sliceEnd) this.advance(endMs);
-    this.ring[this.cur]!.recordValue(v);
+    this.ring[this.cur]!.recordValue(ns <= 0 ? 0 : ns < MAX_NS ? ns : MAX_NS);
   }
 
-  /** Move the rolling window to `nowMs`: slices older than the window are emptied. */
+  /** Move the rolling window to `nowMs`: slices that leave it fold into the session histogram. */
   advance(nowMs: number): void {
     if (nowMs < this.sliceEnd) return;
     if (nowMs >= this.sliceEnd + this.windowMs || this.sliceEnd === Number.NEGATIVE_INFINITY) {
-      for (const h of this.ring) h.reset();
+      for (const h of this.ring) this.retire(h);
       this.sliceEnd = nowMs + this.sliceMs;
       return;
     }
     while (nowMs >= this.sliceEnd) {
       this.cur = (this.cur + 1) % this.ring.length;
-      this.ring[this.cur]!.reset();
+      this.retire(this.ring[this.cur]!);
       this.sliceEnd += this.sliceMs;
+    }
+  }
+
+  private retire(h: hdr.Histogram): void {
+    if (h.totalCount > 0) {
+      this.older.add(h);
+      h.reset();
+    }
+  }
+
+  /** The ring merged (and the older part too, for the session); the caller destroys it. */
+  private merged(session: boolean): hdr.Histogram {
+    const m = build();
+    if (session) m.add(this.older);
+    for (const h of this.ring) m.add(h);
+    return m;
+  }
+
+  private read<T>(session: boolean, fn: (h: hdr.Histogram) => T): T {
+    const m = this.merged(session);
+    try {
+      return fn(m);
+    } finally {
+      m.destroy();
     }
   }
 
   /** Values recorded this session. */
   get count(): number {
-    return this.total.totalCount;
+    let n = this.older.totalCount;
+    for (const h of this.ring) n += h.totalCount;
+    return n;
   }
 
   /** The whole session. */
   summary(): LatencySummary {
-    return summarize(this.total);
+    return this.read(true, summarize);
   }
 
   /** The last `windowMs` as of `nowMs`. */
   window(nowMs: number): LatencySummary {
     this.advance(nowMs);
-    const merged = build();
-    try {
-      for (const h of this.ring) merged.add(h);
-      return summarize(merged);
-    } finally {
-      merged.destroy();
-    }
+    return this.read(false, summarize);
   }
 
   /**
@@ -103,27 +123,28 @@ export class LatencyHistogram {
    * histogram: found by binary search over the HDR ranks, so exact to the HDR precision.
    */
   countsAtOrBelow(boundsUs: readonly number[]): number[] {
-    const h = this.total;
-    const n = h.totalCount;
-    const valueAtRank = (k: number) => h.getValueAtPercentile((k / n) * 100);
-    return boundsUs.map((b) => {
-      const ns = b * 1000;
-      if (n === 0) return 0;
-      if (h.maxValue <= ns) return n;
-      // the largest rank k whose value is <= ns (rank 1 is the smallest value)
-      let lo = 0;
-      let hi = n;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (valueAtRank(mid) <= ns * HDR_TOLERANCE) lo = mid;
-        else hi = mid - 1;
-      }
-      return lo;
+    return this.read(true, (h) => {
+      const n = h.totalCount;
+      const valueAtRank = (k: number) => h.getValueAtPercentile((k / n) * 100);
+      return boundsUs.map((b) => {
+        const ns = b * 1000;
+        if (n === 0) return 0;
+        if (h.maxValue <= ns) return n;
+        // the largest rank k whose value is <= ns (rank 1 is the smallest value)
+        let lo = 0;
+        let hi = n;
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (valueAtRank(mid) <= ns * HDR_TOLERANCE) lo = mid;
+          else hi = mid - 1;
+        }
+        return lo;
+      });
     });
   }
 
   /** Sum of the recorded values, microseconds (mean x count; HDR keeps no exact sum). */
   get sumUs(): number {
-    return (this.total.mean * this.total.totalCount) / 1000;
+    return this.read(true, (h) => (h.mean * h.totalCount) / 1000);
   }
 }
