@@ -10,7 +10,10 @@ import { LatencyHistogram } from '../src/ops/latency.js';
 import { engineMetrics, LATENCY_BUCKETS_US } from '../src/ops/metrics.js';
 import { Monitor, type MonitorOptions } from '../src/ops/monitor.js';
 import { OpsServer } from '../src/ops/server.js';
-import { INSTRUMENTS, ScriptedBroker, drive, quiet, settle } from './helpers.js';
+import { INSTRUMENTS, ScriptedBroker, drive, quiet, settle, until } from './helpers.js';
+import { SimBrokerServer } from '../src/brokers/sim/server.js';
+import { RemoteSimBroker } from '../src/brokers/sim/remote.js';
+import { Secret } from '../src/connectivity/credentials.js';
 
 const T0 = Date.UTC(2026, 10, 25, 14, 30);
 const TOKEN = 'ops-token-0123456789abcdef';
@@ -166,6 +169,59 @@ describe('metrics of a scripted session', () => {
     expect(v('tradecore_order_ack_seconds_sum')).toBeCloseTo(0.006, 5);
     expect(engine.latency().ack.count).toBe(3);
     expect(engine.latency().ack.p50).toBeCloseTo(2000, -1); // 2 ms, to the HDR precision
+  });
+});
+
+describe('metrics of a session with the TCP simulated broker', () => {
+  it('known rejects, cancels, a disconnect and a refused logon: exact counters and the P0 alerts', async () => {
+    const creds = { account: 'mon', secret: new Secret('mon-secret') };
+    const server = new SimBrokerServer({
+      instruments: INSTRUMENTS, credentials: creds, marketStepMs: 0, logger: quiet(),
+      sim: { seed: 11, startPrices: { ACME: 10, LOTS: 20 }, ackLatencyMs: 0, fillLatencyMs: 0 },
+    });
+    await server.start();
+    cleanups.push(() => server.stop());
+    const clock = new ManualClock(Date.now());
+    const broker = new RemoteSimBroker({ port: server.port, credentials: { environment: 'sim', ...creds, source: 'test' }, clock });
+    const engine = createEngine({
+      instruments: INSTRUMENTS, broker, clock, environment: 'sim', logger: quiet(), risk: { default: { maxOrderQty: 1000 } },
+      connection: { heartbeatMs: 0, maxClockSkewMs: 600_000, reconnectBaseMs: 10, reconnectCapMs: 20, authRetries: 5 },
+    });
+    await engine.start();
+    const monitor = new Monitor(engine, { lagSource: () => 0, disconnectedMs: 1000 });
+    cleanups.push(() => monitor.stop(), () => engine.stop());
+    const sub = (id: string, price: number, qty = 10) => engine.submit({ clientOrderId: id, symbol: 'ACME', side: 'buy', qty, price });
+    expect(sub('r1', 9.5).status).toBe('accepted'); // rests
+    expect(sub('r2', 9.6).status).toBe('accepted'); // rests
+    expect(sub('far', 5).status).toBe('accepted'); // outside the sim's price band: rejected there
+    expect(sub('big', 9.5, 5000)).toMatchObject({ status: 'denied', reason: 'MAX_ORDER_QTY' });
+    await until(() => engine.getOrder('r2')?.status === 'Submitted' && engine.getOrder('far')?.status === 'Rejected', 5000, 'acks');
+    expect(sub('r1', 9.5).status).toBe('duplicate');
+    expect(engine.cancel('r1').status).toBe('sent');
+    expect(engine.cancel('r2').status).toBe('sent');
+    await until(() => engine.openOrders().length === 0, 5000, 'cancels');
+    // the connection drops; the first logons after it are refused, then it comes back
+    server.setRefuseAuth(true);
+    server.drop('monitoring drill');
+    await drive(clock, () => engine.connectionStats().authFailures >= 1, 'a refused logon', 5);
+    server.setRefuseAuth(false);
+    await drive(clock, () => engine.connectionState === 'Ready', 'the reconnect', 5);
+    expect(monitor.alerts.recent().map((a) => [a.code, a.level, a.state])).toEqual(expect.arrayContaining([['AUTH_FAILED', 'P0', 'resolved']]));
+    const v = parseProm(await engineMetrics(engine, monitor).metrics()).value;
+    const cs = engine.connectionStats();
+    expect({
+      placed: v('tradecore_orders_placed_total'), acked: v('tradecore_orders_acked_total'), rejected: v('tradecore_rejects_total', { reason: 'PRICE_BAND' }),
+      denied: v('tradecore_denies_total', { reason: 'MAX_ORDER_QTY' }), dupSubmits: v('tradecore_duplicate_submits_total'),
+      cancelsSent: v('tradecore_cancels_sent_total'), cancelsConfirmed: v('tradecore_cancels_confirmed_total'), cancelSuccess: v('tradecore_cancel_success_ratio'),
+      reports: v('tradecore_reports_total'), disconnects: v('tradecore_disconnects_total'), reconnects: v('tradecore_reconnects_total'),
+      open: v('tradecore_open_orders'), ready: v('tradecore_connection_state', { state: 'Ready' }), p0Open: v('tradecore_alerts_open', { level: 'P0' }),
+    }).toEqual({
+      placed: 3, acked: 2, rejected: 1, denied: 1, dupSubmits: 1, cancelsSent: 2, cancelsConfirmed: 2, cancelSuccess: 1,
+      reports: 5, disconnects: 1, reconnects: cs.reconnectAttempts, open: 0, ready: 1, p0Open: 0,
+    });
+    expect(cs.reconnectAttempts).toBeGreaterThanOrEqual(2); // at least the refused logon and the good one
+    expect(v('tradecore_order_ack_seconds_count')).toBe(2);
+    expect(v('tradecore_report_handling_seconds_count')).toBe(5);
   });
 });
 

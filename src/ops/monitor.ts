@@ -82,6 +82,8 @@ export class Monitor {
   private stopWatching: () => void;
   /** Event-loop lag p99 at the last evaluation, ms. */
   lastLagMs = 0;
+  /** Auth failures the connection had at the last state change. */
+  private authFailures = 0;
 
   constructor(
     private readonly engine: Engine,
@@ -108,6 +110,7 @@ export class Monitor {
       };
     }
     this.notReadySince = READY.has(engine.connectionState) ? Number.NaN : clock.now();
+    this.authFailures = engine.connectionStats().authFailures;
     this.stopWatching = engine.observe({
       onAnomaly: (a) => {
         const level: AlertLevel = a.severity;
@@ -129,7 +132,9 @@ export class Monitor {
     }
     if (Number.isNaN(this.notReadySince)) this.notReadySince = c.time;
     if (c.to === 'Halted') this.alerts.raise('CONNECTION_HALTED', 'P0', `connection halted: ${c.reason}`);
-    if (/auth/i.test(c.reason) && (c.to === 'Halted' || c.to === 'Disconnected')) this.alerts.raise('AUTH_FAILED', 'P0', `broker refused the logon: ${c.reason}`);
+    const auth = this.engine.connectionStats().authFailures;
+    if (auth > this.authFailures) this.alerts.raise('AUTH_FAILED', 'P0', `broker refused the logon: ${c.reason}`);
+    this.authFailures = auth;
   }
 
   private schedule(): void {
