@@ -2,7 +2,7 @@
  * tradecore: an in-process trading core. Start with `createEngine`.
  * @packageDocumentation
  */
-export { createEngine, Engine, type EngineState, type EngineStats, type EngineLatency, type EngineBackend, type SafeStopResult, type JournalStatus } from './core/engine.js';
+export { createEngine, Engine, type EngineState, type EngineStats, type EngineLatency, type EngineBackend, type SafeStopResult, type JournalStatus, type EngineObserver } from './core/engine.js';
 export { TradingCalendar, calendarProblems, type MarketCalendarSpec } from './risk/calendar.js';
 export { TRADING_STATES, type TradingState, type TradingStateChange, type TradingStateHook } from './risk/trading-state.js';
 export { ConfigError, configProblems, type EngineConfig } from './core/config.js';
@@ -38,3 +38,9 @@ export { Journal, JOURNAL_DEFAULTS, journalProblems, readSnapshotFile, type Jour
 export { JournalCorruptError, FORMAT_VERSION, scanSegment, reportRecord, reportOf, type JournalRecord, type RecordKind } from './journal/format.js';
 export { parseReplay, parseReplayFile, runReplay, EVENTS_FORMAT, type ParsedReplay, type ReplayEvent, type ReplayProblem, type ReplayResult, type ReplayOptions } from './journal/replay.js';
 export { RecordingBroker } from './brokers/recording-broker.js';
+export { LatencyHistogram } from './ops/latency.js';
+export { AlertManager, logSink, webhookSink, type Alert, type AlertLevel, type AlertSink, type WebhookOptions, type WebhookStats } from './ops/alerts.js';
+export { Monitor, MONITOR_DEFAULTS, monitorProblems, type MonitorOptions } from './ops/monitor.js';
+export { engineMetrics, LATENCY_BUCKETS_US } from './ops/metrics.js';
+export { OpsServer, type OpsServerOptions } from './ops/server.js';
+export { traceOrder, type Trace, type TraceLine } from './journal/trace.js';
