@@ -510,12 +510,12 @@ export class Journal {
       if (scan.damage !== undefined) {
         if (scan.damage.kind === 'torn' && isLast) {
           warn(`truncated a torn last record in ${seg.name} at offset ${scan.damage.offset} (${scan.damage.reason}); everything before it is kept`);
-          this.truncate(file, scan.damage.offset, buf.length);
+          this.truncate(file, scan.damage.offset);
         } else if (!salvage) {
           throw new JournalCorruptError(file, scan.damage.offset, scan.damage.reason);
         } else {
           warn(`salvage: dropped ${buf.length - scan.damage.offset} bytes of ${seg.name} from offset ${scan.damage.offset} (${scan.damage.reason})`);
-          this.truncate(file, scan.damage.offset, buf.length);
+          this.truncate(file, scan.damage.offset);
         }
       }
       let seq = seg.first + scan.walked;
@@ -549,12 +549,10 @@ export class Journal {
     return { snapshotSeq: snapSeq, replayed, nextSeq, warnings, lastSegment: reuseLast ? last : undefined, lastEnd: reuseLast ? lastEnd : 0 };
   }
 
-  private truncate(file: string, at: number, size: number): void {
-    // zero the tail rather than shrink: a mapped segment keeps its size; zeros read as the end
+  /** Cut a segment at `at` (a mapped writer grows it again, and new bytes read as zero). */
+  private truncate(file: string, at: number): void {
     const fd = fs.openSync(file, 'r+');
     try {
-      const zeros = Buffer.alloc(Math.min(1 << 20, size - at));
-      for (let off = at; off < size; off += zeros.length) fs.writeSync(fd, zeros, 0, Math.min(zeros.length, size - off), off);
       fs.ftruncateSync(fd, at);
       fs.fdatasyncSync(fd);
     } finally {

@@ -53,7 +53,11 @@ export class OpsServer {
 
   async start(): Promise<void> {
     const server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => this.send(res, 500, { error: (err as Error).message }));
+      this.handle(req, res).catch((err: unknown) => {
+        this.engine.logger.error({ err, path: req.url }, 'ops: request failed');
+        if (res.headersSent) res.destroy();
+        else this.send(res, 500, { error: (err as Error).message });
+      });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
