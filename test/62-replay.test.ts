@@ -154,6 +154,15 @@ describe('tradecore replay', () => {
     expect(progressLine(0, 0, 0)).toMatch(/100% 0\/0 events, 0 events\/s$/);
   });
 
+  // util-linux `script` gives the command a terminal (present on Debian; the test says so when not)
+  const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+  it.skipIf(!hasScript)('on a terminal: a progress bar with events per second on stderr, the same result on stdout', () => {
+    const r = spawnSync('script', ['-qec', `${process.execPath} dist/src/cli/main.js replay ${fixture('cancel-race.jsonl')}`, '/dev/null'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/replay \[#{30}\] 100% 14\/14 events, [\d,]+ events\/s/);
+    expect(r.stdout.replace(/\r/g, '')).toContain(cli(fixture('cancel-race.jsonl')).stdout);
+  });
+
   it('large input is parsed in a worker thread, with the same result', async () => {
     const dir = tmpDir();
     const file = path.join(dir, 'big.jsonl');
