@@ -19,7 +19,6 @@ import {
   FRAME_HEADER, JournalCorruptError, MAX_RECORD, SEGMENT_PREFIX, SEGMENT_SUFFIX, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX,
   journalPackr, scanSegment, segmentName, seqOf, snapshotName, writeFrame, type JournalRecord,
 } from './format.js';
-import { crc32 } from './crc32.js';
 import { Packr } from 'msgpackr';
 import type { Compactor } from './compaction.js';
 
@@ -189,52 +188,98 @@ function takeLock(dir: string): string {
   throw new Error(`journal ${dir}: could not take ${file}`);
 }
 
-/** Where appends go: a mapped segment or a file with a staging buffer. */
-interface SegmentStore {
-  readonly name: string;
-  readonly capacity: number;
-  pos: number;
+/**
+ * Where appends go: a mapped segment or a file with a staging buffer. The file descriptor's
+ * life is kept here for both: asynchronous syncs in flight are counted, and the descriptor is
+ * closed only once none is (a queued fdatasync must never run on a closed or reused fd).
+ */
+abstract class SegmentStore {
+  protected readonly fd: number;
+  protected closed = false;
+  private inflight = 0;
+  private onIdle: (() => void) | undefined;
+
+  constructor(
+    readonly file: string,
+    readonly name: string,
+    readonly capacity: number,
+    public pos: number,
+  ) {
+    this.fd = fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w+');
+  }
+
   /** Room for `n` more bytes. */
-  fits(n: number): boolean;
-  write(payload: Uint8Array): void;
+  fits(n: number): boolean {
+    return this.pos + n <= this.capacity;
+  }
+
+  abstract write(payload: Uint8Array): void;
   /** Written to the OS (survives the process dying). */
-  barrier(): void;
-  /** Synchronous durable sync (fsync mode, close). */
-  syncNow(): void;
+  abstract barrier(): void;
+  /** Synchronous durable sync (fsync mode). */
+  abstract syncNow(): void;
+  /** Let go of the bytes in memory: unmap, or write the staging buffer out. */
+  protected abstract detach(): void;
+  /** An asynchronous sync covering everything up to `upTo` succeeded. */
+  protected synced(_upTo: number): void {}
+
   /** Asynchronous durable sync (group commit); calls back once done or failed. */
-  syncAsync(done: (err: Error | null) => void): void;
-  /** Sync, trim the file to what was written, and let go of it. */
-  close(trim: boolean): void;
+  syncAsync(done: (err: Error | null) => void): void {
+    this.barrier();
+    const upTo = this.pos;
+    this.inflight++;
+    fs.fdatasync(this.fd, (err) => {
+      this.inflight--;
+      if (err === null) this.synced(upTo);
+      done(err);
+      if (this.inflight === 0) this.onIdle?.();
+    });
+  }
+
+  private whenIdle(fn: () => void): void {
+    if (this.inflight === 0) fn();
+    else this.onIdle = fn;
+  }
+
+  /** Sync, trim the file to what was written (`trim`), and let go of it. */
+  close(trim: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.detach();
+    if (trim) {
+      fs.ftruncateSync(this.fd, this.pos);
+      fs.fdatasyncSync(this.fd);
+    }
+    const fd = this.fd;
+    this.whenIdle(() => fs.closeSync(fd));
+  }
+
+  /** Rotation: trim to what was written, sync and close off the main thread. */
+  retire(onDone: (err: Error | null) => void): void {
+    this.closed = true;
+    this.detach();
+    const fd = this.fd;
+    fs.ftruncate(fd, this.pos, (e1) => fs.fdatasync(fd, (e2) => this.whenIdle(() => fs.close(fd, () => onDone(e1 ?? e2 ?? null)))));
+  }
 }
 
-class MappedStore implements SegmentStore {
-  readonly capacity: number;
+class MappedStore extends SegmentStore {
   private readonly ab: ArrayBuffer;
   private readonly buf: Buffer;
-  private readonly fd: number;
-  private syncedTo = 0;
-  private closed = false;
-  private inflight = 0;
-  private closeAfterSync = false;
+  private syncedTo: number;
 
   constructor(
     private readonly native: NativeAddon,
-    readonly file: string,
-    readonly name: string,
+    file: string,
+    name: string,
     size: number,
-    public pos: number,
+    pos: number,
   ) {
-    const existing = fs.existsSync(file) ? fs.statSync(file).size : 0;
-    this.capacity = Math.max(size, existing);
+    super(file, name, Math.max(size, fs.existsSync(file) ? fs.statSync(file).size : 0), pos);
     // pages from 64 KiB past the end of the data on are pretouched by a native thread
     this.ab = native.mapFile(file, this.capacity, pos + 64 * 1024);
     this.buf = Buffer.from(this.ab);
-    this.fd = fs.openSync(file, 'r+');
     this.syncedTo = pos;
-  }
-
-  fits(n: number): boolean {
-    return this.pos + n <= this.capacity;
   }
 
   write(payload: Uint8Array): void {
@@ -249,61 +294,24 @@ class MappedStore implements SegmentStore {
     this.syncedTo = this.pos;
   }
 
-  syncAsync(done: (err: Error | null) => void): void {
-    const upTo = this.pos;
-    this.inflight++;
-    fs.fdatasync(this.fd, (err) => {
-      this.inflight--;
-      if (err === null) this.syncedTo = Math.max(this.syncedTo, upTo);
-      if (this.closeAfterSync && this.inflight === 0) fs.close(this.fd, () => {});
-      done(err);
-    });
+  protected override synced(upTo: number): void {
+    this.syncedTo = Math.max(this.syncedTo, upTo);
   }
 
-  close(trim: boolean): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected detach(): void {
     this.native.unmapFile(this.ab);
-    if (trim) fs.ftruncateSync(this.fd, this.pos);
-    if (trim) fs.fdatasyncSync(this.fd);
-    if (this.inflight > 0) this.closeAfterSync = true;
-    else fs.closeSync(this.fd);
-  }
-
-  /** Rotation: trim to what was written, sync and close off the main thread. */
-  retire(onDone: (err: Error | null) => void): void {
-    this.closed = true;
-    this.native.unmapFile(this.ab);
-    const fd = this.fd;
-    fs.ftruncate(fd, this.pos, (e1) => fs.fdatasync(fd, (e2) => fs.close(fd, () => onDone(e1 ?? e2 ?? null))));
   }
 }
 
-class FileStore implements SegmentStore {
-  readonly capacity: number;
-  private readonly fd: number;
-  private readonly stage: Buffer;
+class FileStore extends SegmentStore {
+  private readonly stage = Buffer.allocUnsafe(256 * 1024);
   private staged = 0;
   /** Bytes written to the file (pos = written + staged). */
   private written: number;
-  private inflight = 0;
-  private closeAfterSync = false;
-  private closed = false;
 
-  constructor(
-    readonly file: string,
-    readonly name: string,
-    size: number,
-    public pos: number,
-  ) {
-    this.capacity = size;
-    this.fd = fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w+');
+  constructor(file: string, name: string, size: number, pos: number) {
+    super(file, name, size, pos);
     this.written = pos;
-    this.stage = Buffer.allocUnsafe(256 * 1024);
-  }
-
-  fits(n: number): boolean {
-    return this.pos + n <= this.capacity;
   }
 
   write(payload: Uint8Array): void {
@@ -334,33 +342,8 @@ class FileStore implements SegmentStore {
     fs.fdatasyncSync(this.fd);
   }
 
-  syncAsync(done: (err: Error | null) => void): void {
+  protected detach(): void {
     this.barrier();
-    this.inflight++;
-    fs.fdatasync(this.fd, (err) => {
-      this.inflight--;
-      if (this.closeAfterSync && this.inflight === 0) fs.close(this.fd, () => {});
-      done(err);
-    });
-  }
-
-  close(trim: boolean): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.barrier();
-    if (trim) {
-      fs.ftruncateSync(this.fd, this.pos);
-      fs.fdatasyncSync(this.fd);
-    }
-    if (this.inflight > 0) this.closeAfterSync = true;
-    else fs.closeSync(this.fd);
-  }
-
-  retire(onDone: (err: Error | null) => void): void {
-    this.barrier();
-    this.closed = true;
-    const fd = this.fd;
-    fs.fdatasync(fd, (e) => fs.close(fd, () => onDone(e)));
   }
 }
 
@@ -379,7 +362,7 @@ export class Journal {
   readonly dir: string;
   readonly options: Required<Omit<JournalOptions, 'dir'>>;
   private readonly packr = journalPackr();
-  private store: SegmentStore & { retire(onDone: (err: Error | null) => void): void };
+  private store: SegmentStore;
   private readonly storage: 'mapped' | 'file';
   private _seq: number;
   private readonly lockFile: string;
@@ -560,7 +543,7 @@ export class Journal {
     }
   }
 
-  private openStore(segment: Segment | undefined, end: number): SegmentStore & { retire(onDone: (err: Error | null) => void): void } {
+  private openStore(segment: Segment | undefined, end: number): SegmentStore {
     const seg = segment ?? { name: segmentName(this._seq), first: this._seq };
     const file = path.join(this.dir, seg.name);
     const size = this.options.segmentBytes;
@@ -764,4 +747,3 @@ export class Journal {
   }
 }
 
-export { crc32 };
