@@ -21,6 +21,7 @@ import type { Order, OrderRequest } from '../domain/order.js';
 import type { BrokerReport, Trade } from '../domain/report.js';
 import type { Position } from '../core/ledger.js';
 import { validateReport } from '../core/report-validation.js';
+import type { StrategyCallbacks } from '../core/strategy.js';
 import type { Logger } from '../ops/logger.js';
 import { pino } from 'pino';
 import { archiveRange } from './compaction.js';
@@ -284,26 +285,11 @@ export async function runReplay(parsed: ParsedReplay, options: ReplayOptions = {
     throw new Error(`${parsed.file}: no instruments: start the file with a header line {"format":"${EVENTS_FORMAT}","instruments":[...]} or pass --config`);
   }
   const first = parsed.format === 'events' ? parsed.events[0]?.t : parsed.records[0]?.rec.t;
-  const clock = new ManualClock(first ?? 0);
-  const broker = new RecordingBroker('replay', clock);
-  const trades: Trade[] = [];
-  const engine: Engine = createEngine({
-    instruments,
-    broker,
-    clock,
-    logger: options.logger ?? pino({ level: 'silent' }),
-    connection: { heartbeatMs: 0 },
-    // a replay keeps every order it saw, however long the stream
-    retentionMs: Number.MAX_SAFE_INTEGER,
-    capacity: capacityFor(parsed.format === 'events' ? parsed.events.length : parsed.records.length),
-    strategy: { onTrade: (t) => void trades.push(t) },
-  });
   const total = parsed.format === 'events' ? parsed.events.length : parsed.records.length;
+  const trades: Trade[] = [];
+  const { engine, moveTo } = replayEngine(instruments, total, first ?? 0, { onTrade: (t) => void trades.push(t) }, options.logger);
   const every = options.progressEvery ?? 4096;
   const problems = [...parsed.problems];
-  const moveTo = (t: number) => {
-    if (t > clock.now()) clock.advance(t - clock.now());
-  };
   if (parsed.format === 'journal') {
     for (let i = 0; i < parsed.records.length; i++) {
       const { seq, rec } = parsed.records[i]!;
@@ -349,8 +335,31 @@ export async function runReplay(parsed: ParsedReplay, options: ReplayOptions = {
   };
 }
 
+/**
+ * A fresh engine to replay `events` events into: a broker that records and never answers, a
+ * manual clock from `start` that `moveTo` moves forward (never back), every order kept.
+ */
+export function replayEngine(instruments: InstrumentSpec[], events: number, start: number, strategy?: StrategyCallbacks, logger?: Logger): { engine: Engine; moveTo: (t: number) => void } {
+  const clock = new ManualClock(start);
+  const engine = createEngine({
+    instruments,
+    broker: new RecordingBroker('replay', clock),
+    clock,
+    logger: logger ?? pino({ level: 'silent' }),
+    connection: { heartbeatMs: 0 },
+    // a replay keeps every order it saw, however long the stream
+    retentionMs: Number.MAX_SAFE_INTEGER,
+    capacity: capacityFor(events),
+    ...(strategy !== undefined ? { strategy } : {}),
+  });
+  const moveTo = (t: number) => {
+    if (t > clock.now()) clock.advance(t - clock.now());
+  };
+  return { engine, moveTo };
+}
+
 /** Slots for `n` events: every event could be a new order. */
-export function capacityFor(n: number): number {
+function capacityFor(n: number): number {
   let c = 1024;
   while (c < n && c < 1 << 24) c *= 2;
   return c;

@@ -4,12 +4,8 @@
  * it (pino JSON lines with its client order id, or its broker order id once known).
  */
 import * as fs from 'node:fs';
-import { pino } from 'pino';
-import { RecordingBroker } from '../brokers/recording-broker.js';
-import { ManualClock } from '../core/clock.js';
-import { createEngine } from '../core/engine.js';
 import { reportOf, type JournalRecord } from './format.js';
-import { capacityFor, parseJournal, type ReplayProblem } from './replay.js';
+import { parseJournal, replayEngine, type ReplayProblem } from './replay.js';
 
 export interface TraceLine {
   /** Epoch ms. */
@@ -83,14 +79,10 @@ export function traceOrder(clientOrderId: string, journal: string | undefined, l
       }
     } else {
       // replay the whole journal; note the order's status after each of its records
-      const clock = new ManualClock(parsed.records[0]?.rec.t ?? 0);
-      const engine = createEngine({
-        instruments: parsed.instruments, broker: new RecordingBroker('trace', clock), clock, logger: pino({ level: 'silent' }),
-        retentionMs: Number.MAX_SAFE_INTEGER, capacity: capacityFor(parsed.records.length), connection: { heartbeatMs: 0 },
-      });
+      const { engine, moveTo } = replayEngine(parsed.instruments, parsed.records.length, parsed.records[0]?.rec.t ?? 0);
       let last = '';
       for (const { seq, rec } of parsed.records) {
-        if (rec.t > clock.now()) clock.advance(rec.t - clock.now());
+        moveTo(rec.t);
         const mine = concerns(rec, clientOrderId, bid);
         try {
           engine.replayJournalRecord(rec);
