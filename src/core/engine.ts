@@ -10,7 +10,7 @@ import { LatencyHistogram, type LatencySummary } from '../ops/latency.js';
 import { createLogger, type Logger } from '../ops/logger.js';
 import { LimitTable, ladderUnitProblems, riskProblems, type RiskConfig } from '../risk/limits.js';
 import { PreTradeRisk } from '../risk/pretrade.js';
-import { ANOMALY_SEVERITY, type Anomaly, type AnomalyHook, type AnomalyKind } from './anomaly.js';
+import { ANOMALY_SEVERITY, type Anomaly, type AnomalyKind } from './anomaly.js';
 import { environmentProblems, type Environment, type LiveArm } from '../connectivity/credentials.js';
 import { ConnectionSupervisor, type ConnectionState, type ConnectionStateChange, type ConnectionStats } from '../connectivity/supervisor.js';
 import { mergeRecovery, type RecoveryTarget, type SyncSummary } from '../connectivity/recovery.js';
@@ -24,7 +24,7 @@ import { BatchBuffers, GATE_DUP, GATE_SKIP, NativeGate, TsGate, type Gate } from
 import { loadNative } from '../native/loader.js';
 import { AccountRisk } from '../risk/account-risk.js';
 import { TradingCalendar } from '../risk/calendar.js';
-import { TRADING_STATES, type TradingState, type TradingStateChange, type TradingStateHook } from '../risk/trading-state.js';
+import { TRADING_STATES, type TradingState, type TradingStateChange } from '../risk/trading-state.js';
 import { Journal, type JournalOpenInfo, type JournalOptions, type JournalStats, type RecoverySink } from '../journal/journal.js';
 import { reportOf, reportRecord, type JournalRecord } from '../journal/format.js';
 import { workerCompactor, type Compactor } from '../journal/compaction.js';
@@ -153,7 +153,6 @@ export class Engine {
 
   private readonly bySymbol = new Map<string, Instrument>();
   private strategy: StrategyCallbacks | undefined;
-  private readonly anomalyHook: AnomalyHook | undefined;
   private _state: EngineState = 'created';
   /** Where orders go; checked against the adapter's credentials at start. */
   readonly environment: Environment;
@@ -192,7 +191,6 @@ export class Engine {
   private _tradingState: TradingState = 'Active';
   private lastStateReason = 'start';
   private readonly stateHistory: TradingStateChange[] = [];
-  private readonly stateHook: TradingStateHook | undefined;
   /** Calendar per instrument index (undefined: always open). */
   private readonly calendars: (TradingCalendar | undefined)[];
   private readonly cancelOutside: 'allow' | 'refuse';
@@ -251,7 +249,6 @@ export class Engine {
     this.seqBuy = new Float64Array(this.instruments.length);
     this.seqSell = new Float64Array(this.instruments.length);
     this.accountRisk = new AccountRisk(this.instruments, this.risk.limits, config.risk?.account ?? {}, this.clock.now());
-    this.stateHook = config.onTradingState;
     const byMarket = new Map(Object.entries(config.markets ?? {}).map(([name, spec]) => [name, new TradingCalendar(spec)]));
     this.calendars = this.instruments.map((i) => (i.market === '' ? undefined : byMarket.get(i.market)));
     this.cancelOutside = config.cancelOutsideSession ?? 'allow';
@@ -269,7 +266,6 @@ export class Engine {
     }
     this.broker = config.broker ?? new SimBroker({ ...config.sim, instruments: config.instruments, clock: this.clock });
     this.strategy = config.strategy;
-    this.anomalyHook = config.onAnomaly;
     this.deniedBy = new Uint32Array(64);
     this.rejectedBy = new Uint32Array(64);
     this.counters = {
@@ -287,13 +283,16 @@ export class Engine {
     this.initialCash = { ...(config.initialCash ?? {}) };
     this.startRisk = config.risk;
     this.currentRisk = config.risk;
-    const stateHook = config.onConnectionState;
+    // the config's hooks are the first observers: one way to tell anyone, one guard around it
+    const { onAnomaly, onTradingState, onConnectionState } = config;
+    if (onAnomaly !== undefined || onTradingState !== undefined || onConnectionState !== undefined) {
+      this.observe({ ...(onAnomaly !== undefined ? { onAnomaly } : {}), ...(onTradingState !== undefined ? { onTradingState } : {}), ...(onConnectionState !== undefined ? { onConnectionState } : {}) });
+    }
     this.connection = new ConnectionSupervisor(this.broker, this.clock, this.logger, this.environment, config.connection, {
       onReport: (r) => this.onReport(r),
       sync: () => this.recoverySync(),
       onState: (change) => {
         if (this.journal !== undefined) this.record({ k: 'conn', t: change.time, from: change.from, to: change.to, reason: change.reason });
-        stateHook?.(change);
         for (const o of this.observers) o.onConnectionState?.(change);
       },
       onThrottle: (ms, detail) => this.throttle(ms, detail),
@@ -1065,13 +1064,6 @@ export class Engine {
     const log = { tradingState: state, from: change.from, reason };
     if (state === 'Active') this.logger.info(log, 'trading state changed');
     else this.logger.warn(log, 'trading state changed');
-    if (this.stateHook !== undefined) {
-      try {
-        this.stateHook(change);
-      } catch (err) {
-        this.logger.error({ err }, 'onTradingState hook threw');
-      }
-    }
     for (const o of this.observers) o.onTradingState?.(change);
     return change;
   }
@@ -1469,13 +1461,6 @@ export class Engine {
     if (severity === 'P0') this.logger.error({ anomaly: kind, severity, clientOrderId, brokerOrderId }, reason);
     else this.logger.warn({ anomaly: kind, severity, clientOrderId, brokerOrderId }, reason);
     if (this.journal !== undefined && kind !== 'JOURNAL_FAILED') this.record({ k: 'anomaly', t: a.time, kind, severity, reason, c: clientOrderId, b: brokerOrderId });
-    if (this.anomalyHook !== undefined) {
-      try {
-        this.anomalyHook(a);
-      } catch (err) {
-        this.logger.error({ err }, 'anomaly hook threw');
-      }
-    }
     for (const o of this.observers) o.onAnomaly?.(a);
   }
 
@@ -1493,7 +1478,7 @@ export class Engine {
           try {
             fn.call(observer, x);
           } catch (err) {
-            this.logger.error({ err }, `engine observer ${k} threw`);
+            this.logger.error({ err }, `${k} threw`);
           }
         };
       }
