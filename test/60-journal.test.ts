@@ -11,7 +11,7 @@ import { crc32, tableCrc32 } from '../src/journal/crc32.js';
 import { FRAME_HEADER, JournalCorruptError, journalPackr, scanSegment, segmentName, writeFrame, type JournalRecord } from '../src/journal/format.js';
 import { Journal, journalProblems, readSnapshotFile, type JournalOptions, type RecoverySink } from '../src/journal/journal.js';
 import { archiveRange, compactSegments, workerCompactor } from '../src/journal/compaction.js';
-import { NATIVE, INSTRUMENTS, NO_HEARTBEAT, ScriptedBroker, problemsOf, quiet, thrownBy, until } from './helpers.js';
+import { NATIVE, INSTRUMENTS, asBrokerOrder, NO_HEARTBEAT, ScriptedBroker, problemsOf, quiet, thrownBy, until } from './helpers.js';
 
 const dirs: string[] = [];
 function tmpDir(): string {
@@ -280,7 +280,7 @@ class MirrorBroker extends ScriptedBroker {
   override async syncOpenOrders(): Promise<BrokerOrder[]> {
     return (this.view?.openOrders() ?? [])
       .filter((o) => o.brokerOrderId !== '')
-      .map((o) => ({ clientOrderId: o.clientOrderId, brokerOrderId: o.brokerOrderId, symbol: o.symbol, side: o.side, type: o.type, tif: o.tif, qty: o.qty, price: o.price, cumQty: o.cumQty, status: o.status }));
+      .map((o) => asBrokerOrder(o));
   }
 }
 
@@ -430,7 +430,7 @@ describe('engine restore from the journal', () => {
     b2.syncOpenOrders = async () => [];
     b2.syncTodayTrades = async () => [{ execId: 'late', clientOrderId: 'b', brokerOrderId: 'B', symbol: 'ACME', side: 'buy', qty: 30, price: 10.02, time: clock.now() }];
     b2.syncDayOrders = async () => [
-      ...a.orders().filter((o) => o.brokerOrderId !== '' && o.clientOrderId !== 'b').map((o) => ({ clientOrderId: o.clientOrderId, brokerOrderId: o.brokerOrderId, symbol: o.symbol, side: o.side, type: o.type, tif: o.tif, qty: o.qty, price: o.price, cumQty: o.cumQty, status: o.status === 'PendingCancel' ? ('Cancelled' as const) : o.status })),
+      ...a.orders().filter((o) => o.brokerOrderId !== '' && o.clientOrderId !== 'b').map((o) => asBrokerOrder(o, o.status === 'PendingCancel' ? 'Cancelled' : o.status)),
       { clientOrderId: 'b', brokerOrderId: 'B', symbol: 'ACME', side: 'buy', type: 'limit', tif: 'day', qty: 50, price: 10.01, cumQty: 50, status: 'Filled' },
     ];
     const b = engineOn(dir, b2, clock);

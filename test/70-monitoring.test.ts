@@ -10,7 +10,7 @@ import { LatencyHistogram } from '../src/ops/latency.js';
 import { engineMetrics, LATENCY_BUCKETS_US } from '../src/ops/metrics.js';
 import { Monitor, type MonitorOptions } from '../src/ops/monitor.js';
 import { OpsServer } from '../src/ops/server.js';
-import { INSTRUMENTS, ScriptedBroker, drive, quiet, settle, until } from './helpers.js';
+import { INSTRUMENTS, ScriptedBroker, asBrokerOrder, drive, quiet, settle, until } from './helpers.js';
 import { SimBrokerServer } from '../src/brokers/sim/server.js';
 import { RemoteSimBroker } from '../src/brokers/sim/remote.js';
 import { Secret } from '../src/connectivity/credentials.js';
@@ -122,7 +122,7 @@ describe('metrics of a scripted session', () => {
     broker.send({ kind: 'cancel_rejected', clientOrderId: 'o3', brokerOrderId: 'B3', text: 'too late' });
     // a disconnect, then the reconnect; the broker's records agree, so its sync changes nothing
     broker.syncOpenOrders = async () =>
-      engine.openOrders().map((o) => ({ clientOrderId: o.clientOrderId, brokerOrderId: o.brokerOrderId, symbol: o.symbol, side: o.side, type: o.type, tif: o.tif, qty: o.qty, price: o.price, cumQty: o.cumQty, status: o.status }));
+      engine.openOrders().map((o) => asBrokerOrder(o));
     broker.sink!.onDisconnect('cable pulled');
     await drive(clock, () => engine.connectionState === 'Ready', 'the reconnect', 5);
 

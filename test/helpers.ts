@@ -6,9 +6,9 @@ import { ConfigError } from '../src/core/config.js';
 import type { EngineConfig } from '../src/core/config.js';
 import type { Anomaly } from '../src/core/anomaly.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
-import type { BrokerReport } from '../src/domain/report.js';
+import type { BrokerOrder, BrokerReport } from '../src/domain/report.js';
 import { RecordingBroker } from '../src/brokers/recording-broker.js';
-import type { OrderRequest } from '../src/domain/order.js';
+import type { Order, OrderRequest } from '../src/domain/order.js';
 import { loadNative } from '../src/native/loader.js';
 
 export const INSTRUMENTS: InstrumentSpec[] = [
@@ -37,6 +37,11 @@ export function problemsOf(fn: () => unknown): readonly string[] {
  * heartbeat answer (a promise) can arrive in between and every interval would count as missed.
  */
 export const NO_HEARTBEAT = { heartbeatMs: 0 } as const;
+
+/** An engine order as the broker's records would hold it (for scripted sync answers); `status` overrides. */
+export function asBrokerOrder(o: Order, status: Order['status'] = o.status): BrokerOrder {
+  return { clientOrderId: o.clientOrderId, brokerOrderId: o.brokerOrderId, symbol: o.symbol, side: o.side, type: o.type, tif: o.tif, qty: o.qty, price: o.price, cumQty: o.cumQty, status };
+}
 
 /** A silent logger for tests. */
 export const quiet = () => pino({ level: 'silent' });
