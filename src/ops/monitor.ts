@@ -64,12 +64,6 @@ export function monitorProblems(m: unknown, at = 'monitor'): string[] {
 
 const READY = new Set(['Ready', 'Degraded']);
 
-/** A P2 condition: over its threshold since when (NaN: not over). */
-interface Sustained {
-  code: string;
-  since: number;
-}
-
 export class Monitor {
   readonly alerts: AlertManager;
   readonly options: typeof MONITOR_DEFAULTS;
@@ -78,7 +72,8 @@ export class Monitor {
   private readonly lagSource: () => number;
   private timer: TimerHandle | undefined;
   private notReadySince: number;
-  private readonly over = new Map<string, Sustained>();
+  /** P2 conditions over their threshold, by code: since when. */
+  private readonly overSince = new Map<string, number>();
   private stopWatching: () => void;
   /** Event-loop lag p99 at the last evaluation, ms. */
   lastLagMs = 0;
@@ -160,16 +155,13 @@ export class Monitor {
 
   private sustain(code: string, bad: boolean, now: number, message: string): void {
     if (!bad) {
-      this.over.delete(code);
+      this.overSince.delete(code);
       this.alerts.resolve(code, '', 'back under its threshold');
       return;
     }
-    let s = this.over.get(code);
-    if (s === undefined) {
-      s = { code, since: now };
-      this.over.set(code, s);
-    }
-    if (now - s.since >= this.options.sustainMs) this.alerts.raise(code, 'P2', `${message} for ${Math.round((now - s.since) / 1000)} s`);
+    const since = this.overSince.get(code) ?? now;
+    this.overSince.set(code, since);
+    if (now - since >= this.options.sustainMs) this.alerts.raise(code, 'P2', `${message} for ${Math.round((now - since) / 1000)} s`);
   }
 
   /** Webhook delivery counters (undefined without a webhook). */
