@@ -123,10 +123,15 @@ export class LatencyHistogram {
    * histogram: found by binary search over the HDR ranks, so exact to the HDR precision.
    */
   countsAtOrBelow(boundsUs: readonly number[]): number[] {
+    return this.buckets(boundsUs).counts;
+  }
+
+  /** One read of the session for a Prometheus histogram: bucket counts, count and sum (µs). */
+  buckets(boundsUs: readonly number[]): { counts: number[]; count: number; sumUs: number } {
     return this.read(true, (h) => {
       const n = h.totalCount;
       const valueAtRank = (k: number) => h.getValueAtPercentile((k / n) * 100);
-      return boundsUs.map((b) => {
+      const counts = boundsUs.map((b) => {
         const ns = b * 1000;
         if (n === 0) return 0;
         if (h.maxValue <= ns) return n;
@@ -140,11 +145,8 @@ export class LatencyHistogram {
         }
         return lo;
       });
+      return { counts, count: n, sumUs: (h.mean * n) / 1000 };
     });
   }
 
-  /** Sum of the recorded values, microseconds (mean x count; HDR keeps no exact sum). */
-  get sumUs(): number {
-    return this.read(true, (h) => (h.mean * h.totalCount) / 1000);
-  }
 }

@@ -21,14 +21,13 @@ function hdrMetric(name: string, help: string, source: () => LatencyHistogram) {
     type: 'histogram',
     aggregator: 'sum',
     get() {
-      const h = source();
-      const counts = h.countsAtOrBelow(LATENCY_BUCKETS_US);
+      const { counts, count, sumUs } = source().buckets(LATENCY_BUCKETS_US);
       const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = LATENCY_BUCKETS_US.map((b, i) => ({
         metricName: `${name}_bucket`, labels: { le: b / 1e6 }, value: counts[i]!,
       }));
-      values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: h.count });
-      values.push({ metricName: `${name}_sum`, labels: {}, value: h.sumUs / 1e6 });
-      values.push({ metricName: `${name}_count`, labels: {}, value: h.count });
+      values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: count });
+      values.push({ metricName: `${name}_sum`, labels: {}, value: sumUs / 1e6 });
+      values.push({ metricName: `${name}_count`, labels: {}, value: count });
       return { name, help, type: 'histogram', values, aggregator: 'sum' };
     },
   };
