@@ -11,6 +11,7 @@ import { calendarProblems, type MarketCalendarSpec } from '../risk/calendar.js';
 import { isEnvironment, type Environment, type LiveArm } from '../connectivity/credentials.js';
 import { journalProblems, type JournalOptions } from '../journal/journal.js';
 import { connectionProblems, type ConnectionOptions, type ConnectionStateChange } from '../connectivity/supervisor.js';
+import { reconProblems, type ReconConfig } from '../recon/diff.js';
 
 /** Everything `createEngine` accepts. Only `instruments` is required. */
 export interface EngineConfig {
@@ -69,13 +70,18 @@ export interface EngineConfig {
    * callbacks). Default true; false saves their clock readings and records (bench/ measures it).
    */
   latencyHistograms?: boolean;
+  /**
+   * Reconciliation with the broker's records: the interval of periodic runs (default 0: on
+   * demand only), the grace period, and the conflict policy per diff kind (docs/reconciliation.md).
+   */
+  recon?: ReconConfig;
   /** For tests only: a weak id hash, to make ids collide on all 64 bits (see IdIndex). */
   testHooks?: { weakHash?: (id: string) => number };
 }
 
 const KNOWN = new Set([
   'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'clock', 'logger', 'strategy', 'onAnomaly', 'backend', 'testHooks', 'onTradingState', 'markets', 'cancelOutsideSession',
-  'environment', 'live', 'connection', 'onConnectionState', 'journal', 'latencyHistograms',
+  'environment', 'live', 'connection', 'onConnectionState', 'journal', 'latencyHistograms', 'recon',
 ]);
 
 /** Thrown by `createEngine` with every problem of the config at once. */
@@ -185,13 +191,14 @@ export function configProblems(cfg: unknown, options: { fileOnly?: boolean } = {
   if (c.journal !== undefined) errors.push(...journalProblems(c.journal));
   if (c.latencyHistograms !== undefined && typeof c.latencyHistograms !== 'boolean') errors.push('latencyHistograms: must be true or false');
   if (c.onConnectionState !== undefined && typeof c.onConnectionState !== 'function') errors.push('onConnectionState: must be a function');
+  errors.push(...reconProblems(c.recon));
   return errors;
 }
 
 export function strategyProblems(s: unknown, path: string): string[] {
   if (typeof s !== 'object' || s === null) return [`${path}: must be an object with onOrder / onTrade / onExecutionReport`];
   const errors: string[] = [];
-  const known = ['onOrder', 'onTrade', 'onExecutionReport'];
+  const known = ['onOrder', 'onTrade', 'onExecutionReport', 'onCorrection'];
   for (const [k, v] of Object.entries(s)) {
     if (!known.includes(k)) errors.push(`${path}.${k}: unknown callback (known: ${known.join(', ')})`);
     else if (typeof v !== 'function') errors.push(`${path}.${k}: must be a function`);

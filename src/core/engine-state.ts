@@ -9,6 +9,7 @@ import type { Instrument } from '../domain/instrument.js';
 import type { CancelRecord, CancelUnsentRecord, IntentRecord, UnsentRecord } from '../journal/format.js';
 import { exportTable, importTable, type SlotRow } from '../journal/table-state.js';
 import type { Logger } from '../ops/logger.js';
+import type { ReconState } from '../recon/reconciler.js';
 import type { AccountRisk } from '../risk/account-risk.js';
 import type { RiskConfig } from '../risk/limits.js';
 import type { PreTradeRisk } from '../risk/pretrade.js';
@@ -32,6 +33,8 @@ export interface EngineSnapshot {
   /** The risk config the session started with, and the latest reload (null: none). */
   startRisk: RiskConfig | null;
   risk: RiskConfig | null;
+  /** Reconciliation's diffs, accepted values and archived orders (absent in older snapshots). */
+  recon?: ReconState;
 }
 
 /** The parts of an engine a snapshot reads and a restore writes. */

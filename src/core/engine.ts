@@ -28,6 +28,8 @@ import { TRADING_STATES, type TradingState, type TradingStateChange } from '../r
 import { Journal, type JournalOpenInfo, type JournalOptions, type JournalStats, type RecoverySink } from '../journal/journal.js';
 import { reportOf, reportRecord, type JournalRecord } from '../journal/format.js';
 import { workerCompactor, type Compactor } from '../journal/compaction.js';
+import { Reconciler, type DiffEvent, type ReconRun, type ReconTarget } from '../recon/reconciler.js';
+import type { Correction, LocalOrder } from '../recon/diff.js';
 import { checkInstruments, recomputeDerived, replayOrderRecord, restoreSnapshot, takeSnapshot, type EngineParts, type EngineSnapshot } from './engine-state.js';
 
 export type EngineState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -55,6 +57,8 @@ export interface SafeStopResult {
 
 /** Watches an engine beside its config hooks (`engine.observe`). */
 export interface EngineObserver {
+  /** A reconciliation diff was raised, fixed, resolved, acknowledged or cleared. */
+  onDiff?(event: DiffEvent): void;
   onAnomaly?(anomaly: Anomaly): void;
   onConnectionState?(change: ConnectionStateChange): void;
   onTradingState?(change: TradingStateChange): void;
@@ -162,7 +166,10 @@ export class Engine {
   /** No new order before this engine time: the broker throttled us. */
   private throttledUntil = 0;
   /** While a recovery sync runs: client ids of orders that got a live report. */
-  private syncTouched: Set<string> | undefined;
+  /** Client ids of orders that got a live report, collected while a sync or a reconciliation runs. */
+  private readonly touchSets: Set<string>[] = [];
+  /** Reconciliation is applying a correction: its own reports are not live news. */
+  private correcting = false;
   private _lastSync: SyncSummary | undefined;
   private handling = false;
   private readonly backlog: BrokerReport[] = [];
@@ -208,6 +215,12 @@ export class Engine {
   private readonly gate: Gate;
   /** Which implementation each submit path uses, and why. */
   readonly backend: EngineBackend;
+  /**
+   * Reconciliation with the broker's records (docs/reconciliation.md): `engine.reconcile()`
+   * runs it; `recon.list()`, `recon.get(id)`, `recon.resolve(...)` and `recon.acknowledge(...)`
+   * are the manual workflow; `recon.endOfDay()` gathers the day's report inputs.
+   */
+  readonly recon: Reconciler;
   private readonly journalOptions: JournalOptions | undefined;
   private journal: Journal | undefined;
   private compactor: Compactor | undefined;
@@ -264,7 +277,7 @@ export class Engine {
       nativeAnnounced = true;
       this.logger.warn({ reason: native.reason }, 'native addon unavailable; submitMany runs on the TypeScript backend');
     }
-    this.broker = config.broker ?? new SimBroker({ ...config.sim, instruments: config.instruments, clock: this.clock });
+    this.broker = config.broker ?? new SimBroker({ ...(config.initialCash !== undefined ? { initialCash: config.initialCash } : {}), ...config.sim, instruments: config.instruments, clock: this.clock });
     this.strategy = config.strategy;
     this.deniedBy = new Uint32Array(64);
     this.rejectedBy = new Uint32Array(64);
@@ -298,6 +311,8 @@ export class Engine {
       onThrottle: (ms, detail) => this.throttle(ms, detail),
       onAlarm: (kind, reason) => this.anomaly(kind, reason),
     });
+    this.recon = new Reconciler(this.reconTarget(), config.recon);
+    this.table.onRelease = (slot) => this.recon.archiveOrder(localOrder(this.snapshot(slot)));
   }
 
   /** Lifecycle state. */
@@ -363,6 +378,7 @@ export class Engine {
       throw new Error(`engine start failed: broker ${this.broker.name}: ${(err as Error).message}`, { cause: err });
     }
     this._state = 'running';
+    this.recon.start();
     this.logger.info({ broker: this.broker.name, environment: this.environment, instruments: this.instruments.length, capacity: this.table.capacity }, 'engine started');
   }
 
@@ -377,6 +393,7 @@ export class Engine {
       return;
     }
     this._state = 'stopping';
+    this.recon.stop();
     try {
       await this.connection.stop();
     } finally {
@@ -475,11 +492,12 @@ export class Engine {
   }
 
   private snapshotState(): EngineSnapshot {
-    return takeSnapshot(this.parts, this.startRisk, this.currentRisk);
+    return { ...takeSnapshot(this.parts, this.startRisk, this.currentRisk), recon: this.recon.exportState() };
   }
 
   private restoreSnapshot(s: EngineSnapshot): void {
     restoreSnapshot(this.parts, s);
+    if (s.recon !== undefined) this.recon.importState(s.recon);
     this.journalStartRisk = s.startRisk ?? undefined;
     this.journalRisk = s.risk ?? undefined;
   }
@@ -511,6 +529,9 @@ export class Engine {
         if (rec.to !== this._tradingState) this.stateHistory.push({ from: this._tradingState, to: rec.to, reason: rec.reason, time: rec.t });
         this._tradingState = rec.to;
         this.lastStateReason = rec.reason;
+        return;
+      case 'recon':
+        this.recon.replay(rec.ev, rec.t);
         return;
       case 'conn':
       case 'anomaly':
@@ -552,19 +573,31 @@ export class Engine {
   /** Fetch the broker's records and merge them (see connectivity/recovery.ts). A failed fetch merges nothing. */
   private async recoverySync(pendingNewBefore = Infinity): Promise<void> {
     const b = this.broker;
-    const touched = new Set<string>();
-    this.syncTouched = touched;
+    const { touched, stop } = this.watchReports();
     let open, trades, day;
     try {
       open = await b.syncOpenOrders();
       trades = await b.syncTodayTrades();
       day = b.syncDayOrders !== undefined ? await b.syncDayOrders() : undefined;
     } finally {
-      this.syncTouched = undefined;
+      stop();
     }
     this._lastSync = mergeRecovery(this.recoveryTarget, { open, trades, ...(day !== undefined ? { day } : {}), touched, pendingNewBefore });
     this.counters.syncs++;
     this.logger.info({ broker: b.name, ...this._lastSync }, 'recovery sync done');
+  }
+
+  /** Collect the client ids of orders that get a live report until `stop`. */
+  private watchReports(): { touched: Set<string>; stop(): void } {
+    const touched = new Set<string>();
+    this.touchSets.push(touched);
+    return {
+      touched,
+      stop: () => {
+        const i = this.touchSets.indexOf(touched);
+        if (i >= 0) this.touchSets.splice(i, 1);
+      },
+    };
   }
 
   /** What recovery sync may do to the engine: apply reports, read orders, resend a pending cancel, flag. */
@@ -591,6 +624,94 @@ export class Engine {
     flag: (kind, reason, clientOrderId, brokerOrderId) => this.anomaly(kind, reason, clientOrderId, brokerOrderId),
     fillCount: () => this.counters.fills,
   };
+
+  /**
+   * Reconcile with the broker's records now: orders, fills, positions and cash (see
+   * docs/reconciliation.md). Safe differences are fixed per the policy, the rest are raised as
+   * diffs. Joins a run already under way. Rejects when the broker cannot be asked.
+   */
+  reconcile(): Promise<ReconRun> {
+    return this.recon.run('manual');
+  }
+
+  /** What reconciliation may read and do (see recon/reconciler.ts). */
+  private reconTarget(): ReconTarget {
+    const t = this.table;
+    const slotOf = (id: string) => t.byClientId.get(id);
+    return {
+      instruments: this.instruments,
+      clock: this.clock,
+      logger: this.logger,
+      broker: this.broker,
+      notReady: () => (this.ready ? '' : this.notReadyDetail()),
+      orders: () => this.orders(),
+      order: (id) => {
+        const slot = slotOf(id);
+        return slot < 0 ? undefined : this.snapshot(slot);
+      },
+      orderByBrokerId: (id) => {
+        const slot = t.byBrokerId.get(id);
+        return slot < 0 ? undefined : this.snapshot(slot);
+      },
+      hasExec: (id, execId) => {
+        const slot = slotOf(id);
+        return slot < 0 ? undefined : t.hasExec(slot, execId);
+      },
+      positions: () => new Map(this.instruments.map((inst) => [inst.symbol, this.ledger.qty[inst.index]!])),
+      cash: () => ({ ...this.ledger.account().cash }),
+      apply: (r) => {
+        this.correcting = true;
+        try {
+          this.onReport(r);
+        } finally {
+          this.correcting = false;
+        }
+      },
+      adjust: (a) => {
+        switch (a.what) {
+          case 'position':
+            this.ledger.adjustPosition(this.bySymbol.get(a.symbol)!.index, a.qty);
+            return;
+          case 'cash':
+            this.ledger.adjustCash(a.currency, a.amount);
+            return;
+          case 'fill-value': {
+            const slot = slotOf(a.clientOrderId);
+            if (slot < 0) return;
+            const cum = t.cumQty[slot]!;
+            if (cum > 0) this.ledger.reprice(t.instrument[slot]!, t.side[slot]!, cum, a.from / cum, a.to / cum);
+            t.fillValue[slot] = a.to;
+            return;
+          }
+          case 'limit-price': {
+            const slot = slotOf(a.clientOrderId);
+            if (slot >= 0) t.price[slot] = Math.round(a.price * this.instruments[t.instrument[slot]!]!.scale);
+            return;
+          }
+        }
+      },
+      tradingState: () => this._tradingState,
+      setTradingState: (state, reason) => {
+        this.setTradingState(state, reason);
+      },
+      record: (ev) => this.journal === undefined || this.record({ k: 'recon', t: this.clock.now(), ev }),
+      notify: (ev) => {
+        if (this.restoring) return;
+        for (const o of this.observers) o.onDiff?.(ev);
+      },
+      correction: (c: Correction) => {
+        const s = this.strategy;
+        if (this.restoring || s?.onCorrection === undefined) return;
+        try {
+          s.onCorrection(c);
+        } catch (err) {
+          this.counters.callbackErrors++;
+          this.anomaly('CALLBACK_ERROR', `strategy onCorrection threw: ${(err as Error).message}`, c.clientOrderId || undefined, c.brokerOrderId || undefined);
+        }
+      },
+      watch: () => this.watchReports(),
+    };
+  }
 
   /** Register the strategy callbacks. Once only: a second call throws. */
   setStrategy(callbacks: StrategyCallbacks): void {
@@ -1283,7 +1404,7 @@ export class Engine {
       slot = this.adoptExternal(r, now);
       if (slot < 0) return;
     }
-    if (this.syncTouched !== undefined) this.syncTouched.add(t.clientId[slot]!);
+    if (this.touchSets.length > 0 && !this.correcting) for (const set of this.touchSets) set.add(t.clientId[slot]!);
     // 2. dedup by (brokerOrderId, execId)
     if (t.seenExec(slot, r.execId)) {
       c.duplicateReports++;
@@ -1471,7 +1592,7 @@ export class Engine {
    */
   observe(observer: EngineObserver): () => void {
     const safe: EngineObserver = {};
-    for (const k of ['onAnomaly', 'onConnectionState', 'onTradingState'] as const) {
+    for (const k of ['onAnomaly', 'onConnectionState', 'onTradingState', 'onDiff'] as const) {
       const fn = observer[k] as ((x: never) => void) | undefined;
       if (fn !== undefined) {
         (safe as Record<string, unknown>)[k] = (x: never) => {
@@ -1570,6 +1691,14 @@ export class Engine {
  */
 export function createEngine(config: EngineConfig): Engine {
   return new Engine(config);
+}
+
+/** The fields reconciliation keeps of an order the table lets go. */
+function localOrder(o: Order): LocalOrder {
+  return {
+    clientOrderId: o.clientOrderId, brokerOrderId: o.brokerOrderId, symbol: o.symbol, side: o.side, qty: o.qty, price: o.price, status: o.status,
+    cumQty: o.cumQty, avgPx: o.avgPx, external: o.external, createdAt: o.createdAt, updatedAt: o.updatedAt,
+  };
 }
 
 /** Whether two risk configs say the same (both undefined counts). */

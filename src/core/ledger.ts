@@ -80,6 +80,30 @@ export class Ledger {
     this.fillCount++;
   }
 
+  /**
+   * Reconciliation: add `q` (signed) to a position without a fill, at its average price (no
+   * cash moves, nothing is realized; a position opened from flat this way has an average of 0).
+   */
+  adjustPosition(index: number, q: number): void {
+    const next = this.qty[index]! + q;
+    this.qty[index] = Math.abs(next) < 1e-12 ? 0 : next;
+    if (this.qty[index] === 0) this.avgPx[index] = 0;
+  }
+
+  /** Reconciliation: add `amount` to a currency's cash. */
+  adjustCash(currency: string, amount: number): void {
+    const i = this.currencies.indexOf(currency);
+    if (i < 0) throw new Error(`no cash account in ${currency}`);
+    this.cash[i] = this.cash[i]! + amount;
+  }
+
+  /** Reconciliation: fills of `q` booked at `fromPx` were really at `toPx` (cash, average and P&L follow). */
+  reprice(index: number, side: number, q: number, fromPx: number, toPx: number): void {
+    this.applyFill(index, -side, q, fromPx);
+    this.applyFill(index, side, q, toPx);
+    this.fillCount -= 2;
+  }
+
   /** Positions, cash and the fill count, for a journal snapshot. */
   exportState(): LedgerState {
     return { qty: [...this.qty], avgPx: [...this.avgPx], realized: [...this.realized], cash: Object.fromEntries(this.currencies.map((c, i) => [c, this.cash[i]!])), fills: this.fillCount };

@@ -157,6 +157,7 @@ export class OrderTable {
       if (this.finishedAt[slot]! + this.retentionMs > now) break;
       this.finHead = (this.finHead + 1) & mask;
       this.finCount--;
+      this.onRelease?.(slot);
       this.release(slot);
     }
   }
@@ -187,6 +188,17 @@ export class OrderTable {
   setBrokerId(slot: number, brokerOrderId: string): void {
     this.brokerId[slot] = brokerOrderId;
     this.byBrokerId.set(brokerOrderId, slot);
+  }
+
+  /** Called with a finished order's slot just before its retention ends and the slot is reused. */
+  onRelease: ((slot: number) => void) | undefined;
+
+  /** Whether `execId` was applied to the slot's order (read only). */
+  hasExec(slot: number, execId: string): boolean {
+    const ids = this.execIds[slot]!;
+    const n = this.execCount[slot]!;
+    for (let i = 0; i < n; i++) if (ids[i] === execId) return true;
+    return false;
   }
 
   /** Whether `execId` was already applied to the slot's order; records it when not. */

@@ -1,5 +1,6 @@
 import type { Order } from '../domain/order.js';
 import type { ExecutionReport, Trade } from '../domain/report.js';
+import type { Correction } from '../recon/diff.js';
 
 /**
  * Strategy callbacks: a plain object, registered once (no EventEmitter on the hot path).
@@ -18,4 +19,10 @@ export interface StrategyCallbacks {
   onTrade?(trade: Trade): void;
   /** Every report applied (not duplicates, not stale ones), including ones that changed no status. */
   onExecutionReport?(report: ExecutionReport): void;
+  /**
+   * Reconciliation changed one of its orders, a position or cash (a missed fill applied, a
+   * status the broker finished taken, a position, cash or price corrected), automatically or
+   * by a person. Fills and statuses applied this way also arrive through the callbacks above.
+   */
+  onCorrection?(correction: Correction): void;
 }

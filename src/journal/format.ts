@@ -18,6 +18,7 @@ import type { BrokerReport } from '../domain/report.js';
 import type { InstrumentSpec } from '../domain/instrument.js';
 import type { RiskConfig } from '../risk/limits.js';
 import type { TradingState } from '../risk/trading-state.js';
+import type { ReconEvent } from '../recon/reconciler.js';
 
 export const FORMAT_VERSION = 1;
 export const FRAME_HEADER = 8;
@@ -161,7 +162,15 @@ export interface AnomalyRecord {
   b: string | undefined;
 }
 
+/** A reconciliation event: a diff raised, fixed, resolved, acknowledged or cleared, an operator action (see recon/reconciler.ts). */
+export interface ReconRecord {
+  k: 'recon';
+  t: number;
+  ev: ReconEvent;
+}
+
 export type JournalRecord =
+  | ReconRecord
   | AnomalyRecord
   | OpenRecord
   | IntentRecord
@@ -174,7 +183,7 @@ export type JournalRecord =
   | ConnectionRecord;
 
 export type RecordKind = JournalRecord['k'];
-export const RECORD_KINDS: readonly RecordKind[] = ['open', 'intent', 'unsent', 'cancel', 'cancel-unsent', 'report', 'state', 'config', 'conn', 'anomaly'];
+export const RECORD_KINDS: readonly RecordKind[] = ['open', 'intent', 'unsent', 'cancel', 'cancel-unsent', 'report', 'state', 'config', 'conn', 'anomaly', 'recon'];
 
 /** Shared structures (key order as the objects are built in the engine). Append only. */
 const STRUCTURES: readonly string[][] = [

@@ -7,12 +7,15 @@
  *   mismatches, sync inferences (the engine's P1 anomalies), folded by kind.
  * - P2 performance: the rolling p99 of submit → ack, of report handling, or the event-loop
  *   lag over its threshold for `sustainMs` in a row; resolved when back under.
+ * - P1 reconciliation: every critical diff left open (`RECON_<KIND>`, keyed by the diff id);
+ *   resolved when the diff is resolved, acknowledged or gone.
  * Anomaly alerts have no condition that clears: an operator acknowledges them.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Engine } from '../core/engine.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { ConnectionStateChange } from '../connectivity/supervisor.js';
+import type { DiffEvent } from '../recon/reconciler.js';
 import { AlertManager, logSink, webhookSink, type AlertLevel, type AlertSink, type WebhookOptions } from './alerts.js';
 
 export interface MonitorOptions {
@@ -113,6 +116,7 @@ export class Monitor {
         else this.alerts.raise(a.kind, level, a.reason, { ...(a.clientOrderId !== undefined ? { clientOrderId: a.clientOrderId } : {}) });
       },
       onConnectionState: (c) => this.onConnection(c),
+      onDiff: (e) => this.onDiff(e),
     });
     this.schedule();
   }
@@ -130,6 +134,17 @@ export class Monitor {
     const auth = this.engine.connectionStats().authFailures;
     if (auth > this.authFailures) this.alerts.raise('AUTH_FAILED', 'P0', `broker refused the logon: ${c.reason}`);
     this.authFailures = auth;
+  }
+
+  /** A critical reconciliation diff is a P1 until it is fixed, resolved, acknowledged or gone. */
+  private onDiff(e: DiffEvent): void {
+    const d = e.diff;
+    const code = `RECON_${d.kind}`;
+    if (e.type === 'raised') {
+      if (d.severity === 'critical') this.alerts.raise(code, 'P1', `${d.id}: ${d.detail}`, { key: d.id, ...(d.clientOrderId !== '' ? { clientOrderId: d.clientOrderId } : {}) });
+      return;
+    }
+    this.alerts.resolve(code, d.id, `diff ${d.id} ${e.type}`);
   }
 
   private schedule(): void {

@@ -117,6 +117,8 @@ export class OpsServer {
     if (e.state !== 'running') why.push(`engine ${e.state}`);
     if (e.connectionState !== 'Ready') why.push(`connection ${e.connectionState}`);
     if (e.tradingState === 'Halted') why.push('trading Halted');
+    const critical = e.recon.openCritical();
+    if (critical.length > 0) why.push(`${critical.length} critical reconciliation diff${critical.length === 1 ? '' : 's'} open: ${critical.map((d) => d.id).join(', ')}`);
     return why;
   }
 

@@ -42,6 +42,8 @@ export interface SimBrokerOptions {
   faults?: SimFaults;
   /** Holdback used by reorderReports, ms. Default 2. */
   reorderHoldMs?: number;
+  /** The account's starting cash per currency (give the engine the same `initialCash`). Default 0. */
+  initialCash?: Record<string, number>;
 }
 
 /**
@@ -100,8 +102,9 @@ export class SimBroker implements BrokerAdapter {
   private nextQueued = 1;
   private _revision = 0;
   private idleWaiters: Array<() => void> = [];
-  private readonly opts: Required<Omit<SimBrokerOptions, 'faults' | 'market' | 'startPrices' | 'instruments' | 'clock' | 'seed'>>;
+  private readonly opts: Required<Omit<SimBrokerOptions, 'faults' | 'market' | 'startPrices' | 'instruments' | 'clock' | 'seed' | 'initialCash'>>;
   private faults: Required<SimFaults>;
+  private readonly dropFilters: Array<(r: BrokerReport) => boolean> = [];
 
   constructor(options: SimBrokerOptions) {
     const errors: string[] = [];
@@ -112,6 +115,7 @@ export class SimBroker implements BrokerAdapter {
       if (v !== undefined && (typeof v !== 'number' || !(v >= 0))) errors.push(`${k}: must be a number >= 0`);
     }
     if (options.delivery !== undefined && options.delivery !== 'auto' && options.delivery !== 'manual') errors.push('delivery: must be auto or manual');
+    for (const [ccy, v] of Object.entries(options.initialCash ?? {})) if (typeof v !== 'number' || !Number.isFinite(v)) errors.push(`initialCash.${ccy}: must be a finite number`);
     errors.push(...faultProblems(options.faults));
     if (errors.length > 0) throw new Error(`invalid sim broker options:\n  - ${errors.join('\n  - ')}`);
     this.clock = options.clock ?? systemClock;
@@ -135,6 +139,7 @@ export class SimBroker implements BrokerAdapter {
       this.position.set(inst.symbol, 0);
       this.cash.set(inst.currency, 0);
     });
+    for (const [ccy, amount] of Object.entries(options.initialCash ?? {})) this.cash.set(ccy, amount);
   }
 
   /** Replace the fault knobs (tests turn them on and off mid-session). */
@@ -363,6 +368,94 @@ export class SimBroker implements BrokerAdapter {
     }));
   }
 
+  // ---- drills: the broker's records change behind the session's back (reconciliation tests) ----
+
+  /**
+   * Lose every report `filter` matches on the way (the records still change): a fill the
+   * engine never sees, an ack that never arrives. Returns a function that stops dropping.
+   */
+  dropReports(filter: (r: BrokerReport) => boolean): () => void {
+    this.dropFilters.push(filter);
+    return () => {
+      const i = this.dropFilters.indexOf(filter);
+      if (i >= 0) this.dropFilters.splice(i, 1);
+    };
+  }
+
+  /** Someone cancels an open order at the broker by hand: the records say Cancelled, no report is sent. */
+  cancelByHand(brokerOrderId: string): void {
+    const o = this.mustOrder(brokerOrderId);
+    if (o.status !== 'Submitted' && o.status !== 'PartiallyFilled') throw new Error(`order ${brokerOrderId} is ${o.status}, not open`);
+    this.unrest(o);
+    o.status = 'Cancelled';
+    o.seq++;
+    this._revision++;
+  }
+
+  /**
+   * Someone trades at the broker by hand (another terminal, a desk): a filled order with its
+   * trade, position and cash, and no report to this session.
+   */
+  manualTrade(t: { symbol: string; side: 'buy' | 'sell'; qty: number; price: number; clientOrderId?: string }): { brokerOrderId: string; execId: string } {
+    const inst = this.instruments.get(t.symbol);
+    if (inst === undefined) throw new Error(`unknown symbol ${t.symbol}`);
+    const brokerOrderId = `SIM-${this.nextOrder++}`;
+    const order: SimOrder = {
+      brokerOrderId, clientOrderId: t.clientOrderId ?? `MANUAL-${brokerOrderId}`, inst, side: t.side === 'buy' ? 1 : -1, type: 'limit', tif: 'day',
+      qty: t.qty, price: Math.round(t.price * inst.scale), protection: Number.NaN, arrival: this.nextOrder, cumQty: 0, fillValue: 0, status: 'Submitted', seq: 0,
+    };
+    this.byBrokerId.set(brokerOrderId, order);
+    this.byClientId.set(order.clientOrderId, order);
+    const drop = () => true;
+    this.dropFilters.push(drop);
+    try {
+      this.fill(order, t.qty, order.price);
+    } finally {
+      this.dropFilters.splice(this.dropFilters.indexOf(drop), 1);
+    }
+    return { brokerOrderId, execId: this.trades[this.trades.length - 1]!.execId };
+  }
+
+  /** A position changed at the broker without a trade (a transfer, a corporate action). */
+  adjustPosition(symbol: string, delta: number): void {
+    if (!this.position.has(symbol)) throw new Error(`unknown symbol ${symbol}`);
+    this.position.set(symbol, this.position.get(symbol)! + delta);
+    this._revision++;
+  }
+
+  /** The broker's cash changed without a trade (a fee, a correction). */
+  adjustCash(currency: string, delta: number): void {
+    this.cash.set(currency, (this.cash.get(currency) ?? 0) + delta);
+    this._revision++;
+  }
+
+  /** The broker corrects a trade's price after the fact (its records and cash change; no report). */
+  correctTradePrice(execId: string, price: number): void {
+    const t = this.trades.find((x) => x.execId === execId);
+    if (t === undefined) throw new Error(`no trade ${execId}`);
+    const o = this.mustOrder(t.brokerOrderId);
+    const sign = t.side === 'buy' ? 1 : -1;
+    this.cash.set(o.inst.currency, this.cash.get(o.inst.currency)! - sign * t.qty * (price - t.price) * o.inst.multiplier);
+    o.fillValue += t.qty * (price - t.price);
+    t.price = price;
+    this._revision++;
+  }
+
+  /** The broker loses an order from its records (a broker bug): it is no longer listed anywhere. */
+  forgetOrder(brokerOrderId: string): void {
+    const o = this.mustOrder(brokerOrderId);
+    this.unrest(o);
+    this.byBrokerId.delete(brokerOrderId);
+    this.byClientId.delete(o.clientOrderId);
+    this._revision++;
+  }
+
+  private mustOrder(brokerOrderId: string): SimOrder {
+    const o = this.byBrokerId.get(brokerOrderId);
+    if (o === undefined) throw new Error(`no order ${brokerOrderId} at the broker`);
+    return o;
+  }
+
   /** One market step now: move prices, refresh liquidity, match resting orders. */
   step(): void {
     for (const [symbol, book] of this.books) {
@@ -437,6 +530,7 @@ export class SimBroker implements BrokerAdapter {
 
   private enqueue(latency: number, report: BrokerReport): void {
     this._revision++;
+    if (this.dropFilters.length > 0 && this.dropFilters.some((f) => f(report))) return;
     const f = this.faults;
     let due = this.clock.now() + latency + f.delayReportsMs;
     if (this.rng.chance(f.reorderReports)) due += this.opts.reorderHoldMs;
