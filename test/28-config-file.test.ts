@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkConfig, loadConfigFile } from '../src/core/config-file.js';
-import { PATHS, harness as baseHarness, type SubmitPath } from './helpers.js';
+import { PATHS, harness as baseHarness, quiet, type SubmitPath } from './helpers.js';
+import { createEngine } from '../src/core/engine.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const EXAMPLE = join(ROOT, 'docs', 'example-config.yaml');
@@ -35,6 +36,18 @@ describe('config files', () => {
     expect(bad.problems).toEqual(['journal.durability: Invalid option: expected one of "group"|"fsync"']);
     const small = checkConfig({ instruments: [{ symbol: 'A', tickSize: 0.01, pricePrecision: 2 }], journal: { dir: 'j', segmentBytes: 100 } });
     expect(small.problems).toEqual(['journal.segmentBytes: must be an integer from 65536 to 4294967296']);
+  });
+
+  it('takes a recon section: the policy of the example reaches the engine; bad values are named', () => {
+    const r = loadConfigFile(EXAMPLE);
+    expect(r.config?.recon).toEqual({ intervalMs: 60000, graceMs: 5000, cashTolerance: 0.01, policy: { MISSING_AT_BROKER: { winner: 'manual', onCritical: 'reduce' }, POSITION_MISMATCH: { winner: 'broker' } } });
+    const engine = createEngine({ ...r.config!, logger: quiet() });
+    expect(engine.recon.config.policy.MISSING_AT_BROKER).toEqual({ winner: 'manual', severity: 'critical', onCritical: 'reduce' });
+    expect(engine.recon.config.intervalMs).toBe(60000);
+    const bad = checkConfig({ instruments: [{ symbol: 'A', tickSize: 0.01, pricePrecision: 2 }], recon: { intervalMs: 50, policy: { CASH_MISMATCH: { winner: 'nobody' } } } });
+    expect(bad.problems).toEqual(['recon.policy.CASH_MISMATCH.winner: Invalid option: expected one of "broker"|"local"|"manual"']);
+    const tooOften = checkConfig({ instruments: [{ symbol: 'A', tickSize: 0.01, pricePrecision: 2 }], recon: { intervalMs: 50 } });
+    expect(tooOften.problems).toEqual(['recon.intervalMs: must be 0 (on demand only) or at least 100']);
   });
 
   it('reports every shape problem at once, each with its path (zod)', () => {

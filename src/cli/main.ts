@@ -7,6 +7,7 @@ import { loadConfigFile } from '../core/config-file.js';
 import { NET_USAGE, UsageError, checkConnectionCommand, simBrokerCommand } from './net-commands.js';
 import { REPLAY_USAGE, replayCommand } from './replay-command.js';
 import { TRACE_USAGE, traceCommand } from './trace-command.js';
+import { OPS_USAGE, diffsCommand, reconCommand, syncCommand } from './ops-commands.js';
 
 const USAGE = `usage: tradecore <command> [options]
 
@@ -29,11 +30,14 @@ commands:
 ${NET_USAGE}
 ${REPLAY_USAGE}
 ${TRACE_USAGE}
+${OPS_USAGE}
   help      this text
   version   print the version
 
 environment:
   TRADECORE_LOG_LEVEL   pino level for the engine log on stderr (default warn)
+  TRADECORE_OPS_URL, TRADECORE_OPS_TOKEN
+                        the ops endpoint recon, diffs and sync talk to, and its token
   TRADECORE_SIM_ACCOUNT, TRADECORE_SIM_SECRET, TRADECORE_SIM_CREDENTIALS_FILE
   TRADECORE_LIVE_ACCOUNT, TRADECORE_LIVE_SECRET, TRADECORE_LIVE_CREDENTIALS_FILE
                         credentials per environment (see docs/connectivity.md)`;
@@ -143,6 +147,12 @@ async function main(argv: string[]): Promise<number> {
       return replayCommand(rest);
     case 'trace':
       return traceCommand(rest);
+    case 'recon':
+      return reconCommand(rest);
+    case 'diffs':
+      return diffsCommand(rest);
+    case 'sync':
+      return syncCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${version()}\n`);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { configProblems, type EngineConfig } from './config.js';
+import { DIFF_KINDS, type DiffKind } from '../recon/diff.js';
 
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -58,6 +59,12 @@ export const FileConfigSchema = z.strictObject({
     segmentBytes: z.number().int().positive().optional(), storage: z.enum(['auto', 'mapped', 'file']).optional(),
     snapshotEveryRecords: z.number().int().nonnegative().optional(), snapshotEveryMs: z.number().int().nonnegative().optional(),
     keepSnapshots: z.number().int().positive().optional(), compaction: z.enum(['archive', 'delete', 'off']).optional(), salvage: z.boolean().optional(),
+  }).optional(),
+  recon: z.strictObject({
+    intervalMs: nonNeg(), graceMs: nonNeg(), qtyTolerance: nonNeg(), cashTolerance: nonNeg(),
+    policy: z.partialRecord(z.enum(DIFF_KINDS as [DiffKind, ...DiffKind[]]), z.strictObject({
+      winner: z.enum(['broker', 'local', 'manual']).optional(), severity: z.enum(['critical', 'warning']).optional(), onCritical: z.enum(['none', 'reduce', 'halt']).optional(),
+    })).optional(),
   }).optional(),
 });
 

@@ -8,6 +8,12 @@
  *   GET  /alerts                 open and recent alerts
  *   POST /alerts/:id/ack         acknowledge an alert               (bearer token)
  *   POST /trading-state          {"action":"halt|reduce|resume|safe-stop","reason":"..."} (bearer token)
+ *   GET  /diffs[?state=open|all|fixed|resolved|cleared]   reconciliation diffs (default open)
+ *   GET  /diffs/:id              one diff with its actions
+ *   POST /diffs/:id/resolve      {"accept":"broker|local","note":"...","who":"..."} (bearer token)
+ *   POST /diffs/:id/ack          {"note":"...","who":"..."}                        (bearer token)
+ *   POST /recon                  run reconciliation now; {"eod":true} also returns the end-of-day report inputs (bearer token)
+ *   POST /sync                   recovery sync now; {"force":true} resolves every PendingNew order at once (bearer token)
  *
  * Every POST needs `Authorization: Bearer <token>` with the configured token, compared in
  * constant time; without it the answer is 401, nothing changes, and the attempt is logged.
@@ -19,6 +25,7 @@ import type { Engine } from '../core/engine.js';
 import type { Registry } from 'prom-client';
 import type { Monitor } from './monitor.js';
 import { engineMetrics } from './metrics.js';
+import { ReconError } from '../recon/reconciler.js';
 
 export interface OpsServerOptions {
   /** Default 127.0.0.1. */
@@ -154,15 +161,39 @@ export class OpsServer {
         }
         if (path === '/status') return this.send(res, 200, this.status());
         if (path === '/alerts') return this.send(res, 200, { open: this.monitor.alerts.open(), recent: this.monitor.alerts.recent() });
+        if (path === '/diffs') {
+          const state = url.searchParams.get('state') ?? 'open';
+          if (!['open', 'all', 'fixed', 'resolved', 'cleared'].includes(state)) return this.send(res, 400, { error: `state must be open, all, fixed, resolved or cleared, got ${state}` });
+          return this.send(res, 200, { diffs: this.engine.recon.list({ state: state as 'open' }), lastRun: this.engine.recon.lastRun ?? null });
+        }
+        const one = /^\/diffs\/([^/]+)$/.exec(path);
+        if (one !== null) {
+          const d = this.engine.recon.get(decodeURIComponent(one[1]!));
+          return d === undefined ? this.send(res, 404, { error: `no diff ${decodeURIComponent(one[1]!)}` }) : this.send(res, 200, d);
+        }
+      }
+      const diffAction = /^\/diffs\/([^/]+)\/(resolve|ack)$/.exec(path);
+      if (method === 'POST' && (diffAction !== null || path === '/recon' || path === '/sync')) {
+        if (!this.authorized(req)) return this.refuse(req, res, path);
+        const body = await this.body(req);
+        try {
+          if (diffAction !== null) return this.send(res, 200, await this.diffAction(decodeURIComponent(diffAction[1]!), diffAction[2] as 'resolve' | 'ack', body));
+          if (path === '/recon') {
+            if (body.eod === true) {
+              const eod = await this.engine.recon.endOfDay();
+              return this.send(res, 200, { run: this.engine.recon.lastRun, eod });
+            }
+            return this.send(res, 200, { run: await this.engine.reconcile() });
+          }
+          return this.send(res, 200, await this.sync(body));
+        } catch (err) {
+          if (err instanceof ReconError) return this.send(res, { NOT_FOUND: 404, CONFLICT: 409, NOT_READY: 503, JOURNAL: 500 }[err.code], { error: err.message, code: err.code });
+          throw err;
+        }
       }
       const ack = /^\/alerts\/([^/]+)\/ack$/.exec(path);
       if (method === 'POST' && (ack !== null || path === '/trading-state')) {
-        if (!this.authorized(req)) {
-          this.unauthorized++;
-          this.engine.logger.warn({ path, remote: req.socket.remoteAddress, hasToken: req.headers.authorization !== undefined }, 'ops: mutation refused without a valid token');
-          res.setHeader('www-authenticate', 'Bearer');
-          return this.send(res, 401, { error: 'a valid bearer token is required' });
-        }
+        if (!this.authorized(req)) return this.refuse(req, res, path);
         const body = await this.body(req);
         if (ack !== null) {
           const id = decodeURIComponent(ack[1]!);
@@ -178,8 +209,9 @@ export class OpsServer {
         }
         return this.send(res, 200, this.tradingState(body));
       }
-      if (['/metrics', '/healthz', '/readyz', '/status', '/alerts', '/trading-state'].includes(path) || ack !== null) {
-        res.setHeader('allow', path === '/trading-state' || ack !== null ? 'POST' : 'GET');
+      const posts = path === '/trading-state' || path === '/recon' || path === '/sync' || ack !== null || diffAction !== null;
+      if (['/metrics', '/healthz', '/readyz', '/status', '/alerts', '/diffs'].includes(path) || /^\/diffs\/[^/]+$/.test(path) || posts) {
+        res.setHeader('allow', posts ? 'POST' : 'GET');
         return this.send(res, 405, { error: `${method} not allowed on ${path}` });
       }
       return this.send(res, 404, { error: `no such endpoint ${path}` });
@@ -187,6 +219,35 @@ export class OpsServer {
       if (err instanceof HttpError) return this.send(res, err.code, { error: err.message });
       throw err;
     }
+  }
+
+  /** 401: nothing changes, and the attempt is logged. */
+  private refuse(req: IncomingMessage, res: ServerResponse, path: string): void {
+    this.unauthorized++;
+    this.engine.logger.warn({ path, remote: req.socket.remoteAddress, hasToken: req.headers.authorization !== undefined }, 'ops: mutation refused without a valid token');
+    res.setHeader('www-authenticate', 'Bearer');
+    this.send(res, 401, { error: 'a valid bearer token is required' });
+  }
+
+  private async diffAction(id: string, action: 'resolve' | 'ack', body: Record<string, unknown>) {
+    const who = typeof body.who === 'string' && body.who.trim() !== '' ? body.who.trim() : 'operator';
+    const note = typeof body.note === 'string' ? body.note.trim() : '';
+    if (note === '') throw new HttpError(400, 'note: say why (a non-empty string is required)');
+    if (action === 'ack') return this.engine.recon.acknowledge(id, who, note);
+    if (body.accept !== 'broker' && body.accept !== 'local') throw new HttpError(400, `accept must be broker or local, got ${JSON.stringify(body.accept)}`);
+    return this.engine.recon.resolve(id, body.accept, who, note);
+  }
+
+  private async sync(body: Record<string, unknown>) {
+    const who = typeof body.who === 'string' && body.who.trim() !== '' ? body.who.trim() : 'operator';
+    const force = body.force === true;
+    const note = typeof body.note === 'string' && body.note.trim() !== '' ? body.note.trim() : force ? 'forced sync' : 'sync';
+    const e = this.engine;
+    if (!e.ready) throw new ReconError('NOT_READY', `cannot sync now: connection ${e.connectionState}, engine ${e.state}`);
+    e.recon.recordAction(force ? 'sync --force' : 'sync', who, note);
+    const summary = await e.resync({ graceMs: force ? 0 : 5000 });
+    e.logger.warn({ who, note, force, ...summary }, 'ops: recovery sync run by hand');
+    return { sync: summary };
   }
 
   private tradingState(body: Record<string, unknown>) {

@@ -1,0 +1,262 @@
+/**
+ * Commands that act on a running engine through its ops endpoint (src/ops/server.ts):
+ * `recon` (reconcile now, or the end-of-day report), `diffs` (the manual workflow) and `sync`.
+ * The endpoint's address comes from --url or TRADECORE_OPS_URL; its bearer token from
+ * TRADECORE_OPS_TOKEN or --token-file (never from the command line, where `ps` shows it).
+ */
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Diff } from '../recon/diff.js';
+import type { EodInput, ReconRun } from '../recon/reconciler.js';
+import { generateEodReport, writeEodReport } from '../recon/eod.js';
+import type { SyncSummary } from '../connectivity/recovery.js';
+import { UsageError } from './net-commands.js';
+
+export const OPS_USAGE = `  recon [--eod] [--out DIR] [--json]
+            reconcile the running engine with its broker now (orders, fills, positions,
+            cash) and print what was found, fixed and left open
+            --eod           also write the end-of-day report to DIR (default .):
+                            recon-DATE.json, recon-DATE.md, recon-DATE.html
+            exit status: 0 when no critical diff is open afterwards, 1 otherwise
+  diffs [--all] [--json]           list the open reconciliation diffs (--all: every diff today)
+  diffs show ID [--json]           one diff: both sides' values and every action on it
+  diffs resolve ID --accept broker|local --note TEXT [--who NAME]
+            close a diff: broker makes the engine take the broker's side (fills,
+            status, position, cash, price); local keeps the engine's record
+  diffs ack ID --note TEXT [--who NAME]
+            acknowledge a diff (its alert closes; it stays open until resolved)
+  sync [--force] [--note TEXT] [--who NAME]
+            run recovery sync now; --force also resolves PendingNew orders sent less
+            than 5 s ago (otherwise left to their acks)
+            these commands talk to the engine's ops endpoint:
+            --url URL       default TRADECORE_OPS_URL, e.g. http://127.0.0.1:9464
+            --token-file F  file holding the bearer token; default TRADECORE_OPS_TOKEN
+            every action is journaled with who (default: your user name), when and why`;
+
+const COMMON = {
+  url: { type: 'string' },
+  'token-file': { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+interface Endpoint {
+  url: string;
+  token: string | undefined;
+}
+
+function endpoint(values: { url?: string | undefined; 'token-file'?: string | undefined }): Endpoint {
+  const url = values.url ?? process.env.TRADECORE_OPS_URL;
+  if (url === undefined || url === '') throw new UsageError('the ops endpoint is not known: give --url URL or set TRADECORE_OPS_URL');
+  if (!/^https?:\/\/[^/]+/.test(url)) throw new UsageError(`--url must be an http(s) URL, got "${url}"`);
+  let token = process.env.TRADECORE_OPS_TOKEN;
+  const file = values['token-file'];
+  if (file !== undefined) {
+    try {
+      token = readFileSync(file, 'utf8').split(/\r?\n/)[0]!.trim();
+    } catch (err) {
+      throw new UsageError(`--token-file: cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+  return { url: url.replace(/\/+$/, ''), token: token === '' ? undefined : token };
+}
+
+/** Thrown for an answer the command cannot use: the message is printed, exit 1. */
+class OpsError extends Error {}
+
+async function call<T>(ep: Endpoint, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`${ep.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(method === 'POST' && ep.token !== undefined ? { authorization: `Bearer ${ep.token}` } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(120_000),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new OpsError(`cannot reach the ops endpoint ${ep.url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new OpsError(`${method} ${path}: HTTP ${res.status}, not JSON: ${text.slice(0, 200)}`);
+  }
+  if (!res.ok) {
+    const msg = (json as { error?: string }).error ?? text;
+    if (res.status === 401) throw new OpsError(`${method} ${path}: refused (401): ${msg}; set TRADECORE_OPS_TOKEN or give --token-file`);
+    throw new OpsError(`${method} ${path}: ${msg} (HTTP ${res.status})`);
+  }
+  return json as T;
+}
+
+function who(values: { who?: string | undefined }): string {
+  if (values.who !== undefined && values.who.trim() !== '') return values.who.trim();
+  try {
+    return userInfo().username || 'operator';
+  } catch {
+    return 'operator';
+  }
+}
+
+const show = (v: unknown) => (v === null || v === undefined ? '—' : String(v));
+
+/** One line per diff. */
+export function formatDiffLine(d: Diff): string {
+  const ids = d.clientOrderId !== '' || d.brokerOrderId !== '' ? `${d.clientOrderId || '—'}/${d.brokerOrderId || '—'}` : d.symbol || d.currency;
+  return `${d.id.padEnd(5)} ${d.severity.padEnd(8)} ${d.state.padEnd(8)} ${d.kind.padEnd(19)} ${ids.padEnd(24)} engine=${show(d.local)} broker=${show(d.broker)}${d.acknowledged ? '  (acknowledged)' : ''}`;
+}
+
+export function formatDiff(d: Diff): string {
+  const out = [
+    `${d.id} ${d.kind} (${d.severity}, ${d.state}${d.acknowledged ? ', acknowledged' : ''})`,
+    `  clientOrderId  ${d.clientOrderId || '—'}`,
+    `  brokerOrderId  ${d.brokerOrderId || '—'}`,
+    ...(d.symbol !== '' ? [`  symbol         ${d.symbol}`] : []),
+    ...(d.currency !== '' ? [`  currency       ${d.currency}`] : []),
+    `  engine         ${show(d.local)}`,
+    `  broker         ${show(d.broker)}`,
+    `  detail         ${d.detail}`,
+    `  first seen     ${new Date(d.firstSeen).toISOString()}`,
+    `  raised         ${new Date(d.raisedAt).toISOString()}`,
+    '  actions:',
+    ...d.actions.map((a) => `    ${new Date(a.time).toISOString()}  ${a.action.padEnd(8)} by ${a.who}${a.side !== undefined ? ` (${a.side})` : ''}${a.note !== '' ? `: ${a.note}` : ''}`),
+  ];
+  return out.join('\n');
+}
+
+export function formatRun(r: ReconRun): string {
+  const out = [
+    `reconciliation run ${r.run}: ${r.checked.orders} engine orders, ${r.checked.brokerOrders} broker orders, ${r.checked.trades} trades, ${r.checked.symbols} symbols, ${r.checked.currencies} currencies in ${r.durationMs.toFixed(1)} ms`,
+    `  raised ${r.raised.length}, auto-fixed ${r.fixed.length}, cleared ${r.cleared.length}, pending (in grace) ${r.pending}, in flight ${r.inFlight}`,
+    `  open diffs ${r.open}, critical ${r.openCritical}`,
+  ];
+  for (const d of [...r.fixed, ...r.raised, ...r.cleared]) out.push(`  ${formatDiffLine(d)}`);
+  return out.join('\n');
+}
+
+function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function write(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+async function guarded(fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof OpsError) {
+      process.stderr.write(`tradecore: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+export function reconCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...COMMON, eod: { type: 'boolean', default: false }, out: { type: 'string' } });
+  if (positionals.length > 0) throw new UsageError(`recon takes no arguments, got "${positionals.join(' ')}"`);
+  if (values.out !== undefined && values.eod !== true) throw new UsageError('--out goes with --eod');
+  const ep = endpoint(values as { url?: string; 'token-file'?: string });
+  return guarded(async () => {
+    if (values.eod !== true) {
+      const { run } = await call<{ run: ReconRun }>(ep, 'POST', '/recon', {});
+      write(values.json === true ? JSON.stringify(run, null, 2) : formatRun(run));
+      return run.openCritical > 0 ? 1 : 0;
+    }
+    const { run, eod } = await call<{ run: ReconRun; eod: EodInput }>(ep, 'POST', '/recon', { eod: true });
+    const out = await generateEodReport(eod);
+    const files = writeEodReport(out, (values.out as string | undefined) ?? '.');
+    if (values.json === true) write(JSON.stringify({ run, files, totals: out.report.totals }, null, 2));
+    else {
+      write(formatRun(run));
+      const t = out.report.totals;
+      write(`end-of-day report ${out.report.date}: ${t.orders.total} orders, ${t.trades.total} trades, ${t.positions.total} positions, ${t.cash.total} cash lines; diffs ${t.diffs.total} (open ${t.diffs.open})`);
+      for (const f of Object.values(files)) write(`  wrote ${f}`);
+    }
+    return run.openCritical > 0 ? 1 : 0;
+  });
+}
+
+export function diffsCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...COMMON, all: { type: 'boolean', default: false }, accept: { type: 'string' }, note: { type: 'string' }, who: { type: 'string' },
+  });
+  const [sub = 'list', id, ...extra] = positionals;
+  if (extra.length > 0) throw new UsageError(`diffs: unexpected "${extra.join(' ')}"`);
+  const v = values as { url?: string; 'token-file'?: string; json: boolean; all: boolean; accept?: string; note?: string; who?: string };
+  const needId = () => {
+    if (id === undefined) throw new UsageError(`usage: tradecore diffs ${sub} ID ...`);
+    return encodeURIComponent(id);
+  };
+  const needNote = () => {
+    if (v.note === undefined || v.note.trim() === '') throw new UsageError(`diffs ${sub}: --note TEXT is required (say why)`);
+    return v.note;
+  };
+  switch (sub) {
+    case 'list': {
+      if (id !== undefined) throw new UsageError(`diffs: unexpected "${id}"`);
+      const ep = endpoint(v);
+      return guarded(async () => {
+        const { diffs } = await call<{ diffs: Diff[] }>(ep, 'GET', `/diffs?state=${v.all ? 'all' : 'open'}`);
+        if (v.json) write(JSON.stringify(diffs, null, 2));
+        else if (diffs.length === 0) write(v.all ? 'no diffs today' : 'no open diffs');
+        else for (const d of diffs) write(formatDiffLine(d));
+        return 0;
+      });
+    }
+    case 'show': {
+      const path = `/diffs/${needId()}`;
+      const ep = endpoint(v);
+      return guarded(async () => {
+        const d = await call<Diff>(ep, 'GET', path);
+        write(v.json ? JSON.stringify(d, null, 2) : formatDiff(d));
+        return 0;
+      });
+    }
+    case 'resolve': {
+      const path = `/diffs/${needId()}/resolve`;
+      if (v.accept !== 'broker' && v.accept !== 'local') throw new UsageError('diffs resolve: --accept broker|local is required');
+      const body = { accept: v.accept, note: needNote(), who: who(v) };
+      const ep = endpoint(v);
+      return guarded(async () => {
+        const d = await call<Diff>(ep, 'POST', path, body);
+        write(v.json ? JSON.stringify(d, null, 2) : `${d.id} ${d.state}: ${v.accept} side accepted by ${body.who}\n${formatDiff(d)}`);
+        return 0;
+      });
+    }
+    case 'ack': {
+      const path = `/diffs/${needId()}/ack`;
+      const body = { note: needNote(), who: who(v) };
+      const ep = endpoint(v);
+      return guarded(async () => {
+        const d = await call<Diff>(ep, 'POST', path, body);
+        write(v.json ? JSON.stringify(d, null, 2) : `${d.id} acknowledged by ${body.who} (still ${d.state})`);
+        return 0;
+      });
+    }
+    default:
+      throw new UsageError(`diffs: unknown subcommand "${sub}" (list, show, resolve, ack)`);
+  }
+}
+
+export function syncCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...COMMON, force: { type: 'boolean', default: false }, note: { type: 'string' }, who: { type: 'string' } });
+  if (positionals.length > 0) throw new UsageError(`sync takes no arguments, got "${positionals.join(' ')}"`);
+  const v = values as { url?: string; 'token-file'?: string; json: boolean; force: boolean; note?: string; who?: string };
+  const ep = endpoint(v);
+  const body = { force: v.force, who: who(v), ...(v.note !== undefined ? { note: v.note } : {}) };
+  return guarded(async () => {
+    const { sync } = await call<{ sync: SyncSummary }>(ep, 'POST', '/sync', body);
+    write(v.json ? JSON.stringify(sync, null, 2) : `recovery sync${v.force ? ' (forced)' : ''}: ${Object.entries(sync).map(([k, n]) => `${k}=${n}`).join(' ')}`);
+    return 0;
+  });
+}
