@@ -95,9 +95,15 @@ function markerOf(diffs: readonly Diff[]): Marker | undefined {
   return best;
 }
 
-/** Diffs on a line: the worst marker among them, else matched when the sides agree, else pending. */
+/**
+ * A line's marker: an open diff on it; else, when the sides differ now, pending (a difference
+ * not yet raised); else the closed diffs on it (manually resolved before auto-fixed); else matched.
+ */
 function mark(diffs: readonly Diff[], agree: boolean): Marker {
-  return markerOf(diffs) ?? (agree ? 'matched' : 'pending');
+  const m = markerOf(diffs);
+  if (m === 'open-diff') return m;
+  if (!agree) return 'pending';
+  return m ?? 'matched';
 }
 
 function totals<T extends { marker: Marker }>(lines: readonly T[]): Totals {

@@ -645,13 +645,16 @@ export class Reconciler {
     this.pending.delete(c.key);
     if (c.holds !== undefined && !c.holds()) return 'gone';
     const policy = this.config.policy[c.kind];
-    const diff = this.newDiff(c, first, now, policy.severity);
-    if (policy.winner === 'broker' && c.fix?.safe === true) {
+    const autoFix = policy.winner === 'broker' && c.fix?.safe === true;
+    // a safe difference the policy fixes is a warning; one left for a person has the policy's severity
+    const diff = this.newDiff(c, first, now, autoFix ? 'warning' : policy.severity);
+    if (autoFix) {
       if (!this.record({ op: 'raise', diff: copyDiff(diff) })) return undefined;
       this.store(diff);
       const err = this.applyFix(diff, c.fix, 'auto', WHO, `policy: ${c.kind} broker wins`);
       if (err === undefined) return diff;
       diff.detail = `${diff.detail}; auto-fix failed: ${err}`;
+      diff.severity = policy.severity;
       this.openDiff(diff);
       return diff;
     }
