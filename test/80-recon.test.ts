@@ -108,7 +108,7 @@ describe('each diff kind against the simulated broker, default policy (broker wi
     expect(second.fixed.map((d) => d.kind)).toEqual(['FILLED_QTY_MISMATCH']);
     expect(second.raised).toEqual([]);
     const d = second.fixed[0]!;
-    expect(d).toMatchObject({ clientOrderId: 'f1', brokerOrderId: s.engine.getOrder('f1')!.brokerOrderId, local: 0, broker: 10, state: 'fixed', severity: 'critical' });
+    expect(d).toMatchObject({ clientOrderId: 'f1', brokerOrderId: s.engine.getOrder('f1')!.brokerOrderId, local: 0, broker: 10, state: 'fixed', severity: 'warning' });
     expect(d.actions.map((a) => a.action)).toEqual(['raised', 'auto-fix']);
     expect(s.engine.getOrder('f1')).toMatchObject({ status: 'Filled', cumQty: 10 });
     expect(s.engine.positions().find((p) => p.symbol === 'ACME')!.qty).toBe(10);

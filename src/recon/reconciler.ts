@@ -645,13 +645,13 @@ export class Reconciler {
     this.pending.delete(c.key);
     if (c.holds !== undefined && !c.holds()) return 'gone';
     const policy = this.config.policy[c.kind];
-    const autoFix = policy.winner === 'broker' && c.fix?.safe === true;
+    const autoFix = policy.winner === 'broker' && c.fix?.safe === true ? c.fix : undefined;
     // a safe difference the policy fixes is a warning; one left for a person has the policy's severity
-    const diff = this.newDiff(c, first, now, autoFix ? 'warning' : policy.severity);
-    if (autoFix) {
+    const diff = this.newDiff(c, first, now, autoFix !== undefined ? 'warning' : policy.severity);
+    if (autoFix !== undefined) {
       if (!this.record({ op: 'raise', diff: copyDiff(diff) })) return undefined;
       this.store(diff);
-      const err = this.applyFix(diff, c.fix, 'auto', WHO, `policy: ${c.kind} broker wins`);
+      const err = this.applyFix(diff, autoFix, 'auto', WHO, `policy: ${c.kind} broker wins`);
       if (err === undefined) return diff;
       diff.detail = `${diff.detail}; auto-fix failed: ${err}`;
       diff.severity = policy.severity;
