@@ -1,6 +1,7 @@
 // tradecore benchmarks: each case in a fresh process, engine beside an idiomatic baseline.
 // Workloads: submit alone; the whole loop (submit → ack → fill) on an echo broker and on the
-// embedded simulated broker. Writes bench/results/latest.json: an array of
+// embedded simulated broker; the journal (bench/journal.ts); reconciliation with 10k open
+// orders against a one-pass comparison (bench/recon.ts). Writes bench/results/latest.json: an array of
 // {suite, case, backend, ops_per_sec, ns_per_op_p50, ns_per_op_p99, samples, ...}.
 // Full mode runs every case in 3 fresh processes and keeps the median one.
 // Usage: npm run bench [-- --quick]   Exit status 1 when a case crashes or fails its own check.
@@ -119,10 +120,31 @@ async function main(): Promise<void> {
       process.stderr.write(`${(err as Error).message}\n`);
     }
   }
+  // reconciliation: a run's wall time and the longest it held the event loop, beside the
+  // one-pass comparison, with N open orders; each size in a fresh process (bench/recon.ts)
+  const reconRunner = fileURLToPath(new URL('./recon.js', import.meta.url));
+  for (const n of quick ? [10_000] : [10_000, 50_000]) {
+    try {
+      const out = await new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, [reconRunner, String(n), quick ? '3' : '9'], { maxBuffer: 1 << 20, timeout: 300_000 }, (err, stdout, stderr) => {
+          if (err) reject(new Error(`recon ${n} failed: ${stderr.trim() || err.message}`));
+          else resolve(stdout);
+        });
+      });
+      for (const line of out.trim().split('\n')) {
+        const row = { ...(JSON.parse(line) as BenchRow & { run_ms_p50: number; max_block_ms_p50: number }), processes: 1, process_p50s: [] };
+        rows.push(row);
+        process.stderr.write(`${row.suite}/${row.case}: ${row.run_ms_p50} ms per run p50, event loop held ${row.max_block_ms_p50} ms at most (p50 of runs)\n`);
+      }
+    } catch (err) {
+      failed++;
+      process.stderr.write(`${(err as Error).message}\n`);
+    }
+  }
   const ratios: Record<string, number> = {};
   const p50 = (suite: string, name: string) => rows.find((r) => r.suite === suite && r.case === name)?.ns_per_op_p50;
   for (const r of rows) {
-    const ref = r.suite.startsWith('gate-') ? 'ts-per-order' : r.suite.startsWith('dedup-') ? 'baseline-map-get' : r.suite === 'journal-append' ? 'fsync-file' : r.suite === 'journal-loop' ? 'engine' : 'baseline-map';
+    const ref = r.suite.startsWith('gate-') ? 'ts-per-order' : r.suite.startsWith('dedup-') ? 'baseline-map-get' : r.suite === 'journal-append' ? 'fsync-file' : r.suite === 'journal-loop' ? 'engine' : r.suite.startsWith('recon-') ? 'naive' : 'baseline-map';
     const base = p50(r.suite, ref);
     if (base !== undefined && r.case !== ref) ratios[`${r.suite}/${r.case} vs ${ref}`] = Math.round((base / r.ns_per_op_p50) * 100) / 100;
   }
@@ -130,6 +152,13 @@ async function main(): Promise<void> {
   const withH = p50('loop-echo', 'engine');
   const without = p50('loop-echo', 'engine-no-latency');
   if (withH !== undefined && without !== undefined) ratios['loop-echo/engine latency histograms cost (ns per order, p50)'] = Math.round((withH - without) * 10) / 10;
+  // what reconciliation is for on the hot path: the longest event-loop stall, engine against the one-pass comparison
+  for (const r of rows) {
+    if (!r.suite.startsWith('recon-') || r.case !== 'engine') continue;
+    const naive = rows.find((x) => x.suite === r.suite && x.case === 'naive') as { max_block_ms_p50?: number } | undefined;
+    const mine = (r as { max_block_ms_p50?: number }).max_block_ms_p50;
+    if (naive?.max_block_ms_p50 !== undefined && mine !== undefined && mine > 0) ratios[`${r.suite}/engine longest event-loop stall vs naive (ms p50 ratio)`] = Math.round((naive.max_block_ms_p50 / mine) * 100) / 100;
+  }
   const table = [
     'suite       case                       backend  ops/sec      ns/op p50  ns/op p99  samples',
     ...rows.map((r) =>

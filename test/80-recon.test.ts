@@ -8,7 +8,7 @@ import { createEngine, type Engine } from '../src/core/engine.js';
 import type { Anomaly } from '../src/core/anomaly.js';
 import type { BrokerReport } from '../src/domain/report.js';
 import type { Correction, ReconConfig } from '../src/recon/diff.js';
-import type { DiffEvent, ReconRun } from '../src/recon/reconciler.js';
+import type { DiffEvent, ReconRun, ReconTarget } from '../src/recon/reconciler.js';
 import { Monitor } from '../src/ops/monitor.js';
 import { OpsServer } from '../src/ops/server.js';
 import { INSTRUMENTS, NO_HEARTBEAT, problemsOf, quiet } from './helpers.js';
@@ -34,7 +34,10 @@ afterEach(async () => {
 });
 
 /** A started engine on the embedded simulated broker, on a manual clock; reports are delivered by `clock.advance`. */
-async function session(recon: ReconConfig = { graceMs: GRACE }, extra: { journal?: string; broker?: SimBroker; clock?: ManualClock; brokerOptions?: Partial<ConstructorParameters<typeof SimBroker>[0]> } = {}): Promise<Session> {
+async function session(
+  recon: ReconConfig = { graceMs: GRACE },
+  extra: { journal?: string; broker?: SimBroker; clock?: ManualClock; brokerOptions?: Partial<ConstructorParameters<typeof SimBroker>[0]>; capacity?: number; retentionMs?: number } = {},
+): Promise<Session> {
   const clock = extra.clock ?? new ManualClock(START);
   const broker = extra.broker ?? new SimBroker({ instruments: INSTRUMENTS, clock, seed: 5, marketStepMs: 0, initialCash: CASH, startPrices: { ACME: 100, LOTS: 50 }, ...extra.brokerOptions });
   const events: DiffEvent[] = [];
@@ -45,6 +48,8 @@ async function session(recon: ReconConfig = { graceMs: GRACE }, extra: { journal
     strategy: { onCorrection: (c) => corrections.push(c) },
     onAnomaly: (a) => anomalies.push(a),
     ...(extra.journal !== undefined ? { journal: { dir: extra.journal } } : {}),
+    ...(extra.capacity !== undefined ? { capacity: extra.capacity } : {}),
+    ...(extra.retentionMs !== undefined ? { retentionMs: extra.retentionMs } : {}),
   });
   engine.observe({ onDiff: (e) => events.push(e) });
   await engine.start();
@@ -67,6 +72,12 @@ function buy(s: Session, id: string, qty: number, price: number, symbol = 'ACME'
   const r = s.engine.submit({ clientOrderId: id, symbol, side: 'buy', qty, price });
   expect(r.status).toBe('accepted');
   deliver(s);
+}
+
+/** Turn the event loop until `done()` holds (a run started by a timer finishes on its own). */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 1000 && !done(); i++) await new Promise((r) => setImmediate(r));
+  if (!done()) throw new Error(`never happened: ${what}`);
 }
 
 /** A price that fills at once (through the ask) and one that rests (below the bid). */
@@ -217,6 +228,22 @@ describe('policy: critical diffs are not fixed; they alert, block readiness, may
     }
   });
 
+  it('onCritical halt: a critical diff halts trading; new orders are refused, cancels still pass', async () => {
+    const s = await session({ graceMs: GRACE, policy: { MISSING_AT_BROKER: { onCritical: 'halt' } } });
+    buy(s, 'h1', 20, below(s));
+    buy(s, 'h2', 20, below(s));
+    s.broker.forgetOrder(s.engine.getOrder('h1')!.brokerOrderId);
+    const [first, second] = await reconcileTwice(s);
+    expect(first.raised).toEqual([]);
+    expect(s.engine.tradingState).toBe('Halted');
+    expect(second.raised.map((d) => [d.kind, d.severity, d.clientOrderId])).toEqual([['MISSING_AT_BROKER', 'critical', 'h1']]);
+    expect(s.engine.tradingStateHistory().at(-1)!.reason).toMatch(/^reconciliation: D1 MISSING_AT_BROKER the engine has order clientOrderId=h1/);
+    expect(s.engine.submit({ clientOrderId: 'h3', symbol: 'ACME', side: 'buy', qty: 1, price: below(s) })).toMatchObject({ status: 'denied', reason: 'TRADING_HALTED' });
+    expect(s.engine.cancel('h2').status).toBe('sent');
+    deliver(s);
+    expect(s.engine.getOrder('h2')!.status).toBe('Cancelled');
+  });
+
   it('local wins: recorded as resolved, nothing changes, not raised again', async () => {
     const s = await session({ graceMs: GRACE, policy: { CASH_MISMATCH: { winner: 'local' } } });
     s.broker.adjustCash('USD', 40);
@@ -236,6 +263,29 @@ describe('policy: critical diffs are not fixed; they alert, block readiness, may
       'recon.policy.CASH_MISMATCH.winner: must be broker, local or manual',
       'recon.policy.CASH_MISMATCH.onCritical: must be none, reduce or halt',
     ]);
+  });
+});
+
+describe('periodic runs', () => {
+  it('runs every intervalMs on its own: a lost fill is fixed with no call, and the timer stops with the engine', async () => {
+    const s = await session({ graceMs: GRACE, intervalMs: 1000 });
+    s.broker.dropReports((r) => r.kind === 'trade' && r.clientOrderId === 't1');
+    buy(s, 't1', 10, through(s));
+    expect(s.engine.recon.lastRun).toBeUndefined();
+    s.clock.advance(1000);
+    await until(() => s.engine.recon.lastRun?.run === 1, 'the first periodic run');
+    expect(s.engine.recon.lastRun).toMatchObject({ trigger: 'interval', fixed: [], raised: [] });
+    expect(s.engine.recon.lastRun!.pending).toBeGreaterThan(0);
+    s.clock.advance(1000);
+    await until(() => s.engine.recon.lastRun?.run === 2, 'the second periodic run');
+    expect(s.engine.recon.lastRun!.fixed.map((d) => [d.kind, d.clientOrderId])).toEqual([['FILLED_QTY_MISMATCH', 't1']]);
+    expect(s.engine.getOrder('t1')).toMatchObject({ status: 'Filled', cumQty: 10 });
+    expect(s.corrections.map((c) => c.change)).toEqual(['fills']);
+    await s.engine.stop();
+    open.splice(open.indexOf(s.engine), 1);
+    s.clock.advance(5000);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(s.engine.recon.lastRun!.run).toBe(2);
   });
 });
 
@@ -279,6 +329,60 @@ describe('a consistent cut: reports in flight produce no false diff', () => {
     flushDuringFetch = false;
     const next = await s.engine.reconcile();
     expect([next.raised, next.fixed, next.inFlight]).toEqual([[], [], 0]);
+  });
+});
+
+describe('a consistent cut: orders that change while a run reads them', () => {
+  it('a submit and a cancel made while the broker records are fetched raise nothing, even with no grace', async () => {
+    const clock = new ManualClock(START);
+    const broker = new SimBroker({ instruments: INSTRUMENTS, clock, seed: 5, marketStepMs: 0, initialCash: CASH, startPrices: { ACME: 100, LOTS: 50 } });
+    const trades = broker.syncTodayTrades.bind(broker);
+    let during: (() => void) | undefined;
+    broker.syncTodayTrades = async () => {
+      await new Promise((r) => setImmediate(r));
+      during?.();
+      return trades();
+    };
+    const s = await session({ graceMs: 0 }, { broker, clock });
+    buy(s, 'c0', 5, below(s));
+    during = () => {
+      expect(s.engine.submit({ clientOrderId: 'n1', symbol: 'ACME', side: 'buy', qty: 5, price: below(s) }).status).toBe('accepted');
+      expect(s.engine.cancel('c0').status).toBe('sent');
+    };
+    const run = await s.engine.reconcile();
+    expect(s.engine.getOrder('n1')!.status).toBe('PendingNew');
+    expect([run.raised, run.fixed, run.pending]).toEqual([[], [], 0]);
+    // the two orders, and the position of their symbol and the cash of its currency
+    expect(run.inFlight).toBe(4);
+    during = undefined;
+    deliver(s);
+    const next = await s.engine.reconcile();
+    expect([next.raised, next.fixed, next.inFlight]).toEqual([[], [], 0]);
+    expect(s.engine.recon.list({ state: 'all' })).toEqual([]);
+  });
+
+  it('orders the table lets go while a run reads it page by page are still compared', async () => {
+    const s = await session({ graceMs: 0 }, { capacity: 1024, retentionMs: 60_000 });
+    for (let i = 0; i < 600; i++) {
+      expect(s.engine.submit({ clientOrderId: `f${i}`, symbol: 'ACME', side: i % 2 === 0 ? 'buy' : 'sell', qty: 1, price: i % 2 === 0 ? through(s) : Math.round((s.broker.quote('ACME').bid - 0.05) * 100) / 100 }).status).toBe('accepted');
+      deliver(s);
+    }
+    expect(s.engine.orders().filter((o) => o.status === 'Filled')).toHaveLength(600);
+    s.clock.advance(61_000); // past retention: the next slot taken releases every one of them
+    // white box: a submit lands after the run read its first page, so the rest are released mid-read
+    const target = (s.engine.recon as unknown as { target: ReconTarget }).target;
+    const page = target.ordersPage.bind(target);
+    let pages = 0;
+    target.ordersPage = (from, max) => {
+      const p = page(from, max);
+      if (++pages === 1) expect(s.engine.submit({ clientOrderId: 'late', symbol: 'LOTS', side: 'buy', qty: 100, price: below(s, 'LOTS') }).status).toBe('accepted');
+      return p;
+    };
+    const run = await s.engine.reconcile();
+    expect(s.engine.openOrderCount()).toBe(1);
+    expect(s.engine.orders().map((o) => o.clientOrderId)).toEqual(['late']);
+    expect([run.raised, run.fixed, run.pending]).toEqual([[], [], 0]);
+    expect(run.checked.orders).toBe(601);
   });
 });
 

@@ -165,8 +165,7 @@ export class Engine {
   private readonly connection: ConnectionSupervisor;
   /** No new order before this engine time: the broker throttled us. */
   private throttledUntil = 0;
-  /** While a recovery sync runs: client ids of orders that got a live report. */
-  /** Client ids of orders that got a live report, collected while a sync or a reconciliation runs. */
+  /** Client ids of orders submitted, cancelled or reported while a sync or a reconciliation runs. */
   private readonly touchSets: Set<string>[] = [];
   /** Reconciliation is applying a correction: its own reports are not live news. */
   private correcting = false;
@@ -588,6 +587,11 @@ export class Engine {
   }
 
   /** Collect the client ids of orders that get a live report until `stop`. */
+  /** An order changed while a sync or a reconciliation runs: it is left out of that run. */
+  private touch(clientOrderId: string): void {
+    for (const set of this.touchSets) set.add(clientOrderId);
+  }
+
   private watchReports(): { touched: Set<string>; stop(): void } {
     const touched = new Set<string>();
     this.touchSets.push(touched);
@@ -645,6 +649,13 @@ export class Engine {
       broker: this.broker,
       notReady: () => (this.ready ? '' : this.notReadyDetail()),
       orders: () => this.orders(),
+      ordersPage: (from, max) => {
+        // live slots from `from`, unsorted: reconciliation keys them by id and yields between pages
+        const out: LocalOrder[] = [];
+        let s = Math.max(0, from);
+        for (; s < t.capacity && out.length < max; s++) if (t.live[s] === 1) out.push(this.snapshot(s));
+        return { orders: out, next: s < t.capacity ? s : -1 };
+      },
       order: (id) => {
         const slot = slotOf(id);
         return slot < 0 ? undefined : this.snapshot(slot);
@@ -1044,6 +1055,7 @@ export class Engine {
     t.byClientId.set(id, slot);
     t.exposure[slot] = qty;
     this.lastSlot = slot;
+    if (this.touchSets.length > 0) this.touch(id);
     // 4. journal: the intent is written before anything leaves the process
     if (this.journal !== undefined) {
       if (!this.record({ k: 'intent', t: now, id, i: inst.index, side, type, tif, qty, px: units })) {
@@ -1140,6 +1152,7 @@ export class Engine {
     t.prevStatus[slot] = st;
     t.status[slot] = nextStatus(st, OrderEvent.CancelRequested);
     t.updatedAt[slot] = now;
+    if (this.touchSets.length > 0) this.touch(clientOrderId);
     try {
       this.broker.cancelOrder({ clientOrderId, brokerOrderId });
     } catch (err) {
@@ -1404,7 +1417,7 @@ export class Engine {
       slot = this.adoptExternal(r, now);
       if (slot < 0) return;
     }
-    if (this.touchSets.length > 0 && !this.correcting) for (const set of this.touchSets) set.add(t.clientId[slot]!);
+    if (this.touchSets.length > 0 && !this.correcting) this.touch(t.clientId[slot]!);
     // 2. dedup by (brokerOrderId, execId)
     if (t.seenExec(slot, r.execId)) {
       c.duplicateReports++;

@@ -75,8 +75,13 @@ export interface ReconTarget {
   readonly broker: BrokerAdapter;
   /** Why the broker cannot be asked now, or '' when it can. */
   notReady(): string;
-  /** Every order the engine holds (live and retained). */
+  /** Every order the engine holds (live and retained), oldest first. */
   orders(): LocalOrder[];
+  /**
+   * Up to `max` of the engine's orders, in table order from position `from`; `next` is where
+   * the following page starts, -1 after the last. Lets a run read 10k+ orders between yields.
+   */
+  ordersPage(from: number, max: number): { orders: LocalOrder[]; next: number };
   /** One order the engine holds, by client id or broker id. */
   order(clientOrderId: string): LocalOrder | undefined;
   orderByBrokerId(brokerOrderId: string): LocalOrder | undefined;
@@ -95,7 +100,7 @@ export interface ReconTarget {
   record(ev: ReconEvent): boolean;
   notify(ev: DiffEvent): void;
   correction(c: Correction): void;
-  /** Start collecting the client ids of orders that get a live report; `stop` ends it. */
+  /** Start collecting the client ids of orders submitted, cancelled or reported live; `stop` ends it. */
   watch(): { readonly touched: ReadonlySet<string>; stop(): void };
 }
 
@@ -167,7 +172,9 @@ interface Fix {
 }
 
 const WHO = 'reconciliation';
-const SLICE = 2000;
+/** Items between two looks at the clock; a slice yields once it has run SLICE_MS. */
+const SLICE = 256;
+const SLICE_MS = 2;
 const yieldLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 const FINAL_KIND: Record<string, BrokerReport['kind'] | undefined> = { Cancelled: 'canceled', Expired: 'expired', Rejected: 'rejected' };
 
@@ -191,6 +198,8 @@ export class Reconciler {
   private readonly accepted = new Map<string, string>();
   /** Finished orders the engine's table let go after their retention. */
   private readonly archive = new Map<string, LocalOrder>();
+  /** While a run reads the engine's orders page by page: the orders released meanwhile (else a page walked past may miss them). */
+  private releasedDuringRead: LocalOrder[] | undefined;
   private seq = 0;
   private runs = 0;
   private running: Promise<ReconRun> | undefined;
@@ -242,6 +251,7 @@ export class Reconciler {
   /** Keep a finished order the engine's table is letting go (for the day's comparisons and report). */
   archiveOrder(o: LocalOrder): void {
     this.archive.set(o.clientOrderId, o);
+    this.releasedDuringRead?.push(o);
   }
 
   // ---- reading ----
@@ -304,6 +314,12 @@ export class Reconciler {
       for (const id of skippedOrders) for (const k of ORDER_KEYS) skipped.add(`${k}:${id}`);
       const explained: Candidate[] = [];
       for (const c of candidates) {
+        if (c.clientOrderId !== '' && watch.touched.has(c.clientOrderId)) {
+          // changed by a live report, a submit or a cancel after it was compared: not this run's to judge
+          skipped.add(c.key);
+          inFlight++;
+          continue;
+        }
         seen.add(c.key);
         const d = this.decide(c, now);
         // what the engine did not change still accounts for part of the positions and cash
@@ -371,10 +387,19 @@ export class Reconciler {
   /** Yield to the event loop when the current slice has run long enough. */
   private async slice(force = true): Promise<void> {
     const t = performance.now();
-    if (!force && t - this.sliceStart < 2) return;
+    if (!force && t - this.sliceStart < SLICE_MS) return;
     this.maxSlice = Math.max(this.maxSlice, t - this.sliceStart);
     await yieldLoop();
     this.sliceStart = performance.now();
+  }
+
+  /** `fn` over `items`, yielding to the event loop when a slice has run long enough. */
+  private async each<T>(items: Iterable<T>, fn: (x: T) => void): Promise<void> {
+    let n = 0;
+    for (const x of items) {
+      fn(x);
+      if (++n % SLICE === 0) await this.slice(false);
+    }
   }
 
   private symbolsOf(touched: ReadonlySet<string>, orders: Map<string, LocalOrder>): Set<string> {
@@ -393,32 +418,49 @@ export class Reconciler {
    */
   private async compareOrders(view: BrokerView, touched: ReadonlySet<string>, now: number) {
     const { qtyTolerance: eps, graceMs } = this.config;
-    const live = this.target.orders();
+    // the engine's side is read a page at a time, the indexes built a slice at a time: at 10k
+    // orders, reading them all at once held the event loop for several ms
     const orders = new Map<string, LocalOrder>();
-    for (const o of this.archive.values()) orders.set(o.clientOrderId, o);
-    for (const o of live) orders.set(o.clientOrderId, o);
+    const released: LocalOrder[] = [];
+    this.releasedDuringRead = released;
+    try {
+      await this.each(this.archive.values(), (o) => orders.set(o.clientOrderId, o));
+      for (let from = 0; from >= 0; ) {
+        const page = this.target.ordersPage(from, SLICE);
+        for (const o of page.orders) orders.set(o.clientOrderId, o);
+        from = page.next;
+        await this.slice(false);
+      }
+    } finally {
+      this.releasedDuringRead = undefined;
+    }
+    for (const o of released) if (!orders.has(o.clientOrderId)) orders.set(o.clientOrderId, o);
     const byBroker = new Map<string, LocalOrder>();
-    for (const o of orders.values()) if (o.brokerOrderId !== '') byBroker.set(o.brokerOrderId, o);
+    await this.each(orders.values(), (o) => {
+      if (o.brokerOrderId !== '') byBroker.set(o.brokerOrderId, o);
+    });
     const brokerOrders = new Map<string, BrokerOrder>();
-    for (const b of view.day ?? []) brokerOrders.set(b.brokerOrderId, b);
+    await this.each(view.day ?? [], (b) => brokerOrders.set(b.brokerOrderId, b));
     const openIds = new Set<string>();
-    for (const b of view.open) {
+    await this.each(view.open, (b) => {
       brokerOrders.set(b.brokerOrderId, b);
       openIds.add(b.brokerOrderId);
-    }
+    });
     const tradesOf = new Map<string, BrokerTrade[]>();
-    for (const t of view.trades) {
+    await this.each(view.trades, (t) => {
       const list = tradesOf.get(t.brokerOrderId);
       if (list === undefined) tradesOf.set(t.brokerOrderId, [t]);
       else list.push(t);
-    }
+    });
     const candidates: Candidate[] = [];
     const skippedOrders: string[] = [];
     const matched = new Set<string>();
     const seenClient = new Set<string>();
     const inFlight = (o: LocalOrder) => (o.status === 'PendingNew' || o.status === 'PendingCancel') && now - o.updatedAt < graceMs;
     let n = 0;
-    for (const id of new Set([...brokerOrders.keys(), ...tradesOf.keys()])) {
+    const ids = new Set(brokerOrders.keys());
+    for (const id of tradesOf.keys()) ids.add(id);
+    for (const id of ids) {
       if (++n % SLICE === 0) await this.slice(false);
       const b = brokerOrders.get(id);
       const trades = tradesOf.get(id) ?? [];
@@ -513,6 +555,7 @@ export class Reconciler {
     }
     // engine orders the broker did not name
     for (const l of orders.values()) {
+      if (++n % SLICE === 0) await this.slice(false);
       if (matched.has(l.clientOrderId) || l.external) continue;
       if (l.brokerOrderId === '' && seenClient.has(l.clientOrderId)) continue;
       if (touched.has(l.clientOrderId) || inFlight(l)) {
