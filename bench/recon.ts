@@ -1,6 +1,6 @@
 // Reconciliation cost, one size per fresh process; prints one JSON line per case.
 //   node dist/bench/recon.js N [runs]
-// An engine holds N open orders (half of them partly filled) at the embedded simulated broker;
+// An engine holds N open orders (a quarter of them partly filled) at the embedded simulated broker;
 // both sides agree. Measured over `runs` runs each:
 //   engine: engine.reconcile() (fetch, compare in slices, positions and cash);
 //   naive:  compareWithBroker (issue 5's one-pass comparison), the baseline.

@@ -33,6 +33,12 @@ export {
 export type { SyncSummary } from './connectivity/recovery.js';
 export type { RiskConfig, RiskLimits, AccountLimits } from './risk/limits.js';
 export { compareWithBroker, type Comparison } from './recon/compare.js';
+export {
+  DIFF_KINDS, RECON_DEFAULT_POLICY, RECON_DEFAULTS, reconProblems, type Diff, type DiffKind, type DiffSeverity, type DiffState, type DiffAction, type DiffValue,
+  type KindPolicy, type ReconConfig, type Winner, type StateAction, type Correction, type LocalOrder,
+} from './recon/diff.js';
+export { Reconciler, ReconError, type ReconRun, type DiffEvent, type EodInput, type ReconTarget, type BrokerView } from './recon/reconciler.js';
+export { buildEodReport, renderEod, renderMarkdown, renderHtml, generateEodReport, writeEodReport, MARKERS, type EodReport, type EodOutput, type Marker } from './recon/eod.js';
 export type { LatencySummary } from './ops/latency.js';
 export { Journal, JOURNAL_DEFAULTS, journalProblems, readSnapshotFile, type JournalOptions, type JournalOpenInfo, type JournalStats, type Durability, type RecoverySink } from './journal/journal.js';
 export { JournalCorruptError, FORMAT_VERSION, scanSegment, reportRecord, reportOf, type JournalRecord, type RecordKind } from './journal/format.js';

@@ -109,7 +109,12 @@ describe('the end-of-day report', () => {
     expect(r.positions.map((p) => [p.name, p.marker])).toEqual([['LOTS', 'pending'], ['ACME', 'matched']]);
     expect(r.totals.orders.total).toBe(r.orders.length);
     const md = out.markdown;
-    expect(md.indexOf('## Diffs')).toBeLessThan(md.indexOf('## Orders'));
+    // the diffs come first, before the totals and the lines
+    expect(md.indexOf('## Diffs')).toBeGreaterThan(0);
+    expect(md.indexOf('## Diffs')).toBeLessThan(md.indexOf('## Totals'));
+    expect(md.indexOf('## Totals')).toBeLessThan(md.indexOf('## Orders'));
+    expect(out.html.indexOf('<h2>Diffs</h2>')).toBeGreaterThan(0);
+    expect(out.html.indexOf('<h2>Diffs</h2>')).toBeLessThan(out.html.indexOf('<h2>Totals</h2>'));
     expect(md).toContain('| open-diff |');
   });
 

@@ -116,6 +116,12 @@ describe('the manual workflow end to end through the CLI', () => {
     const unknown = await cli(['diffs', 'ack', 'D99', '--note', 'x'], env);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no diff D99 (HTTP 404)');
+    const forceNoNote = await cli(['sync', '--force'], env);
+    expect(forceNoNote.code).toBe(2);
+    expect(forceNoNote.stderr).toContain('sync --force: --note TEXT is required');
+    const forceHttp = await fetch(`${env.TRADECORE_OPS_URL}/sync`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ force: true, who: 'x' }) });
+    expect(forceHttp.status).toBe(400);
+    expect(engine.recon.actions).toEqual([]);
     const noUrl = await cli(['diffs'], {});
     expect(noUrl.code).toBe(2);
     expect(noUrl.stderr).toContain('give --url URL or set TRADECORE_OPS_URL');

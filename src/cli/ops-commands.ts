@@ -26,9 +26,9 @@ export const OPS_USAGE = `  recon [--eod] [--out DIR] [--json]
             status, position, cash, price); local keeps the engine's record
   diffs ack ID --note TEXT [--who NAME]
             acknowledge a diff (its alert closes; it stays open until resolved)
-  sync [--force] [--note TEXT] [--who NAME]
+  sync [--force --note TEXT] [--who NAME]
             run recovery sync now; --force also resolves PendingNew orders sent less
-            than 5 s ago (otherwise left to their acks)
+            than 5 s ago (otherwise left to their acks) and needs --note saying why
             these commands talk to the engine's ops endpoint:
             --url URL       default TRADECORE_OPS_URL, e.g. http://127.0.0.1:9464
             --token-file F  file holding the bearer token; default TRADECORE_OPS_TOKEN
@@ -252,6 +252,7 @@ export function syncCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { ...COMMON, force: { type: 'boolean', default: false }, note: { type: 'string' }, who: { type: 'string' } });
   if (positionals.length > 0) throw new UsageError(`sync takes no arguments, got "${positionals.join(' ')}"`);
   const v = values as { url?: string; 'token-file'?: string; json: boolean; force: boolean; note?: string; who?: string };
+  if (v.force && (v.note === undefined || v.note.trim() === '')) throw new UsageError('sync --force: --note TEXT is required (say why)');
   const ep = endpoint(v);
   const body = { force: v.force, who: who(v), ...(v.note !== undefined ? { note: v.note } : {}) };
   return guarded(async () => {

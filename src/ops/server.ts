@@ -3,7 +3,7 @@
  *
  *   GET  /metrics                Prometheus text (prom-client; histograms from the HDR ones)
  *   GET  /healthz                the process is alive
- *   GET  /readyz                 200 when connected, synced and not halted; 503 with the reasons
+ *   GET  /readyz                 200 when connected, synced, not halted and no critical reconciliation diff is open; 503 with the reasons
  *   GET  /status                 JSON: connection, trading state, counts, latency percentiles, alerts
  *   GET  /alerts                 open and recent alerts
  *   POST /alerts/:id/ack         acknowledge an alert               (bearer token)
@@ -13,7 +13,7 @@
  *   POST /diffs/:id/resolve      {"accept":"broker|local","note":"...","who":"..."} (bearer token)
  *   POST /diffs/:id/ack          {"note":"...","who":"..."}                        (bearer token)
  *   POST /recon                  run reconciliation now; {"eod":true} also returns the end-of-day report inputs (bearer token)
- *   POST /sync                   recovery sync now; {"force":true} resolves every PendingNew order at once (bearer token)
+ *   POST /sync                   recovery sync now; {"force":true,"note":"why"} resolves every PendingNew order at once (bearer token)
  *
  * Every POST needs `Authorization: Bearer <token>` with the configured token, compared in
  * constant time; without it the answer is 401, nothing changes, and the attempt is logged.
@@ -241,10 +241,11 @@ export class OpsServer {
   private async sync(body: Record<string, unknown>) {
     const who = typeof body.who === 'string' && body.who.trim() !== '' ? body.who.trim() : 'operator';
     const force = body.force === true;
-    const note = typeof body.note === 'string' && body.note.trim() !== '' ? body.note.trim() : force ? 'forced sync' : 'sync';
+    const note = typeof body.note === 'string' ? body.note.trim() : '';
+    if (force && note === '') throw new HttpError(400, 'note: say why a forced sync is needed (a non-empty string is required)');
     const e = this.engine;
     if (!e.ready) throw new ReconError('NOT_READY', `cannot sync now: connection ${e.connectionState}, engine ${e.state}`);
-    e.recon.recordAction(force ? 'sync --force' : 'sync', who, note);
+    e.recon.recordAction(force ? 'sync --force' : 'sync', who, note === '' ? 'sync' : note);
     const summary = await e.resync({ graceMs: force ? 0 : 5000 });
     e.logger.warn({ who, note, force, ...summary }, 'ops: recovery sync run by hand');
     return { sync: summary };

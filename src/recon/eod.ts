@@ -260,13 +260,13 @@ export function renderMarkdown(r: EodReport): string {
   out.push(`Broker \`${r.broker}\`, generated ${r.generatedAt}.\n`);
   const d = r.totals.diffs;
   out.push(`**Diffs: ${d.total}** (open ${d.open}, of them critical ${d.openCritical}; auto-fixed ${d.fixed}; manually resolved ${d.resolved}; cleared ${d.cleared})\n`);
-  out.push('## Totals\n');
-  out.push(mdTable(['section', 'lines', ...MARKERS], [totalsRow('orders', r.totals.orders), totalsRow('trades', r.totals.trades), totalsRow('positions', r.totals.positions), totalsRow('cash', r.totals.cash)]));
-  out.push('\n## Diffs\n');
+  out.push('## Diffs\n');
   out.push(mdTable(['id', 'kind', 'severity', 'state', 'ack', 'clientOrderId', 'brokerOrderId', 'symbol/ccy', 'engine', 'broker', 'detail', 'last action'], r.diffs.map((x) => {
     const last = x.actions[x.actions.length - 1]!;
     return [x.id, x.kind, x.severity, x.state, x.acknowledged ? 'yes' : 'no', x.clientOrderId, x.brokerOrderId, x.symbol || x.currency, x.local, x.broker, x.detail, `${last.action} by ${last.who} at ${last.time}${last.note !== '' ? `: ${last.note}` : ''}`];
   })));
+  out.push('\n## Totals\n');
+  out.push(mdTable(['section', 'lines', ...MARKERS], [totalsRow('orders', r.totals.orders), totalsRow('trades', r.totals.trades), totalsRow('positions', r.totals.positions), totalsRow('cash', r.totals.cash)]));
   out.push('\n## Orders\n');
   out.push(mdTable(['marker', 'diffs', 'clientOrderId', 'brokerOrderId', 'symbol', 'side', 'qty', 'price', 'engine status', 'engine filled', 'broker status', 'broker filled'], r.orders.map((o) => [
     o.marker, o.diffs.join(' '), o.clientOrderId, o.brokerOrderId, o.symbol, o.side, o.qty, o.price, o.local?.status ?? null, o.local?.cumQty ?? null, o.broker?.status ?? null, o.broker?.cumQty ?? null,
@@ -307,13 +307,13 @@ export function renderHtml(r: EodReport): string {
   parts.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Reconciliation report ${esc(r.date)}</title><style>${STYLE}</style></head><body>`);
   parts.push(`<h1>Reconciliation report ${esc(r.date)}</h1><p>Broker <code>${esc(r.broker)}</code>, generated ${esc(r.generatedAt)}.</p>`);
   parts.push(`<p class="sum"><b>Diffs: ${d.total}</b> (open ${d.open}, of them critical ${d.openCritical}; auto-fixed ${d.fixed}; manually resolved ${d.resolved}; cleared ${d.cleared})</p>`);
-  parts.push('<h2>Totals</h2>');
-  parts.push(htmlTable(['section', 'lines', ...MARKERS], [totalsRow('orders', r.totals.orders), totalsRow('trades', r.totals.trades), totalsRow('positions', r.totals.positions), totalsRow('cash', r.totals.cash)]));
   parts.push('<h2>Diffs</h2>');
   parts.push(htmlTable(['id', 'kind', 'severity', 'state', 'ack', 'clientOrderId', 'brokerOrderId', 'symbol/ccy', 'engine', 'broker', 'detail', 'actions'], r.diffs.map((x) => [
     x.id, x.kind, x.severity, x.state, x.acknowledged ? 'yes' : 'no', x.clientOrderId, x.brokerOrderId, x.symbol || x.currency, x.local, x.broker, x.detail,
     x.actions.map((a) => `${a.time} ${a.action} by ${a.who}${a.side !== undefined ? ` (${a.side})` : ''}${a.note !== '' ? `: ${a.note}` : ''}`).join(' / '),
   ])));
+  parts.push('<h2>Totals</h2>');
+  parts.push(htmlTable(['section', 'lines', ...MARKERS], [totalsRow('orders', r.totals.orders), totalsRow('trades', r.totals.trades), totalsRow('positions', r.totals.positions), totalsRow('cash', r.totals.cash)]));
   parts.push('<h2>Orders</h2>');
   parts.push(htmlTable(['marker', 'diffs', 'clientOrderId', 'brokerOrderId', 'symbol', 'side', 'qty', 'price', 'engine status', 'engine filled', 'broker status', 'broker filled'], r.orders.map((o) => [
     o.marker, o.diffs.join(' '), o.clientOrderId, o.brokerOrderId, o.symbol, o.side, o.qty, o.price, o.local?.status ?? null, o.local?.cumQty ?? null, o.broker?.status ?? null, o.broker?.cumQty ?? null,
