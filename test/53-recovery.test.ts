@@ -72,7 +72,7 @@ class Link implements BrokerAdapter {
   }
 }
 
-async function setup(opts: { dayOrders?: boolean } = {}) {
+async function setup(opts: { dayOrders?: boolean; retentionMs?: number } = {}) {
   const clock = new ManualClock(Date.UTC(2026, 10, 25, 15, 0));
   const sim = new SimBroker({ instruments: INSTRUMENTS, clock, seed: 11, delivery: 'manual', marketStepMs: 0, startPrices: { ACME: 10, LOTS: 20 } });
   const link = new Link(sim, clock);
@@ -80,6 +80,7 @@ async function setup(opts: { dayOrders?: boolean } = {}) {
   const anomalies: Anomaly[] = [];
   const engine: Engine = createEngine({
     instruments: INSTRUMENTS, broker: link, clock, logger: quiet(), onAnomaly: (a) => anomalies.push(a), connection: { heartbeatMs: 0, reconnectBaseMs: 10 },
+    ...(opts.retentionMs !== undefined ? { retentionMs: opts.retentionMs } : {}),
   });
   await engine.start();
   return { clock, sim, link, engine, anomalies };
@@ -207,6 +208,30 @@ describe('recovery sync', () => {
     await drive(clock, () => engine.connectionState === 'Ready', 'reconnect');
     expect(engine.getOrder('H')!.status).toBe('Expired');
     await consistent(engine, link);
+  });
+
+  it('orders the table let go after their retention are not adopted again on reconnect: their fills count once', async () => {
+    const { clock, sim, link, engine, anomalies } = await setup({ retentionMs: 0 });
+    for (let i = 0; i < 5; i++) {
+      expect(engine.submit(limit(`R${i}`, sim.quote('ACME').ask + 0.02, 100)).status).toBe('accepted');
+      sim.flush();
+      expect(engine.getOrder(`R${i}`)!.status).toBe('Filled');
+    }
+    // each submit let the filled orders before it go: only R4 is still held
+    expect(engine.orders().map((o) => o.clientOrderId)).toEqual(['R4']);
+    const position = () => engine.positions().find((p) => p.symbol === 'ACME')!.qty;
+    expect(position()).toBe(500);
+    const fills = engine.stats().fills;
+    link.cut();
+    await drive(clock, () => engine.connectionState === 'Ready', 'reconnect');
+    const trades = await sim.syncTodayTrades();
+    expect(new Set(trades.map((t) => t.clientOrderId))).toEqual(new Set(['R0', 'R1', 'R2', 'R3', 'R4']));
+    expect(engine.lastSync).toMatchObject({ brokerTrades: trades.length, external: 0, fillsApplied: 0, retired: 4 });
+    expect(position()).toBe(500);
+    expect(engine.stats().fills).toBe(fills);
+    expect(anomalies.map((a) => a.kind)).not.toContain('UNKNOWN_ORDER');
+    expect((await sim.queryPositions()).find((p) => p.symbol === 'ACME')!.qty).toBe(500);
+    expect(engine.orders().map((o) => o.clientOrderId)).toEqual(['R4']);
   });
 
   it('resync() on a live connection leaves PendingNew orders younger than the grace to their acks', async () => {

@@ -386,6 +386,93 @@ describe('a consistent cut: orders that change while a run reads them', () => {
   });
 });
 
+describe('finished orders the order table let go', () => {
+  it('are still compared, come back after a restart, and are listed in the end-of-day report', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tc-recon-archive-'));
+    dirs.push(dir);
+    const clock = new ManualClock(START);
+    const broker = new SimBroker({ instruments: INSTRUMENTS, clock, seed: 5, marketStepMs: 0, initialCash: CASH, startPrices: { ACME: 100, LOTS: 50 } });
+    const s = await session({ graceMs: 0 }, { journal: dir, broker, clock, retentionMs: 0 });
+    for (let i = 0; i < 20; i++) buy(s, `g${i}`, 1, through(s));
+    // each submit released the finished orders before it: only the last one is still held
+    expect(s.engine.orders().map((o) => o.clientOrderId)).toEqual(['g19']);
+    expect(s.engine.recon.archive.size).toBe(19);
+    const run = await s.engine.reconcile();
+    expect([run.raised, run.fixed, run.pending]).toEqual([[], [], 0]);
+    expect(run.checked.orders).toBe(20);
+    await s.engine.writeSnapshot();
+    buy(s, 'g20', 1, through(s));
+    await s.engine.stop();
+    open.splice(open.indexOf(s.engine), 1);
+
+    const again = await session({ graceMs: 0 }, { journal: dir, broker, clock, retentionMs: 0 });
+    // g0..g19 come back from the snapshot, and the recovery sync leaves them alone (it adopted them again before)
+    expect(again.engine.lastSync).toMatchObject({ external: 0, fillsApplied: 0, retired: 20 });
+    expect(again.engine.recon.archive.toArray().map((o) => `${o.clientOrderId}:${o.status}:${o.cumQty}`)).toEqual(Array.from({ length: 20 }, (_, i) => `g${i}:Filled:1`));
+    const after = await again.engine.reconcile();
+    expect([after.raised, after.fixed, after.pending]).toEqual([[], [], 0]);
+    expect(after.checked.orders).toBe(21);
+    const eod = await again.engine.recon.endOfDay();
+    expect(eod.orders.map((o) => o.clientOrderId).sort()).toEqual(Array.from({ length: 21 }, (_, i) => `g${i}`).sort());
+    expect(eod.trades.every((t) => t.applied)).toBe(true);
+  });
+});
+
+describe('a fill price corrected at the broker after the order was let go', () => {
+  it('is an open diff saying why it cannot be re-priced; nothing is changed or reported as fixed', async () => {
+    const s = await session({ graceMs: 0 }, { retentionMs: 0 });
+    buy(s, 'q1', 10, through(s));
+    buy(s, 'q2', 10, below(s)); // its slot took q1's: q1 is let go
+    expect(s.engine.getOrder('q1')).toBeUndefined();
+    const [trade] = (await s.broker.syncTodayTrades()).filter((t) => t.clientOrderId === 'q1');
+    s.broker.correctTradePrice(trade!.execId, trade!.price - 0.25);
+    const cash = s.engine.account().cash.USD;
+    const run = await s.engine.reconcile();
+    expect(run.fixed.filter((d) => d.kind === 'PRICE_MISMATCH')).toEqual([]);
+    const d = run.raised.find((x) => x.kind === 'PRICE_MISMATCH')!;
+    expect(d).toMatchObject({ clientOrderId: 'q1', state: 'open', severity: 'critical' });
+    expect(d.detail).toContain('auto-fix failed: order q1 is no longer held by the engine (finished and let go after its retention)');
+    expect(s.engine.account().cash.USD).toBe(cash);
+    expect(s.corrections.filter((c) => c.change === 'fill-price')).toEqual([]);
+  });
+});
+
+describe('a person resolving while a run is under way', () => {
+  it('resolve --accept broker waits for the run, then adopts once; no second diff for the same order', async () => {
+    const clock = new ManualClock(START);
+    const broker = new SimBroker({ instruments: INSTRUMENTS, clock, seed: 5, marketStepMs: 0, initialCash: CASH, startPrices: { ACME: 100, LOTS: 50 } });
+    const trades = broker.syncTodayTrades.bind(broker);
+    let hold: Promise<void> | undefined;
+    broker.syncTodayTrades = async () => {
+      if (hold !== undefined) await hold;
+      return trades();
+    };
+    const s = await session({ graceMs: 0, policy: { MISSING_LOCAL: { winner: 'manual' } } }, { broker, clock });
+    const m = s.broker.manualTrade({ symbol: 'ACME', side: 'buy', qty: 4, price: 99.5 });
+    const first = await s.engine.reconcile();
+    expect(first.raised.map((d) => [d.id, d.kind, d.state])).toEqual([['D1', 'MISSING_LOCAL', 'open']]);
+    // a run blocked in its fetch, and a person resolving meanwhile
+    let release!: () => void;
+    hold = new Promise<void>((r) => {
+      release = r;
+    });
+    const running = s.engine.reconcile();
+    const resolving = s.engine.recon.resolve('D1', 'broker', 'ana', 'booked by the desk');
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(s.engine.getOrder(m.brokerOrderId)).toBeUndefined();
+    hold = undefined;
+    release();
+    const run = await running;
+    expect([run.raised, run.fixed, run.cleared]).toEqual([[], [], []]);
+    expect(await resolving).toMatchObject({ id: 'D1', state: 'resolved' });
+    expect(s.engine.getOrder(m.brokerOrderId)).toMatchObject({ external: true, status: 'Filled', cumQty: 4 });
+    const after = await s.engine.reconcile();
+    expect([after.raised, after.fixed, after.open]).toEqual([[], [], 0]);
+    expect(s.engine.recon.list({ state: 'all' }).map((d) => [d.id, d.state])).toEqual([['D1', 'resolved']]);
+    expect(s.corrections.map((c) => [c.diffId, c.source, c.change])).toEqual([['D1', 'manual', 'adopted']]);
+  });
+});
+
 describe('the diffs survive a restart through the journal', () => {
   it('fixed, resolved and acknowledged diffs and their corrections come back; nothing is applied twice', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'tc-recon-'));

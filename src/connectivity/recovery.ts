@@ -8,7 +8,9 @@
  * - fills missed while disconnected are applied exactly once (a trade's execId is the one of
  *   its live report, so fills already applied are dropped as duplicates);
  * - orders the broker finished are finished with the broker's status;
- * - broker orders unknown locally are adopted as external and flagged;
+ * - broker orders unknown locally are adopted as external and flagged; orders the engine
+ *   finished and let go after their retention are not unknown: they are left alone (their
+ *   fills were applied then, and adopting them again would count those fills twice);
  * - a cancel that is pending locally while the broker still has the order open is sent again
  *   (a cancel is safe to repeat; an order is not).
  * Orders that received a live report while the sync ran are left to the live stream: that
@@ -30,6 +32,8 @@ export interface RecoveryTarget {
   flag(kind: AnomalyKind, reason: string, clientOrderId: string, brokerOrderId: string): void;
   /** Fills applied so far (to count the ones the sync added). */
   fillCount(): number;
+  /** Whether the engine held this order, finished it and let it go after its retention. */
+  released(clientOrderId: string, brokerOrderId: string): boolean;
 }
 
 export interface RecoveryInput {
@@ -65,6 +69,8 @@ export interface SyncSummary {
   readonly inferred: number;
   /** Broker orders unknown locally, adopted as external. */
   readonly external: number;
+  /** Broker orders the engine finished and let go after their retention: left alone (reconciliation compares them). */
+  readonly retired: number;
   readonly cancelsResent: number;
   /** Orders left to the live stream (a report arrived during the sync). */
   readonly leftToLive: number;
@@ -81,6 +87,7 @@ export function mergeRecovery(target: RecoveryTarget, input: RecoveryInput): Syn
   let finished = 0;
   let inferred = 0;
   let external = 0;
+  let retired = 0;
   let cancelsResent = 0;
   let leftToLive = 0;
 
@@ -117,6 +124,10 @@ export function mergeRecovery(target: RecoveryTarget, input: RecoveryInput): Syn
     if (known !== undefined && known.brokerOrderId !== '' && known.brokerOrderId !== id) continue; // the same client id on another broker order: not ours to merge
     if (known !== undefined && input.touched.has(known.clientOrderId)) {
       leftToLive++;
+      continue;
+    }
+    if (known === undefined && target.released(clientOrderId, id)) {
+      retired++;
       continue;
     }
     const open = openIds.has(id);
@@ -202,6 +213,7 @@ export function mergeRecovery(target: RecoveryTarget, input: RecoveryInput): Syn
     finished,
     inferred,
     external,
+    retired,
     cancelsResent,
     leftToLive,
   };

@@ -311,7 +311,16 @@ export class Engine {
       onAlarm: (kind, reason) => this.anomaly(kind, reason),
     });
     this.recon = new Reconciler(this.reconTarget(), config.recon);
-    this.table.onRelease = (slot) => this.recon.archiveOrder(localOrder(this.snapshot(slot)));
+    // on the hot path (one release per order submitted, after retention): columns, no object
+    this.table.onRelease = (slot) => {
+      const t = this.table;
+      const inst = this.instruments[t.instrument[slot]!]!;
+      const cum = t.cumQty[slot]!;
+      this.recon.archive.add(
+        t.clientId[slot]!, t.brokerId[slot]!, inst.symbol, t.side[slot]! < 0, t.qty[slot]!, fromPriceUnits(t.price[slot]!, inst.scale), t.status[slot]!,
+        cum, cum > 0 ? t.fillValue[slot]! / cum : Number.NaN, (t.flags[slot]! & F_EXTERNAL) !== 0, t.createdAt[slot]!, t.updatedAt[slot]!,
+      );
+    };
   }
 
   /** Lifecycle state. */
@@ -627,6 +636,8 @@ export class Engine {
     },
     flag: (kind, reason, clientOrderId, brokerOrderId) => this.anomaly(kind, reason, clientOrderId, brokerOrderId),
     fillCount: () => this.counters.fills,
+    // the same broker order, not only the same client id (an id may be reused after retention)
+    released: (clientOrderId, brokerOrderId) => this.recon.archive.get(clientOrderId)?.brokerOrderId === brokerOrderId,
   };
 
   /**
@@ -1704,14 +1715,6 @@ export class Engine {
  */
 export function createEngine(config: EngineConfig): Engine {
   return new Engine(config);
-}
-
-/** The fields reconciliation keeps of an order the table lets go. */
-function localOrder(o: Order): LocalOrder {
-  return {
-    clientOrderId: o.clientOrderId, brokerOrderId: o.brokerOrderId, symbol: o.symbol, side: o.side, qty: o.qty, price: o.price, status: o.status,
-    cumQty: o.cumQty, avgPx: o.avgPx, external: o.external, createdAt: o.createdAt, updatedAt: o.updatedAt,
-  };
 }
 
 /** Whether two risk configs say the same (both undefined counts). */

@@ -22,6 +22,7 @@ import type { Instrument } from '../domain/instrument.js';
 import type { BrokerAccount, BrokerOrder, BrokerPosition, BrokerReport, BrokerTrade } from '../domain/report.js';
 import type { Logger } from '../ops/logger.js';
 import type { TradingState } from '../risk/trading-state.js';
+import { OrderArchive } from './archive.js';
 import {
   OPEN_STATUSES, resolveReconConfig, type Correction, type Diff, type DiffAction, type DiffKind, type DiffSeverity, type DiffValue, type LocalOrder,
   type ReconConfig, type ResolvedReconConfig,
@@ -196,10 +197,13 @@ export class Reconciler {
   private readonly pending = new Map<string, number>();
   /** Keys resolved accepting the engine's side, with the values accepted. */
   private readonly accepted = new Map<string, string>();
-  /** Finished orders the engine's table let go after their retention. */
-  private readonly archive = new Map<string, LocalOrder>();
-  /** While a run reads the engine's orders page by page: the orders released meanwhile (else a page walked past may miss them). */
-  private releasedDuringRead: LocalOrder[] | undefined;
+  /**
+   * Finished orders the engine's table let go after their retention (the engine adds to it as
+   * it releases them; see archive.ts for why it is columns and not objects).
+   */
+  readonly archive = new OrderArchive();
+  /** The end of the queue of runs and broker-side resolutions (see `exclusive`). */
+  private tail: Promise<unknown> = Promise.resolve();
   private seq = 0;
   private runs = 0;
   private running: Promise<ReconRun> | undefined;
@@ -248,12 +252,6 @@ export class Reconciler {
     this.timer = undefined;
   }
 
-  /** Keep a finished order the engine's table is letting go (for the day's comparisons and report). */
-  archiveOrder(o: LocalOrder): void {
-    this.archive.set(o.clientOrderId, o);
-    this.releasedDuringRead?.push(o);
-  }
-
   // ---- reading ----
 
   /** Diffs in the order found; by default the open ones. */
@@ -280,11 +278,22 @@ export class Reconciler {
    */
   run(trigger = 'manual'): Promise<ReconRun> {
     if (this.running !== undefined) return this.running;
-    const p = this.runOnce(trigger).finally(() => {
+    const p = this.exclusive(() => this.runOnce(trigger)).finally(() => {
       this.running = undefined;
     });
     this.running = p;
     return p;
+  }
+
+  /**
+   * Runs and broker-side resolutions take turns: each reads the broker and the engine, then
+   * changes the engine. Interleaved, a resolution applied between a run's comparison and its
+   * decisions would be raised again by that run as a new difference.
+   */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn);
+    this.tail = next.catch(() => undefined);
+    return next;
   }
 
   private async runOnce(trigger: string): Promise<ReconRun> {
@@ -418,23 +427,26 @@ export class Reconciler {
    */
   private async compareOrders(view: BrokerView, touched: ReadonlySet<string>, now: number) {
     const { qtyTolerance: eps, graceMs } = this.config;
-    // the engine's side is read a page at a time, the indexes built a slice at a time: at 10k
-    // orders, reading them all at once held the event loop for several ms
+    // the engine's side is read a page at a time, the archive and the indexes a slice at a
+    // time: at 10k orders, reading them all at once held the event loop for several ms
     const orders = new Map<string, LocalOrder>();
-    const released: LocalOrder[] = [];
-    this.releasedDuringRead = released;
-    try {
-      await this.each(this.archive.values(), (o) => orders.set(o.clientOrderId, o));
-      for (let from = 0; from >= 0; ) {
-        const page = this.target.ordersPage(from, SLICE);
-        for (const o of page.orders) orders.set(o.clientOrderId, o);
-        from = page.next;
-        await this.slice(false);
-      }
-    } finally {
-      this.releasedDuringRead = undefined;
+    for (let from = 0; from >= 0; ) {
+      const page = this.target.ordersPage(from, SLICE);
+      for (const o of page.orders) orders.set(o.clientOrderId, o);
+      from = page.next;
+      await this.slice(false);
     }
-    for (const o of released) if (!orders.has(o.clientOrderId)) orders.set(o.clientOrderId, o);
+    // after the pages: an order released while they were read is at the archive's end. Newest
+    // first, so a reused client id keeps its live order, else its newest archived one.
+    const archive = this.archive;
+    for (let i = archive.size - 1, k = 0; i >= 0; i--) {
+      if (!orders.has(archive.clientIdAt(i))) orders.set(archive.clientIdAt(i), archive.at(i));
+      if (++k % SLICE === 0) await this.slice(false);
+    }
+    for (let i = 0; i < archive.size; i += SLICE) {
+      archive.indexUpTo(i + SLICE);
+      await this.slice(false);
+    }
     const byBroker = new Map<string, LocalOrder>();
     await this.each(orders.values(), (o) => {
       if (o.brokerOrderId !== '') byBroker.set(o.brokerOrderId, o);
@@ -799,6 +811,11 @@ export class Reconciler {
       this.target.logger.warn({ diff: id, kind: d.kind, who, note }, 'reconciliation: diff resolved, engine side accepted');
       return copyDiff(d);
     }
+    return this.exclusive(() => this.resolveBroker(d, id, who, note));
+  }
+
+  private async resolveBroker(d: Diff, id: string, who: string, note: string): Promise<Diff> {
+    if (this.diffs.get(id)?.state !== 'open') throw new ReconError('CONFLICT', `${id} is ${this.diffs.get(id)?.state} now`);
     const why = this.target.notReady();
     if (why !== '') throw new ReconError('NOT_READY', `cannot take the broker's side now: ${why}`);
     const watch = this.target.watch();
@@ -908,8 +925,9 @@ export class Reconciler {
   }
 
   private reprice(clientOrderId: string, id: string, from: number, to: number) {
-    const o = this.localOf(clientOrderId, id);
-    if (o === undefined) return `order ${clientOrderId} is no longer held by the engine`;
+    // the fill value lives in the order's slot: an order let go after its retention has none to change
+    const o = this.target.order(clientOrderId) ?? (id !== '' ? this.target.orderByBrokerId(id) : undefined);
+    if (o === undefined) return `order ${clientOrderId} is no longer held by the engine (finished and let go after its retention): its fills cannot be re-priced here`;
     return {
       corrections: [{ change: 'fill-price' as const, clientOrderId, brokerOrderId: id, symbol: o.symbol, currency: this.inst(o.symbol)!.currency, before: round(o.avgPx), after: round(to / o.cumQty) }],
       adjust: [{ what: 'fill-value' as const, clientOrderId, from, to }],
@@ -1012,7 +1030,7 @@ export class Reconciler {
       seq: this.seq,
       diffs: [...this.diffs.values()].map(copyDiff),
       accepted: [...this.accepted],
-      archive: [...this.archive.values()],
+      archive: this.archive.toArray(),
       actions: this.actions.map((a) => ({ ...a })),
     };
   }
@@ -1029,7 +1047,7 @@ export class Reconciler {
     this.accepted.clear();
     for (const [k, v] of s.accepted) this.accepted.set(k, v);
     this.archive.clear();
-    for (const o of s.archive) this.archive.set(o.clientOrderId, o);
+    for (const o of s.archive) this.archive.addOrder(o);
     this.actions.length = 0;
     this.actions.push(...s.actions);
   }
@@ -1044,7 +1062,7 @@ export class Reconciler {
     const now = clock.now();
     const live = this.target.orders();
     const orders = new Map<string, LocalOrder>();
-    for (const o of this.archive.values()) orders.set(o.clientOrderId, o);
+    for (let i = 0; i < this.archive.size; i++) orders.set(this.archive.clientIdAt(i), this.archive.at(i));
     for (const o of live) orders.set(o.clientOrderId, o);
     const brokerOrders = new Map<string, BrokerOrder>();
     for (const b of view.day ?? []) brokerOrders.set(b.brokerOrderId, b);
