@@ -30,6 +30,31 @@ describe('ledger', () => {
     expect(l.position(0)).toMatchObject({ qty: 0, avgPx: 0, realizedPnl: -50 });
   });
 
+  it('re-prices fills still in the position: the average and cash move, nothing is realized', () => {
+    const l = new Ledger([inst], { USD: 10_000 });
+    l.applyFill(0, 1, 10, 100);
+    l.applyFill(0, 1, 10, 102);
+    l.reprice(0, 1, 10, 100, 99.75);
+    expect(l.position(0)).toMatchObject({ qty: 20, avgPx: 100.875, realizedPnl: 0 });
+    expect(l.account()).toMatchObject({ cash: { USD: 10_000 - 997.5 - 1020 }, fills: 2 });
+    // a short the same way, on an instrument with a multiplier
+    const f = new Ledger([inst, fut], { EUR: 0 });
+    f.applyFill(1, -1, 4, 50);
+    f.reprice(1, -1, 4, 50, 50.5);
+    expect(f.position(1)).toMatchObject({ qty: -4, avgPx: 50.5, realizedPnl: 0 });
+    expect(f.account().cash.EUR).toBe(4 * 50.5 * 50);
+  });
+
+  it('re-prices fills of a position since closed: the difference is realized', () => {
+    const l = new Ledger([inst], { USD: 10_000 });
+    l.applyFill(0, 1, 10, 100);
+    l.applyFill(0, -1, 10, 105);
+    expect(l.position(0)).toMatchObject({ qty: 0, realizedPnl: 50 });
+    l.reprice(0, 1, 10, 100, 99.75);
+    expect(l.position(0)).toMatchObject({ qty: 0, avgPx: 0, realizedPnl: 52.5 });
+    expect(l.account()).toMatchObject({ cash: { USD: 10_000 - 997.5 + 1050 }, fills: 2 });
+  });
+
   it('handles shorts symmetrically', () => {
     const l = new Ledger([inst], {});
     l.applyFill(0, -1, 100, 20);

@@ -41,7 +41,8 @@ describe('the archive of finished orders the order table let go', () => {
 
   it('refuses a snapshot order with an unknown status, naming it; clear empties it', () => {
     const a = new OrderArchive();
-    expect(() => a.addOrder(order(1, { status: 'Lost' }))).toThrow('archived order c1: unknown status Lost');
+    // as a damaged snapshot might hold it: the type says a status name, the bytes say otherwise
+    expect(() => a.addOrder(order(1, { status: 'Lost' as LocalOrder['status'] }))).toThrow('archived order c1: unknown status Lost');
     a.addOrder(order(3));
     a.clear();
     expect([a.size, a.get('c3'), a.toArray()]).toEqual([0, undefined, []]);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SimBroker } from '../src/brokers/sim/sim-broker.js';
+import { SimBroker, type SimBrokerOptions } from '../src/brokers/sim/sim-broker.js';
 import { ManualClock } from '../src/core/clock.js';
 import { createEngine, type Engine } from '../src/core/engine.js';
 import type { Anomaly } from '../src/core/anomaly.js';
@@ -33,13 +33,18 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** The embedded simulated broker the tests here trade against, on the test's clock. */
+function simBroker(clock: ManualClock, options: Partial<SimBrokerOptions> = {}): SimBroker {
+  return new SimBroker({ instruments: INSTRUMENTS, clock, seed: 5, marketStepMs: 0, initialCash: CASH, startPrices: { ACME: 100, LOTS: 50 }, ...options });
+}
+
 /** A started engine on the embedded simulated broker, on a manual clock; reports are delivered by `clock.advance`. */
 async function session(
   recon: ReconConfig = { graceMs: GRACE },
-  extra: { journal?: string; broker?: SimBroker; clock?: ManualClock; brokerOptions?: Partial<ConstructorParameters<typeof SimBroker>[0]>; capacity?: number; retentionMs?: number } = {},
+  extra: { journal?: string; broker?: SimBroker; clock?: ManualClock; brokerOptions?: Partial<SimBrokerOptions>; capacity?: number; retentionMs?: number } = {},
 ): Promise<Session> {
   const clock = extra.clock ?? new ManualClock(START);
-  const broker = extra.broker ?? new SimBroker({ instruments: INSTRUMENTS, clock, seed: 5, marketStepMs: 0, initialCash: CASH, startPrices: { ACME: 100, LOTS: 50 }, ...extra.brokerOptions });
+  const broker = extra.broker ?? simBroker(clock, extra.brokerOptions);
   const events: DiffEvent[] = [];
   const corrections: Correction[] = [];
   const anomalies: Anomaly[] = [];
@@ -307,7 +312,7 @@ describe('a consistent cut: reports in flight produce no false diff', () => {
 
   it('a report that arrives while the broker records are fetched leaves that order (and its symbol) out of the run, even with no grace', async () => {
     const clock = new ManualClock(START);
-    const broker = new SimBroker({ instruments: INSTRUMENTS, clock, seed: 5, marketStepMs: 0, initialCash: CASH, startPrices: { ACME: 100, LOTS: 50 }, fillLatencyMs: 10 });
+    const broker = simBroker(clock, { fillLatencyMs: 10 });
     // the open orders are read before the fill's report is delivered, the trades after it
     const trades = broker.syncTodayTrades.bind(broker);
     let flushDuringFetch = false;
@@ -335,7 +340,7 @@ describe('a consistent cut: reports in flight produce no false diff', () => {
 describe('a consistent cut: orders that change while a run reads them', () => {
   it('a submit and a cancel made while the broker records are fetched raise nothing, even with no grace', async () => {
     const clock = new ManualClock(START);
-    const broker = new SimBroker({ instruments: INSTRUMENTS, clock, seed: 5, marketStepMs: 0, initialCash: CASH, startPrices: { ACME: 100, LOTS: 50 } });
+    const broker = simBroker(clock);
     const trades = broker.syncTodayTrades.bind(broker);
     let during: (() => void) | undefined;
     broker.syncTodayTrades = async () => {
@@ -391,7 +396,7 @@ describe('finished orders the order table let go', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'tc-recon-archive-'));
     dirs.push(dir);
     const clock = new ManualClock(START);
-    const broker = new SimBroker({ instruments: INSTRUMENTS, clock, seed: 5, marketStepMs: 0, initialCash: CASH, startPrices: { ACME: 100, LOTS: 50 } });
+    const broker = simBroker(clock);
     const s = await session({ graceMs: 0 }, { journal: dir, broker, clock, retentionMs: 0 });
     for (let i = 0; i < 20; i++) buy(s, `g${i}`, 1, through(s));
     // each submit released the finished orders before it: only the last one is still held
@@ -440,7 +445,7 @@ describe('a fill price corrected at the broker after the order was let go', () =
 describe('a person resolving while a run is under way', () => {
   it('resolve --accept broker waits for the run, then adopts once; no second diff for the same order', async () => {
     const clock = new ManualClock(START);
-    const broker = new SimBroker({ instruments: INSTRUMENTS, clock, seed: 5, marketStepMs: 0, initialCash: CASH, startPrices: { ACME: 100, LOTS: 50 } });
+    const broker = simBroker(clock);
     const trades = broker.syncTodayTrades.bind(broker);
     let hold: Promise<void> | undefined;
     broker.syncTodayTrades = async () => {
@@ -478,7 +483,7 @@ describe('the diffs survive a restart through the journal', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'tc-recon-'));
     dirs.push(dir);
     const clock = new ManualClock(START);
-    const broker = new SimBroker({ instruments: INSTRUMENTS, clock, seed: 5, marketStepMs: 0, initialCash: CASH, startPrices: { ACME: 100, LOTS: 50 } });
+    const broker = simBroker(clock);
     const s = await session({ graceMs: GRACE, policy: { MISSING_AT_BROKER: { winner: 'manual' } } }, { journal: dir, broker, clock });
     s.broker.dropReports((r) => r.kind === 'trade' && r.clientOrderId === 'j1');
     buy(s, 'j1', 10, through(s));

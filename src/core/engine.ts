@@ -595,12 +595,12 @@ export class Engine {
     this.logger.info({ broker: b.name, ...this._lastSync }, 'recovery sync done');
   }
 
-  /** Collect the client ids of orders that get a live report until `stop`. */
   /** An order changed while a sync or a reconciliation runs: it is left out of that run. */
   private touch(clientOrderId: string): void {
     for (const set of this.touchSets) set.add(clientOrderId);
   }
 
+  /** Collect the client ids of orders submitted, cancelled or reported until `stop`. */
   private watchReports(): { touched: Set<string>; stop(): void } {
     const touched = new Set<string>();
     this.touchSets.push(touched);

@@ -97,8 +97,20 @@ export class Ledger {
     this.cash[i] = this.cash[i]! + amount;
   }
 
-  /** Reconciliation: fills of `q` booked at `fromPx` were really at `toPx` (cash, average and P&L follow). */
+  /**
+   * Reconciliation: fills of `q` on `side` booked at `fromPx` were really at `toPx`; cash moves
+   * by the difference. While the position still holds that much on that side, its average cost
+   * moves and nothing is realized. Once the position was reduced past them, the fills are taken
+   * back and booked again, so the difference lands in realized P&L as a closed trade would have.
+   */
   reprice(index: number, side: number, q: number, fromPx: number, toPx: number): void {
+    const p = this.qty[index]!;
+    if (Math.sign(p) === side && Math.abs(p) >= q) {
+      this.avgPx[index] = this.avgPx[index]! + ((toPx - fromPx) * q) / Math.abs(p);
+      const c = this.currencyOf[index]!;
+      this.cash[c] = this.cash[c]! - side * q * (toPx - fromPx) * this.instruments[index]!.multiplier;
+      return;
+    }
     this.applyFill(index, -side, q, fromPx);
     this.applyFill(index, side, q, toPx);
     this.fillCount -= 2;

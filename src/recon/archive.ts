@@ -9,7 +9,7 @@
  * The id index is built on demand, from where it last stopped, so adding stays cheap;
  * reconciliation brings it up to date a slice at a time (`indexUpTo`).
  */
-import { STATUS_NAMES, type OrderStatusName } from '../domain/order-status.js';
+import { STATUS_NAMES } from '../domain/order-status.js';
 import type { LocalOrder } from './diff.js';
 
 export class OrderArchive {
@@ -63,7 +63,7 @@ export class OrderArchive {
 
   /** Keep one order given as an object (a snapshot's archive); an unknown status name is refused. */
   addOrder(o: LocalOrder): void {
-    const status = STATUS_NAMES.indexOf(o.status as OrderStatusName);
+    const status = STATUS_NAMES.indexOf(o.status);
     if (status < 0) throw new RangeError(`archived order ${o.clientOrderId}: unknown status ${o.status}`);
     this.add(o.clientOrderId, o.brokerOrderId, o.symbol, o.side === 'sell', o.qty, o.price, status, o.cumQty, o.avgPx, o.external, o.createdAt, o.updatedAt);
   }

@@ -2,7 +2,7 @@
  * Reconciliation differences: the kinds, what one diff holds, and the conflict policy that
  * says per kind which side wins and what an unfixed difference does to trading.
  */
-import type { Side } from '../domain/order.js';
+import type { Order } from '../domain/order.js';
 
 /**
  * - `MISSING_LOCAL`: the broker has an order (or fills of one) that the engine does not know;
@@ -195,22 +195,11 @@ export interface Correction {
   readonly time: number;
 }
 
-/** An order as reconciliation sees the engine's side (a live one, or one archived after its retention). */
-export interface LocalOrder {
-  readonly clientOrderId: string;
-  readonly brokerOrderId: string;
-  readonly symbol: string;
-  readonly side: Side;
-  readonly qty: number;
-  /** NaN for market orders. */
-  readonly price: number;
-  readonly status: string;
-  readonly cumQty: number;
-  /** NaN before the first fill. */
-  readonly avgPx: number;
-  readonly external: boolean;
-  readonly createdAt: number;
-  readonly updatedAt: number;
-}
+/**
+ * An order as reconciliation sees the engine's side (a live one, or one archived after its
+ * retention): the fields of `Order` it compares. `price` is NaN for market orders, `avgPx`
+ * before the first fill.
+ */
+export type LocalOrder = Pick<Order, 'clientOrderId' | 'brokerOrderId' | 'symbol' | 'side' | 'qty' | 'price' | 'status' | 'cumQty' | 'avgPx' | 'external' | 'createdAt' | 'updatedAt'>;
 
 export const OPEN_STATUSES: ReadonlySet<string> = new Set(['PendingNew', 'Submitted', 'PartiallyFilled', 'PendingCancel']);

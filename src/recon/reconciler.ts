@@ -470,8 +470,9 @@ export class Reconciler {
     const seenClient = new Set<string>();
     const inFlight = (o: LocalOrder) => (o.status === 'PendingNew' || o.status === 'PendingCancel') && now - o.updatedAt < graceMs;
     let n = 0;
-    const ids = new Set(brokerOrders.keys());
-    for (const id of tradesOf.keys()) ids.add(id);
+    const ids = new Set<string>();
+    await this.each(brokerOrders.keys(), (id) => ids.add(id));
+    await this.each(tradesOf.keys(), (id) => ids.add(id));
     for (const id of ids) {
       if (++n % SLICE === 0) await this.slice(false);
       const b = brokerOrders.get(id);
