@@ -28,7 +28,9 @@ export type AnomalyKind =
   /** Recovery sync: an order is no longer open at the broker, which cannot say how it ended; finished by inference. */
   | 'SYNC_INFERRED'
   /** The journal could not take a record (disk full, I/O error): orders are refused until it can. */
-  | 'JOURNAL_FAILED';
+  | 'JOURNAL_FAILED'
+  /** A journal snapshot could not be written or read back: nothing it covers is compacted, restarts replay more. */
+  | 'SNAPSHOT_FAILED';
 
 /** How urgent an anomaly is: P0 page someone now, P1 look today, P2 note. */
 export type Severity = 'P0' | 'P1' | 'P2';
@@ -48,6 +50,7 @@ export const ANOMALY_SEVERITY: Readonly<Record<AnomalyKind, Severity>> = {
   SYNC_NOT_AT_BROKER: 'P1',
   SYNC_INFERRED: 'P1',
   JOURNAL_FAILED: 'P0',
+  SNAPSHOT_FAILED: 'P1',
 };
 
 export interface Anomaly {

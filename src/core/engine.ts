@@ -436,7 +436,7 @@ export class Engine {
     this.restored = true;
     this.journal = journal;
     this.compactor = workerCompactor();
-    journal.attach(() => this.snapshotState(), () => this.clock.now(), this.compactor);
+    journal.attach(() => this.snapshotState(), () => this.clock.now(), this.compactor, (what, message) => this.anomaly(what === 'snapshot' ? 'SNAPSHOT_FAILED' : 'JOURNAL_FAILED', message));
     const info = journal.openInfo;
     if (restore) this.logger.info({ journal: journal.dir, snapshotSeq: info.snapshotSeq, replayed: info.replayed, orders: this.table.size, storage: info.storage }, 'journal restored');
     this.record({
@@ -480,10 +480,27 @@ export class Engine {
       this.journal!.append(rec);
       return true;
     } catch (err) {
-      this.journalError = (err as Error).message;
-      this.anomaly('JOURNAL_FAILED', `journal append failed: ${this.journalError}`, 'id' in rec ? rec.id : undefined);
-      return false;
+      return this.journalFailed(err, 'append', 'id' in rec ? rec.id : undefined);
     }
+  }
+
+  /**
+   * Make the journaled intent or cancel safe from the process dying before it leaves; false
+   * (with a P0 anomaly) when the journal's writer cannot (disk full): then nothing is sent.
+   */
+  private barrier(id: string): boolean {
+    try {
+      this.journal!.barrier();
+      return true;
+    } catch (err) {
+      return this.journalFailed(err, 'write', id);
+    }
+  }
+
+  private journalFailed(err: unknown, what: string, id: string | undefined): false {
+    this.journalError = (err as Error).message;
+    this.anomaly('JOURNAL_FAILED', `journal ${what} failed: ${this.journalError}`, id);
+    return false;
   }
 
   /** What a snapshot reads and a restore writes (see engine-state.ts). */
@@ -1069,12 +1086,14 @@ export class Engine {
     if (this.touchSets.length > 0) this.touch(id);
     // 4. journal: the intent is written before anything leaves the process
     if (this.journal !== undefined) {
-      if (!this.record({ k: 'intent', t: now, id, i: inst.index, side, type, tif, qty, px: units })) {
+      const journaled = this.record({ k: 'intent', t: now, id, i: inst.index, side, type, tif, qty, px: units });
+      if (!journaled || !this.barrier(id)) {
+        // the intent may sit in the writer's buffer and reach the disk later: void it there too
+        if (journaled) this.record({ k: 'unsent', t: now, id });
         t.exposure[slot] = 0;
         t.unallocate(slot);
         return this.deny(id, R.JOURNAL_FAILED, `journal=${this.journal.dir} error=${this.journalError}`);
       }
-      this.journal.barrier();
     }
     // A report the adapter delivers from inside placeOrder waits until the order is counted.
     const outer = this.handling;
@@ -1155,10 +1174,11 @@ export class Engine {
     }
     const brokerOrderId = t.brokerId[slot]!;
     if (this.journal !== undefined) {
-      if (!this.record({ k: 'cancel', t: now, id: clientOrderId })) {
+      const journaled = this.record({ k: 'cancel', t: now, id: clientOrderId });
+      if (!journaled || !this.barrier(clientOrderId)) {
+        if (journaled) this.record({ k: 'cancel-unsent', t: now, id: clientOrderId, st });
         return { status: 'denied', clientOrderId, reason: 'JOURNAL_FAILED', detail: `journal=${this.journal.dir} error=${this.journalError}` };
       }
-      this.journal.barrier();
     }
     t.prevStatus[slot] = st;
     t.status[slot] = nextStatus(st, OrderEvent.CancelRequested);

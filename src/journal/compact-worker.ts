@@ -1,6 +1,7 @@
-// piscina worker: journal compaction (see compaction.ts).
-import { compactSegments, type CompactTask } from './compaction.js';
+// piscina worker: journal compaction and the read-back of snapshots (see compaction.ts).
+import { compactSegments, type CompactTask, type VerifyTask } from './compaction.js';
+import { verifySnapshotFile } from './snapshot-file.js';
 
-export default function run(task: CompactTask) {
-  return compactSegments(task);
+export default function run(task: CompactTask | VerifyTask) {
+  return 'verify' in task ? verifySnapshotFile(task.verify) : compactSegments(task);
 }

@@ -29,8 +29,15 @@ export interface CompactResult {
   bytesOut: number;
 }
 
+/** Read a snapshot back and decode it whole, off the engine's thread. */
+export interface VerifyTask {
+  verify: string;
+}
+
 export interface Compactor {
   compact(task: CompactTask): Promise<CompactResult>;
+  /** Read a written snapshot back and decode it; resolves with its size, rejects with why it does not read. */
+  verifySnapshot?(file: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -77,13 +84,19 @@ export async function compactSegments(task: CompactTask): Promise<CompactResult>
   return { segments: task.segments.length, ...(archive !== undefined ? { archive } : {}), bytesIn, bytesOut };
 }
 
-/** A compactor on one piscina worker thread, started on first use. */
+/** A compactor on one piscina worker thread, started on first use; it also reads snapshots back. */
 export function workerCompactor(): Compactor {
   let pool: Piscina | undefined;
+  const run = (task: CompactTask | VerifyTask) => {
+    pool ??= new Piscina({ filename: workerFile('compact-worker.js'), maxThreads: 1, minThreads: 0, idleTimeout: 5000 });
+    return pool.run(task);
+  };
   return {
     async compact(task) {
-      pool ??= new Piscina({ filename: workerFile('compact-worker.js'), maxThreads: 1, minThreads: 0, idleTimeout: 5000 });
-      return (await pool.run(task)) as CompactResult;
+      return (await run(task)) as CompactResult;
+    },
+    async verifySnapshot(file) {
+      return (await run({ verify: file })) as number;
     },
     async close() {
       if (pool !== undefined) await pool.destroy();

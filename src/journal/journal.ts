@@ -19,10 +19,16 @@ import {
   FRAME_HEADER, JournalCorruptError, MAX_RECORD, SEGMENT_PREFIX, SEGMENT_SUFFIX, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX,
   journalPackr, scanSegment, segmentName, seqOf, snapshotName, writeFrame, type JournalRecord,
 } from './format.js';
-import { Packr } from 'msgpackr';
 import type { Compactor } from './compaction.js';
+import { encodeSnapshot, readSnapshotFile, verifySnapshotFile, type SnapshotFile } from './snapshot-file.js';
+import { readWatermark, Watermark } from './watermark.js';
+
+export { readSnapshotFile };
 
 export type Durability = 'group' | 'fsync';
+
+/** What failed, for the alarm: `sync` (records may not reach the disk), `snapshot` (written or read back). */
+export type JournalAlarm = 'sync' | 'snapshot';
 
 /** Journal settings (engine config `journal`). Only `dir` is required. */
 export interface JournalOptions {
@@ -115,14 +121,6 @@ export interface JournalStats {
   lastError: string;
 }
 
-/** Snapshot file: one frame, like a journal record; the payload is `{ seq, t, state }`. */
-interface SnapshotFile {
-  seq: number;
-  t: number;
-  v: number;
-  state: unknown;
-}
-
 interface Segment {
   name: string;
   first: number;
@@ -142,14 +140,15 @@ function listDir(dir: string): { segments: Segment[]; snapshots: Array<{ name: s
   return { segments, snapshots };
 }
 
-/** Read a snapshot file; throws with the reason when it is damaged. */
-export function readSnapshotFile(file: string): SnapshotFile {
-  const buf = fs.readFileSync(file);
-  const scan = scanSegment(buf);
-  if (scan.damage !== undefined || scan.payloads.length !== 1) throw new Error(`snapshot ${file} is damaged: ${scan.damage?.reason ?? `${scan.payloads.length} frames`}`);
-  const snap = new Packr().unpack(scan.payloads[0]!) as SnapshotFile;
-  if (typeof snap !== 'object' || snap === null || typeof snap.seq !== 'number') throw new Error(`snapshot ${file} has no seq`);
-  return snap;
+/** A segment file that holds no record: no bytes, or an end marker first (preallocated, never written). */
+function isEmptyFile(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(FRAME_HEADER);
+    return fs.readSync(fd, head, 0, FRAME_HEADER, 0) < FRAME_HEADER || head.readUInt32LE(0) === 0;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -195,6 +194,8 @@ function takeLock(dir: string): string {
  */
 abstract class SegmentStore {
   protected readonly fd: number;
+  /** The file did not exist before this store: a store that fails to start removes it again. */
+  private readonly created: boolean;
   protected closed = false;
   private inflight = 0;
   private onIdle: (() => void) | undefined;
@@ -205,7 +206,18 @@ abstract class SegmentStore {
     readonly capacity: number,
     public pos: number,
   ) {
-    this.fd = fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w+');
+    this.created = !fs.existsSync(file);
+    this.fd = fs.openSync(file, this.created ? 'w+' : 'r+');
+  }
+
+  /**
+   * Undo the constructor after a subclass failed to set the store up (a mapping refused on a
+   * full disk): the descriptor is closed and a file this store created is removed, so a failed
+   * rotation leaks no descriptor and leaves no empty segment for the next open to trip on.
+   */
+  protected abandonSetup(): void {
+    fs.closeSync(this.fd);
+    if (this.created) fs.rmSync(this.file, { force: true });
   }
 
   /** Room for `n` more bytes. */
@@ -245,13 +257,17 @@ abstract class SegmentStore {
   close(trim: boolean): void {
     if (this.closed) return;
     this.closed = true;
-    this.detach();
-    if (trim) {
-      fs.ftruncateSync(this.fd, this.pos);
-      fs.fdatasyncSync(this.fd);
-    }
     const fd = this.fd;
-    this.whenIdle(() => fs.closeSync(fd));
+    try {
+      this.detach();
+      if (trim) {
+        fs.ftruncateSync(fd, this.pos);
+        fs.fdatasyncSync(fd);
+      }
+    } finally {
+      // a write that failed (disk full) still lets the descriptor go
+      this.whenIdle(() => fs.closeSync(fd));
+    }
   }
 
   /** Rotation: trim to what was written, sync and close off the main thread. */
@@ -277,7 +293,12 @@ class MappedStore extends SegmentStore {
   ) {
     super(file, name, Math.max(size, fs.existsSync(file) ? fs.statSync(file).size : 0), pos);
     // pages from 64 KiB past the end of the data on are pretouched by a native thread
-    this.ab = native.mapFile(file, this.capacity, pos + 64 * 1024);
+    try {
+      this.ab = native.mapFile(file, this.capacity, pos + 64 * 1024);
+    } catch (err) {
+      this.abandonSetup();
+      throw err;
+    }
     this.buf = Buffer.from(this.ab);
     this.syncedTo = pos;
   }
@@ -378,6 +399,11 @@ export class Journal {
   private compactor: Compactor | undefined;
   private lastSnapshotSeqWritten = -1;
   private appendedSinceSnapshot = false;
+  /** Records known synced, kept in `SYNCED` (see watermark.ts). */
+  private readonly watermark: Watermark;
+  /** Told of a failure that needs a person (see `attach`), once per failing stretch of each kind. */
+  private alarm: ((what: JournalAlarm, message: string) => void) | undefined;
+  private readonly failing = new Set<JournalAlarm>();
   readonly stats: JournalStats = { appends: 0, bytes: 0, syncs: 0, snapshots: 0, lastSnapshotSeq: -1, segmentsCompacted: 0, lastError: '' };
   /** What open found and did. */
   readonly openInfo: JournalOpenInfo;
@@ -396,14 +422,20 @@ export class Journal {
     this.storage = o.storage === 'file' || native === undefined ? 'file' : 'mapped';
     fs.mkdirSync(this.dir, { recursive: true });
     this.lockFile = takeLock(this.dir);
+    let mark: Watermark | undefined;
     try {
       const found = this.recover(sink);
       this._seq = found.nextSeq;
+      mark = new Watermark(this.dir, found.watermark);
+      // salvage may have dropped synced records: the mark comes down to what is there (never up: what is there may not be synced yet)
+      if (found.present < mark.seq) mark.set(found.present, true);
+      this.watermark = mark;
       this.store = this.openStore(found.lastSegment, found.lastEnd);
       this.openInfo = { snapshotSeq: found.snapshotSeq, replayed: found.replayed, nextSeq: this._seq, warnings: found.warnings, storage: this.storage };
       this.lastSnapshotSeqWritten = found.snapshotSeq;
       this.stats.lastSnapshotSeq = found.snapshotSeq;
     } catch (err) {
+      mark?.close();
       this.releaseLock();
       throw err;
     }
@@ -433,7 +465,7 @@ export class Journal {
     return this.storage;
   }
 
-  private recover(sink: RecoverySink): { snapshotSeq: number; replayed: number; nextSeq: number; warnings: string[]; lastSegment: Segment | undefined; lastEnd: number } {
+  private recover(sink: RecoverySink): { snapshotSeq: number; replayed: number; nextSeq: number; warnings: string[]; lastSegment: Segment | undefined; lastEnd: number; present: number; watermark: number } {
     const warnings: string[] = [];
     const warn = (msg: string) => {
       warnings.push(msg);
@@ -442,6 +474,20 @@ export class Journal {
     const { segments, snapshots } = listDir(this.dir);
     // temporary files of a snapshot or archive that a crash cut short
     for (const name of fs.readdirSync(this.dir)) if (name.endsWith('.tmp')) fs.rmSync(path.join(this.dir, name), { force: true });
+    const mark = readWatermark(this.dir);
+    if (mark.problem !== undefined) warn(mark.problem);
+    // An empty newest segment that does not follow on from the one before is what a rotation
+    // cut short by a full disk left (before this build removed it itself): it holds nothing.
+    const newest = segments[segments.length - 1];
+    const before = segments[segments.length - 2];
+    if (newest !== undefined && before !== undefined && isEmptyFile(path.join(this.dir, newest.name))) {
+      const beforeEnd = before.first + scanSegment(fs.readFileSync(path.join(this.dir, before.name))).payloads.length;
+      if (newest.first !== beforeEnd) {
+        warn(`removed ${newest.name}: an empty segment that does not follow ${before.name} (records end at ${beforeEnd}), left by a rotation that failed`);
+        fs.rmSync(path.join(this.dir, newest.name), { force: true });
+        segments.pop();
+      }
+    }
     // the latest snapshot that reads back whole
     let snapSeq = -1;
     for (let i = snapshots.length - 1; i >= 0; i--) {
@@ -523,13 +569,22 @@ export class Journal {
       if (isLast) lastEnd = scan.end;
     }
     const last = segments[segments.length - 1];
+    // Records that had been synced are gone: not a torn tail, which only the last unsynced
+    // write can leave, but a truncated or deleted segment.
+    const present = Math.max(expected, snapSeq, 0);
+    if (mark.seq > present) {
+      const file = last !== undefined ? path.join(this.dir, last.name) : this.dir;
+      const msg = `records ${present} to ${mark.seq - 1} were synced (${'SYNCED'}) but the journal ends at record ${present}: truncated or deleted after it was written`;
+      if (!salvage) throw new JournalCorruptError(file, lastEnd, msg);
+      warn(`salvage: ${msg}`);
+    }
     let nextSeq = Math.max(expected, snapSeq, 0);
     // A snapshot ahead of the journal's end (records lost to a power cut after it): start a
     // new segment at the snapshot so no seq is used twice.
     const reuseLast = last !== undefined && nextSeq === expected;
     if (!reuseLast && last !== undefined) warn(`the journal ends at record ${expected} but the snapshot covers up to ${snapSeq}: new records start a segment at ${nextSeq}`);
     nextSeq = Math.max(nextSeq, 0);
-    return { snapshotSeq: snapSeq, replayed, nextSeq, warnings, lastSegment: reuseLast ? last : undefined, lastEnd: reuseLast ? lastEnd : 0 };
+    return { snapshotSeq: snapSeq, replayed, nextSeq, warnings, lastSegment: reuseLast ? last : undefined, lastEnd: reuseLast ? lastEnd : 0, present, watermark: mark.seq };
   }
 
   /** Cut a segment at `at` (a mapped writer grows it again, and new bytes read as zero). */
@@ -581,8 +636,11 @@ export class Journal {
     this.stats.bytes += n;
     this.dirty = true;
     this.appendedSinceSnapshot = true;
-    if (this.options.durability === 'fsync') this.store.syncNow();
     const seq = this._seq++;
+    if (this.options.durability === 'fsync') {
+      this.store.syncNow();
+      this.watermark.set(this._seq);
+    }
     if (this._seq >= this.nextSnapshotAt) {
       this.nextSnapshotAt = Infinity;
       setImmediate(() => void this.snapshot());
@@ -599,10 +657,14 @@ export class Journal {
     const old = this.store;
     const size = Math.max(this.options.segmentBytes, need);
     const file = path.join(this.dir, segmentName(this._seq));
-    // the new segment first: when it cannot be made (disk full) the old one stays in use
+    // The old segment's staged records reach its file first: when they cannot (disk full) this
+    // append fails and nothing moves. Written by the retirement below instead, a failure there
+    // came after the switch and lost them.
+    old.barrier();
+    // the new segment next: when it cannot be made (disk full) the old one stays in use
     this.store = this.storage === 'mapped' ? new MappedStore(this.native!, file, segmentName(this._seq), size, 0) : new FileStore(file, segmentName(this._seq), size, 0);
     old.retire((err) => {
-      if (err !== null) this.fail(`closing segment ${old.name}`, err);
+      if (err !== null) this.fail('sync', `closing segment ${old.name}`, err);
     });
     this.fsyncDir();
   }
@@ -611,41 +673,73 @@ export class Journal {
     if (!this.dirty || this.syncing || this.closed) return;
     this.dirty = false;
     this.syncing = true;
-    this.store.syncAsync((err) => {
+    const upTo = this._seq;
+    const done = (err: Error | null) => {
       this.syncing = false;
       if (err !== null) {
         this.dirty = true;
-        this.fail('group commit', err);
-      } else this.stats.syncs++;
-    });
+        this.fail('sync', 'group commit', err);
+      } else this.synced(upTo);
+    };
+    try {
+      // the file writer writes its staged records first: that may fail (disk full) right here
+      this.store.syncAsync(done);
+    } catch (err) {
+      done(err as Error);
+    }
   }
 
-  private fail(what: string, err: Error): void {
+  /** Records before `upTo` are on disk: count the sync, move the watermark, end a failing stretch. */
+  private synced(upTo: number): void {
+    this.stats.syncs++;
+    this.failing.delete('sync');
+    const err = this.watermark.set(upTo);
+    if (err !== undefined) this.logger.warn({ journal: this.dir, err: err.message }, 'journal watermark not written (the truncation check lags)');
+  }
+
+  /**
+   * A failure kept in `stats.lastError` and logged; the first of a failing stretch of its kind
+   * also goes to the alarm (the engine raises it as an anomaly), so a full disk pages once, not
+   * every group commit.
+   */
+  private fail(kind: JournalAlarm, what: string, err: Error): void {
     this.stats.lastError = `${what}: ${err.message}`;
     this.logger.error({ journal: this.dir, err: err.message }, `journal ${what} failed`);
+    if (this.failing.has(kind)) return;
+    this.failing.add(kind);
+    this.alarm?.(kind, `journal ${this.dir}: ${what} failed: ${err.message}`);
   }
 
   /** Everything appended so far on disk (flush and fdatasync off the main thread). */
   sync(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    const upTo = this._seq;
     return new Promise((resolve, reject) => {
-      this.store.syncAsync((err) => {
+      const done = (err: Error | null) => {
         if (err === null) {
-          this.stats.syncs++;
+          this.synced(upTo);
           resolve();
         } else reject(err);
-      });
+      };
+      try {
+        this.store.syncAsync(done);
+      } catch (err) {
+        done(err as Error);
+      }
     });
   }
 
   /**
    * Where snapshots come from (the engine's state, encodable by msgpack) and the clock that
    * times them; starts the snapshot timer. A compactor, when given, runs after each snapshot.
+   * `alarm` hears failures that need a person: syncs that fail (disk full, I/O error) and
+   * snapshots that cannot be written or read back; once per failing stretch of each kind.
    */
-  attach(provider: () => unknown, now: () => number, compactor?: Compactor): void {
+  attach(provider: () => unknown, now: () => number, compactor?: Compactor, alarm?: (what: JournalAlarm, message: string) => void): void {
     this.provider = provider;
     this.snapshotClock = now;
     this.compactor = compactor;
+    this.alarm = alarm;
     const every = this.options.snapshotEveryMs;
     if (every > 0) {
       this.snapTimer = setInterval(() => {
@@ -660,20 +754,29 @@ export class Journal {
    * synced first, the snapshot written to a temporary file, synced and renamed into place.
    * Then snapshots beyond `keepSnapshots` are removed and compaction runs. Resolves with the
    * snapshot's seq (or the running snapshot's, when one is under way). Never rejects: a failure
-   * is logged and kept in `stats.lastError`.
+   * is logged, kept in `stats.lastError` and raised to the alarm.
+   *
+   * The state is written in chunks (snapshot-file.ts), so a snapshot of any size restores, and
+   * each snapshot is read back and decoded whole (in the compactor's worker when there is one)
+   * before anything it covers is compacted: one that does not read back is removed at once and
+   * alarmed, and the segments it would have made unnecessary stay.
    */
   snapshot(): Promise<void> {
     if (this.snapshotting !== undefined) return this.snapshotting;
     if (this.provider === undefined || this.closed) return Promise.resolve();
     const seq = this._seq;
     if (seq === this.lastSnapshotSeqWritten) return Promise.resolve();
-    const payload = new Packr().pack({ seq, t: this.snapshotClock(), v: 1, state: this.provider() } satisfies SnapshotFile);
+    let buf: Buffer;
+    try {
+      buf = encodeSnapshot(seq, this.snapshotClock(), this.provider());
+    } catch (err) {
+      this.fail('snapshot', 'snapshot', err as Error);
+      return Promise.resolve();
+    }
     this.appendedSinceSnapshot = false;
     const run = async () => {
       try {
         await this.sync();
-        const buf = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
-        writeFrame(buf, 0, payload);
         const final = path.join(this.dir, snapshotName(seq));
         const tmp = `${final}.tmp`;
         const fh = await fs.promises.open(tmp, 'w');
@@ -685,13 +788,21 @@ export class Journal {
         }
         await fs.promises.rename(tmp, final);
         this.fsyncDir();
+        try {
+          const read = this.compactor?.verifySnapshot !== undefined ? await this.compactor.verifySnapshot(final) : await verifySnapshotFile(final);
+          if (read !== buf.length) throw new Error(`read back ${read} of ${buf.length} bytes`);
+        } catch (err) {
+          await fs.promises.rm(final, { force: true });
+          throw new Error(`snapshot ${snapshotName(seq)} (${buf.length} bytes) does not read back, removed; nothing it covers was compacted: ${(err as Error).message}`);
+        }
+        this.failing.delete('snapshot');
         this.lastSnapshotSeqWritten = seq;
         this.stats.snapshots++;
         this.stats.lastSnapshotSeq = seq;
         this.logger.info({ journal: this.dir, seq, bytes: buf.length }, 'journal snapshot written');
         await this.prune();
       } catch (err) {
-        this.fail('snapshot', err as Error);
+        this.fail('snapshot', 'snapshot', err as Error);
       } finally {
         this.snapshotting = undefined;
         if (this.options.snapshotEveryRecords > 0) this.nextSnapshotAt = this._seq + this.options.snapshotEveryRecords;
@@ -728,8 +839,17 @@ export class Journal {
     if (this.snapTimer !== undefined) clearInterval(this.snapTimer);
     if (this.snapshotting !== undefined) await this.snapshotting;
     this.closed = true;
-    this.store.close(true);
-    this.releaseLock();
+    const upTo = this._seq;
+    try {
+      this.store.close(true);
+      this.watermark.set(upTo);
+    } catch (err) {
+      // the descriptor and the lock go all the same; what could not be written is said
+      throw new Error(`journal ${this.dir}: closing failed, records from the last sync on may not be on disk: ${(err as Error).message}`, { cause: err });
+    } finally {
+      this.watermark.close();
+      this.releaseLock();
+    }
   }
 
   private releaseLock(): void {
@@ -743,6 +863,7 @@ export class Journal {
     if (this.snapTimer !== undefined) clearInterval(this.snapTimer);
     this.closed = true;
     this.store.close(false);
+    this.watermark.close();
     this.releaseLock();
   }
 }
