@@ -62,14 +62,20 @@ describe.each(PATHS)('on the %s path', (path: SubmitPath) => {
   });
 
   describe('retention and id reuse', () => {
-    it('frees a finished order id for reuse once its retention has passed', async () => {
+    it('refuses a finished order id for the whole trading day, past its retention too, and frees it when the day rolls', async () => {
       const { engine, broker, clock } = await harness({ capacity: 8, retentionMs: 500 });
       engine.submit(buy('a'));
       broker.ack('a', 'A1');
       broker.fill('a', 'A1', 1, 10);
       clock.advance(499);
-      expect(engine.submit(buy('a'))).toMatchObject({ status: 'denied', reason: 'DUPLICATE_ORDER_ID' });
+      expect(engine.submit(buy('a'))).toMatchObject({ status: 'denied', reason: 'DUPLICATE_ORDER_ID', detail: 'clientOrderId=a status=Filled' });
       clock.advance(1);
+      // retention over: the order leaves the table for the day's store; its id is still the day's
+      expect(engine.submit(buy('a'))).toEqual({ status: 'denied', clientOrderId: 'a', reason: 'DUPLICATE_ORDER_ID', detail: 'clientOrderId=a status=Filled tradingDay=2026-11-24' });
+      expect(engine.getOrder('a')).toBeUndefined();
+      // the harness starts at 2026-11-24 14:30 UTC; the default day rolls at midnight UTC
+      clock.advance(Date.UTC(2026, 10, 25) - clock.now());
+      expect(engine.currentDay.day).toBe('2026-11-25');
       expect(engine.submit(buy('a'))).toEqual({ status: 'accepted', clientOrderId: 'a' });
       expect(engine.getOrder('a')).toMatchObject({ status: 'PendingNew', cumQty: 0 });
     });

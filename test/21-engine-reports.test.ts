@@ -186,8 +186,12 @@ describe.each(PATHS)('on the %s path', (path: SubmitPath) => {
     });
 
     it('keeps a report for an unknown order as an external order and flags it', async () => {
-      const { engine, broker, anomalies, seen } = await withCallbacks();
+      const { engine, broker, anomalies, seen, clock } = await withCallbacks();
       broker.send({ kind: 'trade', brokerOrderId: 'X9', symbol: 'ACME', side: 'sell', qty: 50, lastQty: 20, lastPx: 11 });
+      // only a broker id: it waits for an ack that could map it to one of ours (limits.parkMs)
+      expect(engine.getOrder('X9')).toBeUndefined();
+      expect(engine.stats().parkedReports).toBe(1);
+      clock.advance(5000);
       expect(engine.getOrder('X9')).toMatchObject({ clientOrderId: 'ext:X9', external: true, status: 'PartiallyFilled', cumQty: 20, side: 'sell' });
       expect(engine.positions()[0]?.qty).toBe(-20);
       expect(anomalies.map((a) => [a.kind, a.brokerOrderId])).toEqual([['UNKNOWN_ORDER', 'X9']]);
@@ -196,8 +200,9 @@ describe.each(PATHS)('on the %s path', (path: SubmitPath) => {
     });
 
     it('flags an unknown order it cannot place (no symbol) and books nothing', async () => {
-      const { engine, broker, anomalies } = await harness();
+      const { engine, broker, anomalies, clock } = await harness();
       broker.send({ kind: 'trade', brokerOrderId: 'X9', lastQty: 20, lastPx: 11 });
+      clock.advance(5000);
       expect(engine.getOrder('X9')).toBeUndefined();
       expect(anomalies[0]?.kind).toBe('UNKNOWN_ORDER');
       expect(engine.positions()[0]?.qty).toBe(0);

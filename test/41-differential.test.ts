@@ -163,7 +163,8 @@ describe('backend sameness', () => {
       expect(r.mismatches).toBe(0);
       // the flow really exercises every outcome
       expect(r.counts.accepted).toBeGreaterThan(20_000);
-      expect(r.counts.duplicate).toBeGreaterThan(20); // active ids submitted again
+      // active ids submitted again (a finished id is refused until the trading day rolls: DUPLICATE_ORDER_ID, below)
+      expect(r.counts.duplicate).toBeGreaterThan(5);
       for (const [k, v] of Object.entries(r.counts.byReason)) reasons[k] = (reasons[k] ?? 0) + v;
     }
     // every check of the gate and of the account refused orders, in one setting or the other

@@ -346,7 +346,7 @@ describe('engine restore from the journal', () => {
     broker.send({ kind: 'rejected', clientOrderId: 'd', brokerOrderId: 'D', reason: 'INSUFFICIENT_FUNDS', text: 'no money' });
     expect(e.cancel('c').status).toBe('sent');
     broker.send({ kind: 'trade', clientOrderId: '', brokerOrderId: 'X1', symbol: 'ACME', side: 'sell', qty: 5, lastQty: 5, lastPx: 10.2 });
-    clock.advance(5);
+    clock.advance(5000); // only a broker id: it waits limits.parkMs for an ack, then is an external order's
     // the batch path journals its intents too
     expect(e.submitMany([{ clientOrderId: 'm1', symbol: 'LOTS', side: 'buy', qty: 100, price: 20 }, { clientOrderId: 'm2', symbol: 'LOTS', side: 'sell', qty: 200, price: 20.5 }]).map((r) => r.status)).toEqual(['accepted', 'accepted']);
     broker.ack('m1', 'M1');

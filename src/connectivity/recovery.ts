@@ -120,14 +120,17 @@ export function mergeRecovery(target: RecoveryTarget, input: RecoveryInput): Syn
     const trades = tradesOf.get(id) ?? [];
     const clientOrderId = b?.clientOrderId ?? trades[0]!.clientOrderId;
     seenClient.add(clientOrderId);
-    const known = byBroker.get(id) ?? byClient.get(clientOrderId);
+    // broker id first, including orders let go from the table today: only an id no order has
+    // anywhere falls back to the client id (an old order's records never bind to a new order)
+    let known = byBroker.get(id);
+    if (known === undefined && target.released(clientOrderId, id)) {
+      retired++;
+      continue;
+    }
+    known ??= byClient.get(clientOrderId);
     if (known !== undefined && known.brokerOrderId !== '' && known.brokerOrderId !== id) continue; // the same client id on another broker order: not ours to merge
     if (known !== undefined && input.touched.has(known.clientOrderId)) {
       leftToLive++;
-      continue;
-    }
-    if (known === undefined && target.released(clientOrderId, id)) {
-      retired++;
       continue;
     }
     const open = openIds.has(id);

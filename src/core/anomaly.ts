@@ -30,7 +30,11 @@ export type AnomalyKind =
   /** The journal could not take a record (disk full, I/O error): orders are refused until it can. */
   | 'JOURNAL_FAILED'
   /** A journal snapshot could not be written or read back: nothing it covers is compacted, restarts replay more. */
-  | 'SNAPSHOT_FAILED';
+  | 'SNAPSHOT_FAILED'
+  /** A fill for an order of the day already let go from the order table: not applied (it could be a resend); reconciliation compares it. */
+  | 'LATE_REPORT'
+  /** A configured bound on state was reached (`limits`, the day's store): what it bounds is refused, never grown. */
+  | 'BOUND_REACHED';
 
 /** How urgent an anomaly is: P0 page someone now, P1 look today, P2 note. */
 export type Severity = 'P0' | 'P1' | 'P2';
@@ -51,6 +55,8 @@ export const ANOMALY_SEVERITY: Readonly<Record<AnomalyKind, Severity>> = {
   SYNC_INFERRED: 'P1',
   JOURNAL_FAILED: 'P0',
   SNAPSHOT_FAILED: 'P1',
+  LATE_REPORT: 'P1',
+  BOUND_REACHED: 'P1',
 };
 
 export interface Anomaly {

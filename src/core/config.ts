@@ -12,6 +12,8 @@ import { isEnvironment, type Environment, type LiveArm } from '../connectivity/c
 import { journalProblems, type JournalOptions } from '../journal/journal.js';
 import { connectionProblems, type ConnectionOptions, type ConnectionStateChange } from '../connectivity/supervisor.js';
 import { reconProblems, type ReconConfig } from '../recon/diff.js';
+import { tradingDayProblems, type DayRoll, type TradingDaySpec } from '../domain/trading-day.js';
+import { limitsProblems, type EngineLimits } from './bounds.js';
 
 /** Everything `createEngine` accepts. Only `instruments` is required. */
 export interface EngineConfig {
@@ -23,8 +25,20 @@ export interface EngineConfig {
   sim?: Omit<SimBrokerOptions, 'instruments' | 'clock'>;
   /** Order slots, a power of two. Default 65536. */
   capacity?: number;
-  /** How long a finished order stays findable and its id refused for reuse, ms. Default 1 hour. */
+  /**
+   * How long a finished order stays in the order table (full detail, fast lookups), ms. Default
+   * 1 hour. It then moves to the trading day's store until the day rolls; its id is refused for
+   * reuse for the whole trading day either way.
+   */
   retentionMs?: number;
+  /**
+   * The trading day's boundary: `{ rollAt: 'HH:MM', timeZone: IANA }`, default midnight UTC. At
+   * the boundary the day rolls: the day's finished orders leave memory (they stay in the
+   * journal), daily counters reset, reconciliation compares with the new day only.
+   */
+  tradingDay?: TradingDaySpec;
+  /** Bounds on state that reports can grow (external orders, exec ids per order, the day's store, parked reports). */
+  limits?: EngineLimits;
   risk?: RiskConfig;
   /** Starting cash per currency for the ledger. Default none (cash starts at 0). */
   initialCash?: Record<string, number>;
@@ -59,6 +73,8 @@ export interface EngineConfig {
   connection?: ConnectionOptions;
   /** Called on every connection-state change. */
   onConnectionState?: (change: ConnectionStateChange) => void;
+  /** Called after each trading-day roll. */
+  onDayRoll?: (roll: DayRoll) => void;
   /**
    * The journal: every command and report written to `journal.dir` before it takes effect,
    * with snapshots; `start()` restores the state it holds, then runs recovery sync. Default
@@ -81,7 +97,7 @@ export interface EngineConfig {
 
 const KNOWN = new Set([
   'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'clock', 'logger', 'strategy', 'onAnomaly', 'backend', 'testHooks', 'onTradingState', 'markets', 'cancelOutsideSession',
-  'environment', 'live', 'connection', 'onConnectionState', 'journal', 'latencyHistograms', 'recon',
+  'environment', 'live', 'connection', 'onConnectionState', 'journal', 'latencyHistograms', 'recon', 'tradingDay', 'limits', 'onDayRoll',
 ]);
 
 /** Thrown by `createEngine` with every problem of the config at once. */
@@ -125,6 +141,9 @@ export function configProblems(cfg: unknown, options: { fileOnly?: boolean } = {
   if (c.retentionMs !== undefined && (typeof c.retentionMs !== 'number' || !(c.retentionMs >= 0))) {
     errors.push('retentionMs: must be a number >= 0');
   }
+  errors.push(...tradingDayProblems(c.tradingDay));
+  errors.push(...limitsProblems(c.limits, typeof c.capacity === 'number' ? c.capacity : 65536));
+  if (c.onDayRoll !== undefined && typeof c.onDayRoll !== 'function') errors.push('onDayRoll: must be a function');
   const risk = riskProblems(c.risk, symbols);
   errors.push(...risk);
   // ladder ticks in each instrument's own price units, once instruments and ladders are sound

@@ -15,6 +15,7 @@ import type { RiskConfig } from '../risk/limits.js';
 import type { PreTradeRisk } from '../risk/pretrade.js';
 import type { TradingState, TradingStateChange } from '../risk/trading-state.js';
 import type { Ledger, LedgerState } from './ledger.js';
+import type { BrokerReport } from '../domain/report.js';
 import { F_EXTERNAL, type OrderTable } from './order-table.js';
 
 /** The engine's state in a journal snapshot. */
@@ -35,6 +36,10 @@ export interface EngineSnapshot {
   risk: RiskConfig | null;
   /** Reconciliation's diffs, accepted values and archived orders (absent in older snapshots). */
   recon?: ReconState;
+  /** The trading day the state is of (absent in older snapshots). */
+  day?: string;
+  /** Reports waiting for the ack that maps their broker id, oldest first, with when they were parked. */
+  parked?: Array<{ t: number; r: BrokerReport }>;
 }
 
 /** The parts of an engine a snapshot reads and a restore writes. */
@@ -98,6 +103,8 @@ export function replayOrderRecord(p: EngineParts, rec: IntentRecord | UnsentReco
   const t = p.table;
   switch (rec.k) {
     case 'intent': {
+      // as the live submit did: finished orders past their retention leave the table first
+      t.recycle(rec.t);
       if (t.byClientId.get(rec.id) >= 0) {
         logger.warn({ clientOrderId: rec.id }, 'journal replay: intent for an id already in the table; skipped');
         return;

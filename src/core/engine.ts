@@ -2,7 +2,7 @@ import { NotSentError, type BrokerAdapter } from '../brokers/adapter.js';
 import { SimBroker } from '../brokers/sim/sim-broker.js';
 import { fromPriceUnits, makeInstrument, type Instrument, type InstrumentSpec } from '../domain/instrument.js';
 import type { CancelResult, Order, OrderRequest, OrderType, Side, SubmitResult, TimeInForce } from '../domain/order.js';
-import { OrderStatus, isOpen, isTerminal, statusName } from '../domain/order-status.js';
+import { OrderStatus, STATUS_NAMES, isOpen, isTerminal, statusName } from '../domain/order-status.js';
 import { R, isRejectReason, reasonCode, reasonId, type RejectReason } from '../domain/reject-reason.js';
 import type { BrokerReport, ExecutionReport, Trade } from '../domain/report.js';
 import { INVALID, OrderEvent, RESTORE, nextStatus } from '../domain/transitions.js';
@@ -31,6 +31,10 @@ import { workerCompactor, type Compactor } from '../journal/compaction.js';
 import { Reconciler, type DiffEvent, type ReconRun, type ReconTarget } from '../recon/reconciler.js';
 import type { Correction, LocalOrder } from '../recon/diff.js';
 import { checkInstruments, recomputeDerived, replayOrderRecord, restoreSnapshot, takeSnapshot, type EngineParts, type EngineSnapshot } from './engine-state.js';
+import { TradingDay, type DayRoll } from '../domain/trading-day.js';
+import { resolveLimits, type ResolvedLimits } from './bounds.js';
+import { OrderArchive } from '../recon/archive.js';
+import { BoundedKeySet } from './bounded-key-set.js';
 
 export type EngineState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -62,6 +66,8 @@ export interface EngineObserver {
   onAnomaly?(anomaly: Anomaly): void;
   onConnectionState?(change: ConnectionStateChange): void;
   onTradingState?(change: TradingStateChange): void;
+  /** The trading day rolled. */
+  onDayRoll?(roll: DayRoll): void;
 }
 
 /** What `engine.journalStatus()` says. */
@@ -121,6 +127,14 @@ export interface EngineStats {
   cancelsConfirmed: number;
   /** Cancels the broker refused (cancel_rejected reports). */
   cancelRejects: number;
+  /** Reports for orders of the day already let go from the order table: not applied (fills alerted as LATE_REPORT). */
+  lateReports: number;
+  /** Reports that named only a broker order id the engine did not know yet, held for the ack that maps it. */
+  parkedReports: number;
+  /** Reports and orders refused at a configured bound (see `limits`). */
+  boundRefusals: number;
+  /** Trading-day rolls since start. */
+  dayRolls: number;
 }
 
 export interface EngineLatency {
@@ -220,6 +234,8 @@ export class Engine {
    * are the manual workflow; `recon.endOfDay()` gathers the day's report inputs.
    */
   readonly recon: Reconciler;
+  /** The trading day's finished orders the table has let go (the id rule, late reports, reconciliation, the end-of-day report). */
+  readonly archive: OrderArchive;
   private readonly journalOptions: JournalOptions | undefined;
   private journal: Journal | undefined;
   private compactor: Compactor | undefined;
@@ -243,6 +259,31 @@ export class Engine {
   /** While restoring: the risk the journal's last session started with, and its latest version. */
   private journalStartRisk: RiskConfig | undefined;
   private journalRisk: RiskConfig | undefined;
+  /** The trading day's boundaries; the current day's name and when it rolls. */
+  readonly tradingDay: TradingDay;
+  private dayName: string;
+  private nextRollAt: number;
+  private rollTimer: ReturnType<Clock['setTimer']> | undefined;
+  /** The bounds on state reports can grow (config `limits`). */
+  readonly limits: ResolvedLimits;
+  /** External orders held in the table. */
+  private externalLive = 0;
+  /** While restoring: the day came from the journal (a snapshot or a day record). */
+  private dayKnown = false;
+  /** Reports naming only an unknown broker order id, by that id, waiting for the ack that maps it. */
+  private readonly parked = new Map<string, BrokerReport[]>();
+  /** Parked broker ids in arrival order, with when they were parked. */
+  private readonly parkedOrder: Array<{ id: string; t: number }> = [];
+  private parkedCount = 0;
+  private parkTimer: ReturnType<Clock['setTimer']> | undefined;
+  /** Adopt parked reports now (their wait ran out). */
+  private adoptNow = false;
+  /** Reports unparked by the report just applied, applied right after it. */
+  private readonly unparked: BrokerReport[] = [];
+  /** Fills of external orders booked without a slot, by (brokerOrderId, execId): booked once. */
+  private readonly unkeptFills: BoundedKeySet;
+  /** Bounds reached and alerted (once each until they clear). */
+  private readonly boundsHit = new Set<string>();
 
   constructor(config: EngineConfig) {
     const problems = configProblems(config);
@@ -251,16 +292,24 @@ export class Engine {
     for (const inst of this.instruments) this.bySymbol.set(inst.symbol, inst);
     this.clock = config.clock ?? systemClock;
     this.logger = config.logger ?? createLogger();
+    const capacity = config.capacity ?? 65536;
+    this.limits = resolveLimits(config.limits, capacity);
     this.table = new OrderTable({
-      capacity: config.capacity ?? 65536,
+      capacity,
       retentionMs: config.retentionMs ?? 3_600_000,
+      maxExecIdsPerOrder: this.limits.maxExecIdsPerOrder,
       ...(config.testHooks?.weakHash !== undefined ? { weakHash: config.testHooks.weakHash } : {}),
     });
+    this.unkeptFills = new BoundedKeySet(this.limits.maxUnkeptFills);
+    this.tradingDay = new TradingDay(config.tradingDay);
+    const start = this.clock.now();
+    this.dayName = this.tradingDay.dayOf(start);
+    this.nextRollAt = this.tradingDay.nextRoll(start);
     this.ledger = new Ledger(this.instruments, config.initialCash ?? {});
     this.risk = new PreTradeRisk(new LimitTable(this.instruments, config.risk), this.instruments.length);
     this.seqBuy = new Float64Array(this.instruments.length);
     this.seqSell = new Float64Array(this.instruments.length);
-    this.accountRisk = new AccountRisk(this.instruments, this.risk.limits, config.risk?.account ?? {}, this.clock.now());
+    this.accountRisk = new AccountRisk(this.instruments, this.risk.limits, config.risk?.account ?? {}, this.clock.now(), this.tradingDay);
     const byMarket = new Map(Object.entries(config.markets ?? {}).map(([name, spec]) => [name, new TradingCalendar(spec)]));
     this.calendars = this.instruments.map((i) => (i.market === '' ? undefined : byMarket.get(i.market)));
     this.cancelOutside = config.cancelOutsideSession ?? 'allow';
@@ -284,7 +333,7 @@ export class Engine {
       submits: 0, accepted: 0, duplicateSubmits: 0, denied: 0, cancels: 0, cancelsSent: 0, cancelsIgnored: 0,
       reports: 0, duplicateReports: 0, staleReports: 0, noopReports: 0, invalidTransitions: 0, malformedReports: 0,
       unknownOrders: 0, overfills: 0, fills: 0, rejects: 0, callbackErrors: 0, sendFailures: 0, anomalies: 0, throttles: 0, syncs: 0,
-      acks: 0, cancelsConfirmed: 0, cancelRejects: 0,
+      acks: 0, cancelsConfirmed: 0, cancelRejects: 0, lateReports: 0, parkedReports: 0, boundRefusals: 0, dayRolls: 0,
     };
     this.timed = config.latencyHistograms ?? true;
 
@@ -296,9 +345,12 @@ export class Engine {
     this.startRisk = config.risk;
     this.currentRisk = config.risk;
     // the config's hooks are the first observers: one way to tell anyone, one guard around it
-    const { onAnomaly, onTradingState, onConnectionState } = config;
-    if (onAnomaly !== undefined || onTradingState !== undefined || onConnectionState !== undefined) {
-      this.observe({ ...(onAnomaly !== undefined ? { onAnomaly } : {}), ...(onTradingState !== undefined ? { onTradingState } : {}), ...(onConnectionState !== undefined ? { onConnectionState } : {}) });
+    const { onAnomaly, onTradingState, onConnectionState, onDayRoll } = config;
+    if (onAnomaly !== undefined || onTradingState !== undefined || onConnectionState !== undefined || onDayRoll !== undefined) {
+      this.observe({
+        ...(onAnomaly !== undefined ? { onAnomaly } : {}), ...(onTradingState !== undefined ? { onTradingState } : {}),
+        ...(onConnectionState !== undefined ? { onConnectionState } : {}), ...(onDayRoll !== undefined ? { onDayRoll } : {}),
+      });
     }
     this.connection = new ConnectionSupervisor(this.broker, this.clock, this.logger, this.environment, config.connection, {
       onReport: (r) => this.onReport(r),
@@ -310,16 +362,24 @@ export class Engine {
       onThrottle: (ms, detail) => this.throttle(ms, detail),
       onAlarm: (kind, reason) => this.anomaly(kind, reason),
     });
-    this.recon = new Reconciler(this.reconTarget(), config.recon);
+    this.archive = new OrderArchive(1024, this.limits.maxDayOrders);
+    this.recon = new Reconciler(this.reconTarget(), config.recon, this.archive);
     // on the hot path (one release per order submitted, after retention): columns, no object
     this.table.onRelease = (slot) => {
       const t = this.table;
       const inst = this.instruments[t.instrument[slot]!]!;
       const cum = t.cumQty[slot]!;
-      this.recon.archive.add(
+      const external = (t.flags[slot]! & F_EXTERNAL) !== 0;
+      const kept = this.archive.add(
         t.clientId[slot]!, t.brokerId[slot]!, inst.symbol, t.side[slot]! < 0, t.qty[slot]!, fromPriceUnits(t.price[slot]!, inst.scale), t.status[slot]!,
-        cum, cum > 0 ? t.fillValue[slot]! / cum : Number.NaN, (t.flags[slot]! & F_EXTERNAL) !== 0, t.createdAt[slot]!, t.updatedAt[slot]!,
+        cum, cum > 0 ? t.fillValue[slot]! / cum : Number.NaN, external, t.createdAt[slot]!, t.updatedAt[slot]!,
       );
+      if (!kept) {
+        this.boundReached('maxDayOrders', `the trading day's store holds limits.maxDayOrders=${this.limits.maxDayOrders} finished orders: finished orders stay in the order table until the day rolls`);
+        return false;
+      }
+      if (external) this.externalLive--;
+      return true;
     };
   }
 
@@ -386,6 +446,10 @@ export class Engine {
       throw new Error(`engine start failed: broker ${this.broker.name}: ${(err as Error).message}`, { cause: err });
     }
     this._state = 'running';
+    // down across a boundary: the day rolls now
+    this.rollDay(this.clock.now());
+    this.armRollTimer();
+    if (this.parkedCount > 0 && this.parkTimer === undefined) this.armParkTimer(this.limits.parkMs);
     this.recon.start();
     this.logger.info({ broker: this.broker.name, environment: this.environment, instruments: this.instruments.length, capacity: this.table.capacity }, 'engine started');
   }
@@ -402,6 +466,10 @@ export class Engine {
     }
     this._state = 'stopping';
     this.recon.stop();
+    if (this.rollTimer !== undefined) this.clock.clearTimer(this.rollTimer);
+    this.rollTimer = undefined;
+    if (this.parkTimer !== undefined) this.clock.clearTimer(this.parkTimer);
+    this.parkTimer = undefined;
     try {
       await this.connection.stop();
     } finally {
@@ -418,14 +486,34 @@ export class Engine {
    */
   private openJournal(options: JournalOptions): void {
     const restore = !this.restored;
+    // the day the restored state is of: the snapshot's, a day record's, else the last record's time
+    let lastT = -Infinity;
     const sink: RecoverySink = restore
-      ? { snapshot: (state) => this.restoreSnapshot(state as EngineSnapshot), record: (rec) => this.replayRecord(rec) }
+      ? {
+          snapshot: (state, _seq, time) => {
+            lastT = time;
+            this.restoreSnapshot(state as EngineSnapshot, time);
+          },
+          record: (rec) => {
+            if (typeof rec.t === 'number' && rec.t > lastT) lastT = rec.t;
+            this.replayRecord(rec);
+          },
+        }
       : { snapshot: () => {}, record: () => {} };
+    this.dayKnown = false;
     this.restoring = restore;
     let journal: Journal;
     try {
       journal = Journal.open(options, this.logger, options.storage === 'file' ? undefined : loadNative().addon, sink);
-      if (restore) recomputeDerived(this.parts);
+      if (restore) {
+        recomputeDerived(this.parts);
+        this.externalLive = this.countExternal();
+        // the restored state is of the day of its last record; start() rolls it if that day is over
+        if (Number.isFinite(lastT)) {
+          if (!this.dayKnown) this.dayName = this.tradingDay.dayOf(lastT);
+          this.nextRollAt = this.tradingDay.nextRoll(lastT);
+        }
+      }
     } catch (err) {
       // part of the state may be in already: a second try on this engine would double it
       if (restore && (this.table.size > 0 || this.stateHistory.length > 0)) this.restoreFailed = err as Error;
@@ -517,12 +605,22 @@ export class Engine {
   }
 
   private snapshotState(): EngineSnapshot {
-    return { ...takeSnapshot(this.parts, this.startRisk, this.currentRisk), recon: this.recon.exportState() };
+    const parked: Array<{ t: number; r: BrokerReport }> = [];
+    for (const { id, t } of this.parkedOrder) for (const r of this.parked.get(id) ?? []) parked.push({ t, r });
+    return { ...takeSnapshot(this.parts, this.startRisk, this.currentRisk), recon: this.recon.exportState(), day: this.dayName, parked };
   }
 
-  private restoreSnapshot(s: EngineSnapshot): void {
+  private restoreSnapshot(s: EngineSnapshot, time: number): void {
     restoreSnapshot(this.parts, s);
     if (s.recon !== undefined) this.recon.importState(s.recon);
+    if (typeof s.day === 'string') {
+      this.dayName = s.day;
+      this.dayKnown = true;
+      this.nextRollAt = this.tradingDay.nextRoll(time);
+    }
+    const parkedCount = this.counters.parkedReports;
+    for (const { t, r } of s.parked ?? []) this.park(r, t);
+    this.counters.parkedReports = parkedCount;
     this.journalStartRisk = s.startRisk ?? undefined;
     this.journalRisk = s.risk ?? undefined;
   }
@@ -558,6 +656,14 @@ export class Engine {
       case 'recon':
         this.recon.replay(rec.ev, rec.t);
         return;
+      case 'adopt':
+        this.adoptParkedId(rec.b, rec.t);
+        return;
+      case 'day':
+        this.dayKnown = true;
+        this.applyRoll(rec.day, rec.next, rec.t);
+        this.nextRollAt = this.tradingDay.nextRoll(rec.t);
+        return;
       case 'conn':
       case 'anomaly':
         return;
@@ -574,6 +680,71 @@ export class Engine {
     if (this._state !== 'created') throw new Error(`replayJournalRecord is for an engine that was never started; this one is ${this._state}`);
     this.replayRecord(rec);
     this.replayedRecords = true;
+  }
+
+  /** The current trading day's name (YYYY-MM-DD) and when it rolls (epoch ms). */
+  get currentDay(): { day: string; rollsAt: number; boundary: string } {
+    return { day: this.dayName, rollsAt: this.nextRollAt, boundary: this.tradingDay.toString() };
+  }
+
+  /**
+   * Roll the trading day if its boundary has passed (`now` at or after it): journaled, then
+   * applied as a replay applies it. Called from submit, from a timer at the boundary, and at
+   * start for an engine that was down across a boundary.
+   */
+  private rollDay(now: number): void {
+    if (now < this.nextRollAt) return;
+    const day = this.dayName;
+    const next = this.tradingDay.dayOf(now);
+    this.nextRollAt = this.tradingDay.nextRoll(now);
+    if (next === day) return;
+    if (this.journal !== undefined) this.record({ k: 'day', t: now, day, next });
+    this.applyRoll(day, next, now);
+  }
+
+  /**
+   * The day's finished orders leave memory (the table's and the day's store: they stay in the
+   * journal), the bounds alerted start again, reconciliation keeps only its open diffs (each
+   * marked with its day) and forgets what it had seen of the old day. Open orders carry over.
+   */
+  private applyRoll(day: string, next: string, now: number): DayRoll {
+    this.dayName = next;
+    const t = this.table;
+    const released = t.releaseFinished((slot) => {
+      if ((t.flags[slot]! & F_EXTERNAL) !== 0) this.externalLive--;
+    }) + this.archive.size;
+    this.archive.clear();
+    this.unkeptFills.clear();
+    this.boundsHit.clear();
+    const diffsCarried = this.recon.rollDay();
+    this.counters.dayRolls++;
+    const roll: DayRoll = { day, next, time: now, released, carriedOver: t.size, diffsCarried };
+    if (this.restoring) return roll;
+    this.logger.info({ ...roll }, 'trading day rolled');
+    for (const o of this.observers) o.onDayRoll?.(roll);
+    return roll;
+  }
+
+  private countExternal(): number {
+    const t = this.table;
+    let n = 0;
+    for (let s = 0; s < t.capacity; s++) if (t.live[s] === 1 && (t.flags[s]! & F_EXTERNAL) !== 0) n++;
+    return n;
+  }
+
+  private armRollTimer(): void {
+    if (this.rollTimer !== undefined) this.clock.clearTimer(this.rollTimer);
+    this.rollTimer = this.clock.setTimer(() => {
+      this.rollTimer = undefined;
+      if (this._state !== 'running') return;
+      if (this.handling) {
+        // a report is being applied (a callback moved a manual clock): roll right after it
+        this.rollTimer = this.clock.setTimer(() => this.armRollTimer(), 0);
+        return;
+      }
+      this.rollDay(this.clock.now());
+      this.armRollTimer();
+    }, Math.max(0, this.nextRollAt - this.clock.now()));
   }
 
   private throttle(retryAfterMs: number, detail: string): void {
@@ -653,8 +824,9 @@ export class Engine {
     },
     flag: (kind, reason, clientOrderId, brokerOrderId) => this.anomaly(kind, reason, clientOrderId, brokerOrderId),
     fillCount: () => this.counters.fills,
-    // the same broker order, not only the same client id (an id may be reused after retention)
-    released: (clientOrderId, brokerOrderId) => this.recon.archive.get(clientOrderId)?.brokerOrderId === brokerOrderId,
+    // by broker id first: the same broker order, let go from the table today
+    released: (clientOrderId, brokerOrderId) =>
+      brokerOrderId !== '' ? this.archive.positionOfBroker(brokerOrderId) >= 0 : this.archive.positionOf(clientOrderId) >= 0,
   };
 
   /**
@@ -785,11 +957,16 @@ export class Engine {
     const id = p.id;
     const t = this.table;
     const now = this.clock.now();
-    // Finished orders past their retention go first, so their ids are free again for dedup.
+    if (now >= this.nextRollAt) this.rollDay(now);
+    // Finished orders past their retention move to the day's store (their ids stay refused).
     t.recycle(now);
-    // 1. dedup
+    // 1. dedup: active (the table), or finished today (the table, then the day's store)
     const existing = t.byClientId.get(id);
     if (existing >= 0) return this.dedupResult(existing, id);
+    if (this.archive.size > 0) {
+      const done = this.archive.positionOf(id);
+      if (done >= 0) return this.deny(id, R.DUPLICATE_ORDER_ID, `clientOrderId=${id} status=${STATUS_NAMES[this.archive.statusAt(done)]} tradingDay=${this.dayName}`);
+    }
     // 2. gate
     if (!this.ready) return this.deny(id, R.BROKER_NOT_READY, this.notReadyDetail());
     if (now < this.throttledUntil) return this.deny(id, R.RATE_LIMIT, `limit=broker-throttle retryInMs=${Math.ceil(this.throttledUntil - now)}`);
@@ -845,6 +1022,7 @@ export class Engine {
     const t = this.table;
     const b = this.batch;
     const now = this.clock.now();
+    if (now >= this.nextRollAt) this.rollDay(now);
     t.recycle(now);
     // Not ready, Halted or Reducing: every order one by one (the state is the same for all).
     if (!this.ready || this._tradingState !== 'Active' || now < this.throttledUntil) {
@@ -874,6 +1052,13 @@ export class Engine {
       }
       ids[k] = p.id;
       t.byClientId.hashInto(p.id, b.hashHi, b.hashLo, k);
+      // finished earlier today and let go from the table: refused as submit refuses it (the
+      // gate's dedup probe sees the table only; an id live in the table is never in the store)
+      if (this.archive.size > 0 && this.archive.positionOf(p.id) >= 0) {
+        b.reason[k] = pre[k] = R.DUPLICATE_ORDER_ID;
+        details[k] = `clientOrderId=${p.id} status=${STATUS_NAMES[this.archive.statusAt(this.archive.positionOf(p.id))]} tradingDay=${this.dayName}`;
+        continue;
+      }
       if (parsed !== 0) {
         b.reason[k] = parsed;
         details[k] = p.detail;
@@ -1382,12 +1567,18 @@ export class Engine {
 
   private handle(r: BrokerReport): void {
     const t0 = this.clock.now();
-    // 6. journal: the report as it arrived, before it changes anything
-    if (this.journal !== undefined) this.record(reportRecord(t0, r));
+    // 6. journal: the report as it arrived, before it changes anything (a non-object is only flagged)
+    if (this.journal !== undefined && typeof r === 'object' && r !== null) this.record(reportRecord(t0, r));
     this.handleAt(r, t0);
   }
 
   private handleAt(r: BrokerReport, t0: number): void {
+    this.handleOne(r, t0);
+    // reports that waited for the ack just applied (journaled when they arrived), right after it
+    while (this.unparked.length > 0) this.handleOne(this.unparked.shift()!, t0);
+  }
+
+  private handleOne(r: BrokerReport, t0: number): void {
     this.cbSlot = -1;
     try {
       this.apply(r, t0);
@@ -1428,30 +1619,56 @@ export class Engine {
       return;
     }
     const t = this.table;
-    let slot = r.brokerOrderId !== '' ? t.byBrokerId.get(r.brokerOrderId) : -1;
+    // Broker order id first, including orders already let go to the day's store; the client id
+    // only when the broker id is unknown everywhere.
+    const bid = r.brokerOrderId;
+    let slot = bid !== '' ? t.byBrokerId.get(bid) : -1;
     if (slot >= 0) {
-      if (r.clientOrderId && r.clientOrderId !== t.clientId[slot] && (t.flags[slot]! & F_EXTERNAL) === 0) {
-        this.anomaly('ID_MISMATCH', `brokerOrderId=${r.brokerOrderId} belongs to clientOrderId=${t.clientId[slot]} but report says ${r.clientOrderId}`, r.clientOrderId, r.brokerOrderId, r);
-        return;
-      }
-    } else if (r.clientOrderId) {
-      slot = t.byClientId.get(r.clientOrderId);
-      if (slot >= 0 && r.brokerOrderId !== '') {
-        if (t.brokerId[slot] === '') t.setBrokerId(slot, r.brokerOrderId);
-        else {
-          this.anomaly('ID_MISMATCH', `clientOrderId=${r.clientOrderId} has brokerOrderId=${t.brokerId[slot]} but report says ${r.brokerOrderId}`, r.clientOrderId, r.brokerOrderId, r);
+      if (r.clientOrderId && r.clientOrderId !== t.clientId[slot]) {
+        if ((t.flags[slot]! & F_EXTERNAL) === 0) {
+          this.anomaly('ID_MISMATCH', `brokerOrderId=${bid} belongs to clientOrderId=${t.clientId[slot]} but report says ${r.clientOrderId}`, r.clientOrderId, bid, r);
           return;
         }
+        // an external order adopted from reports that named only this broker id: is it ours?
+        const own = t.byClientId.get(r.clientOrderId);
+        if (own >= 0 && t.brokerId[own] === '' && (t.flags[own]! & F_EXTERNAL) === 0) slot = this.claimExternal(slot, own, r);
       }
+    } else if (bid !== '' && this.archive.size > 0 && this.archive.positionOfBroker(bid) >= 0) {
+      this.lateReport(r);
+      return;
+    } else if (r.clientOrderId) {
+      slot = t.byClientId.get(r.clientOrderId);
+      if (slot >= 0 && bid !== '') {
+        if (t.brokerId[slot] === '') {
+          t.setBrokerId(slot, bid);
+          if (this.parkedCount > 0) this.unpark(bid);
+        } else {
+          this.anomaly('ID_MISMATCH', `clientOrderId=${r.clientOrderId} has brokerOrderId=${t.brokerId[slot]} but report says ${bid}`, r.clientOrderId, bid, r);
+          return;
+        }
+      } else if (slot < 0 && this.archive.size > 0 && this.archive.positionOf(r.clientOrderId) >= 0) {
+        this.lateReport(r);
+        return;
+      }
+    } else if (!this.adoptNow && this.limits.maxParkedReports > 0) {
+      // only a broker id, and one no order has yet: most likely a fill that overtook the ack of
+      // one of ours; it waits for the ack that maps the id (parkMs), then counts as external
+      this.park(r, now);
+      return;
     }
     if (slot < 0) {
       slot = this.adoptExternal(r, now);
       if (slot < 0) return;
     }
     if (this.touchSets.length > 0 && !this.correcting) this.touch(t.clientId[slot]!);
-    // 2. dedup by (brokerOrderId, execId)
-    if (t.seenExec(slot, r.execId)) {
+    // 2. dedup by (brokerOrderId, execId); the id is recorded below, once the report took effect
+    if (t.hasExec(slot, r.execId)) {
       c.duplicateReports++;
+      return;
+    }
+    if (t.execIdCount(slot) >= t.maxExecIds) {
+      c.boundRefusals++;
+      this.boundReached(`maxExecIdsPerOrder:${t.clientId[slot]}`, `order keeps limits.maxExecIdsPerOrder=${t.maxExecIds} report ids; report refused execId=${r.execId}`, t.clientId[slot], t.brokerId[slot]);
       return;
     }
     // 3. fill quantity and event
@@ -1517,6 +1734,8 @@ export class Engine {
     else if (to === OrderStatus.Cancelled && from === OrderStatus.PendingCancel) c.cancelsConfirmed++;
     const changed = fill || to !== from;
     if (!changed) c.noopReports++;
+    // a report that changed the order is what a duplicate would repeat; one that changed nothing leaves nothing
+    else t.addExec(slot, r.execId);
     if (event === OrderEvent.Rejected) {
       const reason = isRejectReason(r.reason) ? r.reason : 'BROKER_REJECT';
       t.reason[slot] = reasonId(reason);
@@ -1545,6 +1764,149 @@ export class Engine {
     }
   }
 
+  /**
+   * A report naming only a broker order id no order has: held for the ack that maps the id to
+   * one of ours (a fill may overtake its ack), at most `limits.parkMs`, then taken as an
+   * external order's. Bounded: past `maxParkedReports` the oldest goes now.
+   */
+  private park(r: BrokerReport, now: number): void {
+    const bid = r.brokerOrderId;
+    const list = this.parked.get(bid);
+    if (list === undefined) {
+      this.parked.set(bid, [r]);
+      this.parkedOrder.push({ id: bid, t: now });
+    } else list.push(r);
+    this.parkedCount++;
+    this.counters.parkedReports++;
+    if (this.parkedCount > this.limits.maxParkedReports) {
+      this.boundReached('maxParkedReports', `limits.maxParkedReports=${this.limits.maxParkedReports} reports wait for an ack: the oldest are taken as external orders now`);
+      this.adoptParked(Infinity);
+    }
+    if (this.parkTimer === undefined && this.parkedCount > 0 && !this.restoring) this.armParkTimer(this.limits.parkMs);
+  }
+
+  private armParkTimer(ms: number): void {
+    this.parkTimer = this.clock.setTimer(() => {
+      this.parkTimer = undefined;
+      if (this.handling) return this.armParkTimer(1);
+      this.handling = true;
+      try {
+        this.adoptParked(this.clock.now() - this.limits.parkMs);
+      } finally {
+        this.handling = false;
+      }
+      if (this.backlog.length > 0) this.drain();
+      const head = this.parkedOrder[0];
+      if (head !== undefined) this.armParkTimer(Math.max(1, head.t + this.limits.parkMs - this.clock.now()));
+    }, ms);
+  }
+
+  /**
+   * Take parked reports parked at or before `before` as external orders' (the oldest first, all
+   * the oldest while over the bound). Journaled, so a restore takes the same ones at the same point.
+   */
+  private adoptParked(before: number): void {
+    const now = this.clock.now();
+    while (this.parkedOrder.length > 0) {
+      const head = this.parkedOrder[0]!;
+      if (head.t > before && this.parkedCount <= this.limits.maxParkedReports) break;
+      if (!this.parked.has(head.id)) {
+        this.parkedOrder.shift(); // unparked by its ack meanwhile
+        continue;
+      }
+      if (this.journal !== undefined) this.record({ k: 'adopt', t: now, b: head.id });
+      this.adoptParkedId(head.id, now);
+    }
+  }
+
+  /** Apply the reports parked under one broker id as an external order's. */
+  private adoptParkedId(brokerOrderId: string, now: number): void {
+    const list = this.parked.get(brokerOrderId);
+    const i = this.parkedOrder.findIndex((p) => p.id === brokerOrderId);
+    if (i >= 0) this.parkedOrder.splice(i, 1);
+    if (list === undefined) return;
+    this.parked.delete(brokerOrderId);
+    this.parkedCount -= list.length;
+    this.adoptNow = true;
+    try {
+      for (const r of list) this.handleOne(r, now);
+    } finally {
+      this.adoptNow = false;
+    }
+  }
+
+  /** The broker id now belongs to an order: its parked reports are applied right after the report that mapped it. */
+  private unpark(brokerOrderId: string): void {
+    const list = this.parked.get(brokerOrderId);
+    if (list === undefined) return;
+    this.parked.delete(brokerOrderId);
+    const i = this.parkedOrder.findIndex((p) => p.id === brokerOrderId);
+    if (i >= 0) this.parkedOrder.splice(i, 1);
+    this.parkedCount -= list.length;
+    this.unparked.push(...list);
+  }
+
+  /**
+   * A report for an order of the day already let go from the table (by broker id, else client
+   * id): not applied. The day's store keeps no exec ids, so a fill cannot be told from a
+   * resend of one already booked; booking it could count it twice. It is counted and alerted,
+   * and reconciliation compares the order's fills with the broker's records.
+   */
+  private lateReport(r: BrokerReport): void {
+    this.counters.lateReports++;
+    if (r.kind === 'trade') {
+      const i = r.brokerOrderId !== '' ? this.archive.positionOfBroker(r.brokerOrderId) : this.archive.positionOf(r.clientOrderId!);
+      const o = this.archive.at(i >= 0 ? i : this.archive.positionOf(r.clientOrderId ?? ''));
+      this.anomaly('LATE_REPORT', `fill for an order already let go from the table (status=${o.status} cumQty=${o.cumQty}): not applied; reconciliation compares it with the broker's trades execId=${r.execId} lastQty=${r.lastQty} lastPx=${r.lastPx}`, o.clientOrderId, o.brokerOrderId, r);
+    }
+  }
+
+  /**
+   * Reports that named only a broker id became an external order; now a report names that id
+   * with the client id of one of our orders that has no broker id yet. The external order was
+   * ours all along: its fills move to our order (the ledger booked them already, on the same
+   * instrument and side) and the external slot goes. Anything that does not fit is an ID_MISMATCH.
+   */
+  private claimExternal(ext: number, own: number, r: BrokerReport): number {
+    const t = this.table;
+    const open = (st: number) => st === OrderStatus.Submitted || st === OrderStatus.PartiallyFilled;
+    if (t.instrument[ext] !== t.instrument[own] || t.side[ext] !== t.side[own] || !open(t.status[ext]!) || !isOpen(t.status[own]!)) {
+      this.anomaly('ID_MISMATCH', `brokerOrderId=${r.brokerOrderId} belongs to external clientOrderId=${t.clientId[ext]} that does not match clientOrderId=${r.clientOrderId}`, r.clientOrderId, r.brokerOrderId, r);
+      return ext;
+    }
+    const cum = t.cumQty[ext]!;
+    t.cumQty[own] = t.cumQty[own]! + cum;
+    t.fillValue[own] = t.fillValue[own]! + t.fillValue[ext]!;
+    for (const e of t.execIdsOf(ext)) if (!t.hasExec(own, e)) t.addExec(own, e);
+    const ex = t.exposure[own]!;
+    if (ex > 0 && cum > 0) this.reduceExposure(own, t.instrument[own]!, Math.min(ex, cum));
+    const bid = t.brokerId[ext]!;
+    t.unallocate(ext);
+    this.externalLive--;
+    t.setBrokerId(own, bid);
+    if (cum > 0) {
+      const from = t.status[own]!;
+      const to = nextStatus(from, t.cumQty[own]! >= t.qty[own]! - QTY_EPS ? OrderEvent.Fill : OrderEvent.PartialFill);
+      if (to !== INVALID && to !== RESTORE) {
+        t.status[own] = to;
+        if (isTerminal(to)) {
+          this.releaseExposure(own);
+          this.accountRisk.release(t.instrument[own]!);
+          t.markFinished(own, this.clock.now());
+        }
+      }
+    }
+    this.logger.warn({ clientOrderId: t.clientId[own], brokerOrderId: bid, cumQty: cum }, 'an external order was ours: its fills moved to the order its ack named');
+    return own;
+  }
+
+  /** A configured bound was reached: a P1 anomaly, once per bound until the day rolls. */
+  private boundReached(bound: string, reason: string, clientOrderId?: string, brokerOrderId?: string): void {
+    if (this.boundsHit.has(bound)) return;
+    this.boundsHit.add(bound);
+    this.anomaly('BOUND_REACHED', `bound=${bound.split(':')[0]} ${reason}`, clientOrderId, brokerOrderId);
+  }
+
   /** A report for an order we never submitted: keep it as an external order and flag it. */
   private adoptExternal(r: BrokerReport, now: number): number {
     const c = this.counters;
@@ -1557,13 +1919,26 @@ export class Engine {
     }
     const side = r.side === 'buy' ? 1 : -1;
     const t = this.table;
-    const slot = t.allocate(now);
+    // external orders have a quota of their own: own orders always keep the rest of the table
+    const slot = this.externalLive < this.limits.maxExternalOrders && t.byClientId.get(clientOrderId) < 0 ? t.allocate(now) : -1;
     if (slot < 0) {
-      // No slot, but the fill happened at the broker: book it so positions stay true.
-      if (r.kind === 'trade') this.ledger.applyFill(inst.index, side, r.lastQty!, r.lastPx!);
-      this.anomaly('TABLE_FULL_EXTERNAL', `external order not kept: table full capacity=${t.capacity}`, clientOrderId, r.brokerOrderId, r);
+      // No slot, but the fill happened at the broker: book it, once, so positions stay true.
+      c.boundRefusals++;
+      if (r.kind === 'trade') {
+        const key = `${r.brokerOrderId}\u0000${r.execId}`;
+        if (this.unkeptFills.has(key)) {
+          c.duplicateReports++;
+          return -1;
+        }
+        this.unkeptFills.add(key);
+        this.ledger.applyFill(inst.index, side, r.lastQty!, r.lastPx!);
+        c.fills++;
+      }
+      const why = this.externalLive >= this.limits.maxExternalOrders ? `limits.maxExternalOrders=${this.limits.maxExternalOrders} external orders held` : `table full capacity=${t.capacity}`;
+      this.anomaly('TABLE_FULL_EXTERNAL', `external order not kept: ${why}${r.kind === 'trade' ? '; its fill was booked' : ''}`, clientOrderId, r.brokerOrderId, r);
       return -1;
     }
+    this.externalLive++;
     t.status[slot] = OrderStatus.Submitted;
     t.prevStatus[slot] = OrderStatus.Submitted;
     t.side[slot] = side;

@@ -36,6 +36,14 @@ export function isTerminalEvent(event: number): boolean {
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /**
+ * The largest quantity, price and fill value (qty × price) a report may carry. Beyond them a
+ * report is malformed, never applied: a fill of 5 @ 1e308 is finite in each field but its value
+ * is not, and it put -Infinity and NaN into positions and cash. The value bound keeps every
+ * product of the ledger below 2^53 with room for a price scale.
+ */
+export const REPORT_BOUNDS = { maxQty: 1e12, maxPrice: 1e9, maxValue: 1e15 } as const;
+
+/**
  * Check a broker report before the engine touches its state. Returns a reason (with the
  * offending field) for a malformed report, undefined for a usable one.
  */
@@ -52,13 +60,16 @@ export function validateReport(r: BrokerReport): string | undefined {
   if (r.kind === 'trade') {
     if (!isFiniteNumber(r.lastQty) || r.lastQty <= 0) return `lastQty=${String(r.lastQty)} must be a positive number on a trade`;
     if (!isFiniteNumber(r.lastPx) || r.lastPx <= 0) return `lastPx=${String(r.lastPx)} must be a positive number on a trade`;
+    if (r.lastQty > REPORT_BOUNDS.maxQty) return `lastQty=${r.lastQty} is above the bound ${REPORT_BOUNDS.maxQty}`;
+    if (r.lastPx > REPORT_BOUNDS.maxPrice) return `lastPx=${r.lastPx} is above the bound ${REPORT_BOUNDS.maxPrice}`;
+    if (r.lastQty * r.lastPx > REPORT_BOUNDS.maxValue) return `lastQty x lastPx=${r.lastQty * r.lastPx} is above the bound ${REPORT_BOUNDS.maxValue}`;
   }
   if (r.seq !== undefined && !isFiniteNumber(r.seq)) return `seq=${String(r.seq)} must be a finite number`;
   if (r.time !== undefined && !isFiniteNumber(r.time)) return `time=${String(r.time)} must be a finite number`;
-  if (r.cumQty !== undefined && (!isFiniteNumber(r.cumQty) || r.cumQty < 0)) return `cumQty=${String(r.cumQty)} must be a number >= 0`;
+  if (r.cumQty !== undefined && (!isFiniteNumber(r.cumQty) || r.cumQty < 0 || r.cumQty > REPORT_BOUNDS.maxQty)) return `cumQty=${String(r.cumQty)} must be a number from 0 to ${REPORT_BOUNDS.maxQty}`;
   // unrolled: a loop over an array literal allocated that array on every report
-  if (r.qty !== undefined && (!isFiniteNumber(r.qty) || r.qty <= 0)) return `qty=${String(r.qty)} must be a positive number`;
-  if (r.price !== undefined && (!isFiniteNumber(r.price) || r.price <= 0)) return `price=${String(r.price)} must be a positive number`;
+  if (r.qty !== undefined && (!isFiniteNumber(r.qty) || r.qty <= 0 || r.qty > REPORT_BOUNDS.maxQty)) return `qty=${String(r.qty)} must be a positive number up to ${REPORT_BOUNDS.maxQty}`;
+  if (r.price !== undefined && (!isFiniteNumber(r.price) || r.price <= 0 || r.price > REPORT_BOUNDS.maxPrice)) return `price=${String(r.price)} must be a positive number up to ${REPORT_BOUNDS.maxPrice}`;
   if (r.text !== undefined && typeof r.text !== 'string') return 'text must be a string';
   if (r.reason !== undefined && typeof r.reason !== 'string') return 'reason must be a string';
   return undefined;

@@ -169,7 +169,24 @@ export interface ReconRecord {
   ev: ReconEvent;
 }
 
+/** The trading day rolled at `t`: `day` ended, `next` began (replay rolls the same way). */
+export interface DayRecord {
+  k: 'day';
+  t: number;
+  day: string;
+  next: string;
+}
+
+/** Reports that named only broker order id `b` waited their time for an ack and were taken as an external order's. */
+export interface AdoptRecord {
+  k: 'adopt';
+  t: number;
+  b: string;
+}
+
 export type JournalRecord =
+  | AdoptRecord
+  | DayRecord
   | ReconRecord
   | AnomalyRecord
   | OpenRecord
@@ -183,7 +200,7 @@ export type JournalRecord =
   | ConnectionRecord;
 
 export type RecordKind = JournalRecord['k'];
-export const RECORD_KINDS: readonly RecordKind[] = ['open', 'intent', 'unsent', 'cancel', 'cancel-unsent', 'report', 'state', 'config', 'conn', 'anomaly', 'recon'];
+export const RECORD_KINDS: readonly RecordKind[] = ['open', 'intent', 'unsent', 'cancel', 'cancel-unsent', 'report', 'state', 'config', 'conn', 'anomaly', 'recon', 'day', 'adopt'];
 
 /** Shared structures (key order as the objects are built in the engine). Append only. */
 const STRUCTURES: readonly string[][] = [

@@ -170,6 +170,10 @@ function recordProblem(r: unknown): string | undefined {
       return rec.to === 'Active' || rec.to === 'Reducing' || rec.to === 'Halted' ? undefined : `state: unknown trading state ${JSON.stringify(rec.to)}`;
     case 'open':
       return Array.isArray(rec.instruments) ? undefined : 'open: instruments must be an array';
+    case 'day':
+      return str('day') ?? str('next');
+    case 'adopt':
+      return str('b');
     case 'recon': {
       const ev = rec.ev as Record<string, unknown> | null;
       if (typeof ev !== 'object' || ev === null || !['raise', 'fix', 'resolve', 'ack', 'clear', 'action'].includes(ev.op as string)) return `recon: unknown event ${JSON.stringify(ev)}`;
@@ -322,8 +326,11 @@ export async function runReplay(parsed: ParsedReplay, options: ReplayOptions = {
       } else engine.onReport(ev.report);
       if ((i + 1) % every === 0) options.onProgress?.(i + 1, total);
     }
+    // reports still waiting for an ack settle as a running engine would settle them
+    moveTo(engine.clock.now() + engine.limits.parkMs);
     await engine.stop();
   }
+  if (parsed.format === 'journal') moveTo(engine.clock.now() + engine.limits.parkMs);
   options.onProgress?.(total, total);
   const s = engine.stats();
   problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.index - b.index));

@@ -47,7 +47,7 @@ export function exportTable(t: OrderTable): SlotRow[] {
   return [...open, ...done].map((s) => [
     t.clientId[s]!, t.brokerId[s]!, t.status[s]!, t.prevStatus[s]!, t.side[s]!, t.type[s]!, t.tif[s]!, t.instrument[s]!,
     t.flags[s]!, t.reason[s]!, t.qty[s]!, t.price[s]!, t.cumQty[s]!, t.fillValue[s]!, t.exposure[s]!, t.lastSeq[s]!,
-    t.createdAt[s]!, t.updatedAt[s]!, t.finishedAt[s]!, t.rejectText[s] ?? null, t.execIds[s]!.slice(0, t.execCount[s]!),
+    t.createdAt[s]!, t.updatedAt[s]!, t.finishedAt[s]!, t.rejectText[s] ?? null, t.execIdsOf(s),
   ]);
 }
 
@@ -80,7 +80,7 @@ export function importTable(t: OrderTable, rows: readonly SlotRow[], instruments
     t.clientId[s] = clientId;
     t.byClientId.set(clientId, s);
     if (brokerId !== '') t.setBrokerId(s, brokerId);
-    for (const e of execIds) t.seenExec(s, e);
+    for (const e of execIds) if (!t.hasExec(s, e)) t.addExec(s, e);
     if (isTerminal(status)) t.markFinished(s, finishedAt);
   }
 }

@@ -1,16 +1,44 @@
 /**
- * Finished orders the engine's order table has let go after their retention, kept for the
- * day's comparisons and the end-of-day report. The table releases one order for every order
- * submitted (an hour later by default), so a release is on the hot path: it is a dozen stores
- * into growable columns, with no object made. Building a `LocalOrder` object per release and
- * keeping it in a Map measured ~700 ns per order in the echo loop (1440 → 2150 ns), most of
- * it the garbage collector moving the kept objects.
+ * The trading day's finished orders that the engine's order table has let go after their
+ * retention: kept until the day rolls, for the id rule (a client order id is unique within its
+ * trading day), for matching late reports by broker order id, for the day's comparisons and
+ * for the end-of-day report. The table releases one order for every order submitted (an hour
+ * later by default), so a release is on the hot path: a dozen stores into growable columns and
+ * two index inserts, with no object made. Building a `LocalOrder` object per release and
+ * keeping it in a Map measured ~700 ns per order in the echo loop (1440 → 2150 ns), most of it
+ * the garbage collector moving the kept objects.
  *
- * The id index is built on demand, from where it last stopped, so adding stays cheap;
- * reconciliation brings it up to date a slice at a time (`indexUpTo`).
+ * Bounded: at most `maxOrders` (config `limits.maxDayOrders`); `add` refuses past it and the
+ * table then keeps the order in its slot (see the engine).
  */
 import { STATUS_NAMES } from '../domain/order-status.js';
+import { AppendIndex } from '../core/append-index.js';
 import type { LocalOrder } from './diff.js';
+
+/** The archive in a snapshot: its columns as they are (a 2M-order day as objects was gigabytes). */
+export interface ArchiveColumns {
+  n: number;
+  clientId: string[];
+  brokerId: string[];
+  symbol: string[];
+  /** Float64 columns as bytes, and the bits column. */
+  qty: Uint8Array;
+  price: Uint8Array;
+  cumQty: Uint8Array;
+  avgPx: Uint8Array;
+  createdAt: Uint8Array;
+  updatedAt: Uint8Array;
+  bits: Uint8Array;
+}
+
+const f64bytes = (a: Float64Array, n: number) => new Uint8Array(a.buffer, a.byteOffset, n * 8).slice();
+/** A Float64Array of `n` values from bytes (msgpack gives them back as a Buffer at any offset). */
+function f64of(b: Uint8Array, n: number, what: string): Float64Array {
+  if (b.byteLength !== n * 8) throw new RangeError(`archive column ${what} has ${b.byteLength} bytes, expected ${n * 8}`);
+  const out = new Float64Array(n);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+}
 
 export class OrderArchive {
   private n = 0;
@@ -26,11 +54,13 @@ export class OrderArchive {
   private updatedAt: Float64Array;
   /** Bits 0-3 the `OrderStatus` code, bit 4 sell, bit 5 external. */
   private bits: Uint8Array;
-  /** Client id → the newest position holding it, for positions below `indexed`. */
-  private readonly index = new Map<string, number>();
-  private indexed = 0;
+  private readonly byClient = new AppendIndex((i) => this.clientId[i]!);
+  private readonly byBroker = new AppendIndex((i) => this.brokerId[i]!);
+  private readonly initialCapacity: number;
 
-  constructor(initialCapacity = 1024) {
+  /** `maxOrders`: the bound (default 4,194,304). */
+  constructor(initialCapacity = 1024, readonly maxOrders = 4_194_304) {
+    this.initialCapacity = initialCapacity;
     this.cap = initialCapacity;
     this.qty = new Float64Array(this.cap);
     this.price = new Float64Array(this.cap);
@@ -45,8 +75,14 @@ export class OrderArchive {
     return this.n;
   }
 
-  /** Keep one order; `status` is its `OrderStatus` code. */
-  add(clientOrderId: string, brokerOrderId: string, symbol: string, sell: boolean, qty: number, price: number, status: number, cumQty: number, avgPx: number, external: boolean, createdAt: number, updatedAt: number): void {
+  /** No room for another order until the day rolls. */
+  get full(): boolean {
+    return this.n >= this.maxOrders;
+  }
+
+  /** Keep one order; `status` is its `OrderStatus` code. False (nothing kept) when full. */
+  add(clientOrderId: string, brokerOrderId: string, symbol: string, sell: boolean, qty: number, price: number, status: number, cumQty: number, avgPx: number, external: boolean, createdAt: number, updatedAt: number): boolean {
+    if (this.n >= this.maxOrders) return false;
     if (this.n === this.cap) this.grow();
     const i = this.n++;
     this.clientId.push(clientOrderId);
@@ -59,13 +95,16 @@ export class OrderArchive {
     this.createdAt[i] = createdAt;
     this.updatedAt[i] = updatedAt;
     this.bits[i] = status | (sell ? 16 : 0) | (external ? 32 : 0);
+    this.byClient.set(clientOrderId, i);
+    if (brokerOrderId !== '') this.byBroker.set(brokerOrderId, i);
+    return true;
   }
 
   /** Keep one order given as an object (a snapshot's archive); an unknown status name is refused. */
-  addOrder(o: LocalOrder): void {
+  addOrder(o: LocalOrder): boolean {
     const status = STATUS_NAMES.indexOf(o.status);
     if (status < 0) throw new RangeError(`archived order ${o.clientOrderId}: unknown status ${o.status}`);
-    this.add(o.clientOrderId, o.brokerOrderId, o.symbol, o.side === 'sell', o.qty, o.price, status, o.cumQty, o.avgPx, o.external, o.createdAt, o.updatedAt);
+    return this.add(o.clientOrderId, o.brokerOrderId, o.symbol, o.side === 'sell', o.qty, o.price, status, o.cumQty, o.avgPx, o.external, o.createdAt, o.updatedAt);
   }
 
   /** The order at position `i` (0 ≤ i < size), as an object. */
@@ -82,23 +121,40 @@ export class OrderArchive {
     return this.clientId[i]!;
   }
 
-  /** Index the client ids of positions below `end` (clamped to the size); returns where it stopped. */
+  /** The status code (`OrderStatus`) of the order at position `i`. */
+  statusAt(i: number): number {
+    return this.bits[i]! & 15;
+  }
+
+  /** The indexes are kept up to date on every add; kept for callers that slice their reads. Returns how far they reach. */
   indexUpTo(end: number): number {
-    const stop = Math.min(end, this.n);
-    for (; this.indexed < stop; this.indexed++) this.index.set(this.clientId[this.indexed]!, this.indexed);
-    return this.indexed;
+    return Math.min(end, this.n);
+  }
+
+  /** Position of the newest kept order with this client id, or -1 (no allocation). */
+  positionOf(clientOrderId: string): number {
+    return this.n === 0 ? -1 : this.byClient.get(clientOrderId);
+  }
+
+  /** Position of the kept order with this broker id, or -1. */
+  positionOfBroker(brokerOrderId: string): number {
+    return this.n === 0 || brokerOrderId === '' ? -1 : this.byBroker.get(brokerOrderId);
   }
 
   /** The newest kept order with this client id. */
   get(clientOrderId: string): LocalOrder | undefined {
-    this.indexUpTo(this.n);
-    const i = this.index.get(clientOrderId);
-    return i === undefined ? undefined : this.at(i);
+    const i = this.positionOf(clientOrderId);
+    return i < 0 ? undefined : this.at(i);
+  }
+
+  /** The kept order with this broker id. */
+  getByBroker(brokerOrderId: string): LocalOrder | undefined {
+    const i = this.positionOfBroker(brokerOrderId);
+    return i < 0 ? undefined : this.at(i);
   }
 
   has(clientOrderId: string): boolean {
-    this.indexUpTo(this.n);
-    return this.index.has(clientOrderId);
+    return this.positionOf(clientOrderId) >= 0;
   }
 
   /** Every kept order, oldest first (for snapshots; a run reads them with `at` in slices). */
@@ -108,13 +164,53 @@ export class OrderArchive {
     return out;
   }
 
+  /** The columns, for a snapshot. */
+  exportColumns(): ArchiveColumns {
+    const n = this.n;
+    return {
+      n, clientId: this.clientId.slice(0, n), brokerId: this.brokerId.slice(0, n), symbol: this.symbol.slice(0, n),
+      qty: f64bytes(this.qty, n), price: f64bytes(this.price, n), cumQty: f64bytes(this.cumQty, n), avgPx: f64bytes(this.avgPx, n),
+      createdAt: f64bytes(this.createdAt, n), updatedAt: f64bytes(this.updatedAt, n), bits: this.bits.slice(0, n),
+    };
+  }
+
+  /** Add the orders of a snapshot's columns; throws naming the column that does not fit. */
+  importColumns(c: ArchiveColumns): void {
+    const n = c.n;
+    if (!Number.isInteger(n) || n < 0 || c.clientId.length !== n || c.brokerId.length !== n || c.symbol.length !== n || c.bits.byteLength !== n) {
+      throw new RangeError(`archive columns do not agree on ${String(n)} orders`);
+    }
+    const qty = f64of(c.qty, n, 'qty');
+    const price = f64of(c.price, n, 'price');
+    const cumQty = f64of(c.cumQty, n, 'cumQty');
+    const avgPx = f64of(c.avgPx, n, 'avgPx');
+    const createdAt = f64of(c.createdAt, n, 'createdAt');
+    const updatedAt = f64of(c.updatedAt, n, 'updatedAt');
+    for (let i = 0; i < n; i++) {
+      const b = c.bits[i]!;
+      if ((b & 15) >= STATUS_NAMES.length) throw new RangeError(`archived order ${c.clientId[i]}: unknown status code ${b & 15}`);
+      this.add(c.clientId[i]!, c.brokerId[i]!, c.symbol[i]!, (b & 16) !== 0, qty[i]!, price[i]!, b & 15, cumQty[i]!, avgPx[i]!, (b & 32) !== 0, createdAt[i]!, updatedAt[i]!);
+    }
+  }
+
+  /** Empty, and back to the first size (the day rolled). */
   clear(): void {
     this.n = 0;
     this.clientId = [];
     this.brokerId = [];
     this.symbol = [];
-    this.index.clear();
-    this.indexed = 0;
+    this.byClient.clear();
+    this.byBroker.clear();
+    if (this.cap > this.initialCapacity) {
+      this.cap = this.initialCapacity;
+      this.qty = new Float64Array(this.cap);
+      this.price = new Float64Array(this.cap);
+      this.cumQty = new Float64Array(this.cap);
+      this.avgPx = new Float64Array(this.cap);
+      this.createdAt = new Float64Array(this.cap);
+      this.updatedAt = new Float64Array(this.cap);
+      this.bits = new Uint8Array(this.cap);
+    }
   }
 
   private grow(): void {

@@ -68,6 +68,8 @@ export interface Diff {
   readonly raisedAt: number;
   lastSeen: number;
   readonly actions: DiffAction[];
+  /** The trading day it was raised in (a diff open at a roll carries over with it). */
+  readonly day?: string;
 }
 
 /** Which side wins a kind of difference. `manual`: never fixed automatically. */

@@ -22,7 +22,7 @@ import type { Instrument } from '../domain/instrument.js';
 import type { BrokerAccount, BrokerOrder, BrokerPosition, BrokerReport, BrokerTrade } from '../domain/report.js';
 import type { Logger } from '../ops/logger.js';
 import type { TradingState } from '../risk/trading-state.js';
-import { OrderArchive } from './archive.js';
+import { OrderArchive, type ArchiveColumns } from './archive.js';
 import {
   OPEN_STATUSES, resolveReconConfig, type Correction, type Diff, type DiffAction, type DiffKind, type DiffSeverity, type DiffValue, type LocalOrder,
   type ReconConfig, type ResolvedReconConfig,
@@ -103,6 +103,8 @@ export interface ReconTarget {
   correction(c: Correction): void;
   /** Start collecting the client ids of orders submitted, cancelled or reported live; `stop` ends it. */
   watch(): { readonly touched: ReadonlySet<string>; stop(): void };
+  /** The current trading day's name (diffs are marked with the day they were raised). */
+  day?(): string;
 }
 
 /** What one reconciliation run found and did. */
@@ -198,10 +200,10 @@ export class Reconciler {
   /** Keys resolved accepting the engine's side, with the values accepted. */
   private readonly accepted = new Map<string, string>();
   /**
-   * Finished orders the engine's table let go after their retention (the engine adds to it as
-   * it releases them; see archive.ts for why it is columns and not objects).
+   * Finished orders of the day the engine's table let go after their retention (the engine adds
+   * to it as it releases them and clears it when the day rolls; see archive.ts).
    */
-  readonly archive = new OrderArchive();
+  readonly archive: OrderArchive;
   /** The end of the queue of runs and broker-side resolutions (see `exclusive`). */
   private tail: Promise<unknown> = Promise.resolve();
   private seq = 0;
@@ -217,8 +219,30 @@ export class Reconciler {
   constructor(
     private readonly target: ReconTarget,
     config: ReconConfig | undefined,
+    archive: OrderArchive = new OrderArchive(),
   ) {
     this.config = resolveReconConfig(config);
+    this.archive = archive;
+  }
+
+  /**
+   * The trading day rolled (the engine has let the day's finished orders go): diffs that are no
+   * longer open leave memory (they stay in the journal and the day's report), open ones carry
+   * over marked with the day they were raised, and nothing seen but not yet raised survives, so
+   * nothing is raised from the old day's records. Returns the open diffs carried over.
+   */
+  rollDay(): number {
+    let carried = 0;
+    for (const [id, d] of this.diffs) {
+      if (d.state === 'open') carried++;
+      else this.diffs.delete(id);
+    }
+    const keys = new Set([...this.openByKey.keys()]);
+    for (const k of [...this.accepted.keys()]) if (!keys.has(k)) this.accepted.delete(k);
+    this.pending.clear();
+    this.actions.length = 0;
+    this.lastView = undefined;
+    return carried;
   }
 
   get lastRun(): ReconRun | undefined {
@@ -734,6 +758,7 @@ export class Reconciler {
       clientOrderId: c.clientOrderId, brokerOrderId: c.brokerOrderId, symbol: c.symbol, currency: c.currency,
       local: c.local, broker: c.broker, detail: c.detail, firstSeen, raisedAt: now, lastSeen: now,
       actions: [{ action: 'raised', who: WHO, time: now, note: c.detail }],
+      ...(this.target.day !== undefined ? { day: this.target.day() } : {}),
     };
   }
 
@@ -1031,7 +1056,7 @@ export class Reconciler {
       seq: this.seq,
       diffs: [...this.diffs.values()].map(copyDiff),
       accepted: [...this.accepted],
-      archive: this.archive.toArray(),
+      archive: this.archive.exportColumns(),
       actions: this.actions.map((a) => ({ ...a })),
     };
   }
@@ -1048,7 +1073,8 @@ export class Reconciler {
     this.accepted.clear();
     for (const [k, v] of s.accepted) this.accepted.set(k, v);
     this.archive.clear();
-    for (const o of s.archive) this.archive.addOrder(o);
+    if (Array.isArray(s.archive)) for (const o of s.archive) this.archive.addOrder(o);
+    else this.archive.importColumns(s.archive);
     this.actions.length = 0;
     this.actions.push(...s.actions);
   }
@@ -1097,7 +1123,8 @@ export interface ReconState {
   seq: number;
   diffs: Diff[];
   accepted: Array<[string, string]>;
-  archive: LocalOrder[];
+  /** Columns (this build), or one object per order (older snapshots). */
+  archive: ArchiveColumns | LocalOrder[];
   actions: Array<{ action: string; who: string; note: string; time: number }>;
 }
 

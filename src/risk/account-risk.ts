@@ -20,7 +20,7 @@ export class AccountRisk {
   private accountSec: TokenBucket | undefined;
   private accountMin: TokenBucket | undefined;
   private cancels: TokenBucket | undefined;
-  private readonly daily = new DailyCounter();
+  private readonly daily: DailyCounter;
   private maxPerDay = Infinity;
   private maxOpenTotal = Infinity;
   private maxGross = Infinity;
@@ -34,7 +34,9 @@ export class AccountRisk {
     private readonly limits: LimitTable,
     account: AccountLimits,
     now: number,
+    tradingDay?: { lastRoll(t: number): number; nextRoll(t: number): number },
   ) {
+    this.daily = new DailyCounter(tradingDay);
     this.openCount = new Int32Array(instruments.length);
     this.active = new Uint8Array(instruments.length);
     this.reconfigure(account, now);

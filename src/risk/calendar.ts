@@ -1,3 +1,4 @@
+import { ZonedTime } from '../domain/zoned-time.js';
 /**
  * Trading calendars: sessions in a market's own time zone, with breaks, holidays, half days
  * and DST handled by the IANA zone data (Intl). The per-order question "is the market open
@@ -80,7 +81,7 @@ export function calendarProblems(spec: unknown, path: string): string[] {
 
 /** A market's calendar. Build it from a spec that `calendarProblems` accepted. */
 export class TradingCalendar {
-  private readonly fmt: Intl.DateTimeFormat;
+  private readonly zone: ZonedTime;
   private readonly weekdays: Set<number>;
   private readonly holidays: Set<string>;
   private readonly halfDays: Map<string, Array<[number, number]>>;
@@ -92,9 +93,7 @@ export class TradingCalendar {
   private nextOpen = Infinity;
 
   constructor(readonly spec: MarketCalendarSpec) {
-    this.fmt = new Intl.DateTimeFormat('en-CA', {
-      timeZone: spec.timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-    });
+    this.zone = new ZonedTime(spec.timeZone);
     this.weekdays = new Set(spec.weekdays ?? [1, 2, 3, 4, 5]);
     this.holidays = new Set(spec.holidays ?? []);
     const toMin = (list: Array<[string, string]>) => list.map(([a, b]) => [minutes(a), minutes(b)] as [number, number]);
@@ -114,25 +113,6 @@ export class TradingCalendar {
     return this.open ? now : this.nextOpen;
   }
 
-  /** Wall-clock parts of an instant in the market's zone. */
-  private parts(t: number): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
-    const p: Record<string, number> = {};
-    for (const x of this.fmt.formatToParts(t)) if (x.type !== 'literal') p[x.type] = Number(x.value);
-    return { y: p.year!, mo: p.month!, d: p.day!, h: p.hour!, mi: p.minute!, s: p.second! };
-  }
-
-  /** The instant at which the market's local clock shows y-mo-d + `min` minutes (DST aware). */
-  private localToEpoch(y: number, mo: number, d: number, min: number): number {
-    const guess = Date.UTC(y, mo - 1, d, 0, min);
-    const offsetAt = (t: number) => {
-      const p = this.parts(t);
-      return Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s) - Math.floor(t / 1000) * 1000;
-    };
-    const first = offsetAt(guess);
-    const t = guess - first;
-    const second = offsetAt(t);
-    return second === first ? t : guess - second;
-  }
 
   /** Sessions of a local date as epoch intervals (none on weekends and holidays). */
   private day(y: number, mo: number, d: number): Array<[number, number]> {
@@ -140,11 +120,11 @@ export class TradingCalendar {
     if (this.holidays.has(key)) return [];
     const isoWeekday = ((new Date(Date.UTC(y, mo - 1, d)).getUTCDay() + 6) % 7) + 1;
     const list = this.halfDays.get(key) ?? (this.weekdays.has(isoWeekday) ? this.sessions : []);
-    return list.map(([a, b]) => [this.localToEpoch(y, mo, d, a), this.localToEpoch(y, mo, d, b)]);
+    return list.map(([a, b]) => [this.zone.localToEpoch(y, mo, d, a), this.zone.localToEpoch(y, mo, d, b)]);
   }
 
   private compute(now: number): void {
-    const p = this.parts(now);
+    const p = this.zone.parts(now);
     let prevEnd = -Infinity;
     // today, then following days, until a session at or after now is found
     for (let k = 0; k < 31; k++) {

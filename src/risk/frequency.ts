@@ -45,15 +45,24 @@ export class TokenBucket {
 }
 
 /** Orders accepted in the current UTC calendar day. */
+/**
+ * Orders of the current trading day (maxOrdersPerDay). Without a trading day, the UTC day.
+ * The day's boundaries are found once per day, not per order (an Intl lookup costs microseconds).
+ */
 export class DailyCounter {
-  private day = -1;
+  /** Start of the counted day, epoch ms. */
+  private day = -Infinity;
+  private until = -Infinity;
   private n = 0;
 
+  constructor(private readonly tradingDay?: { lastRoll(t: number): number; nextRoll(t: number): number }) {}
+
   count(now: number): number {
-    const day = Math.floor(now / 86_400_000);
-    if (day !== this.day) {
-      this.day = day;
-      this.n = 0;
+    if (now >= this.until || now < this.day) {
+      const start = this.tradingDay !== undefined ? this.tradingDay.lastRoll(now) : Math.floor(now / 86_400_000) * 86_400_000;
+      if (start !== this.day) this.n = 0;
+      this.day = start;
+      this.until = this.tradingDay !== undefined ? this.tradingDay.nextRoll(now) : start + 86_400_000;
     }
     return this.n;
   }
@@ -63,13 +72,16 @@ export class DailyCounter {
     this.n++;
   }
 
-  /** The day (days since the epoch, UTC) and its count, for a journal snapshot. */
+  /** The day's start (epoch ms) and its count, for a journal snapshot. */
   get state(): { day: number; n: number } {
     return { day: this.day, n: this.n };
   }
 
   set state(s: { day: number; n: number }) {
-    this.day = s.day;
+    // older snapshots counted UTC days since the epoch
+    this.day = s.day < 1e8 ? s.day * 86_400_000 : s.day;
+    this.until = -Infinity;
     this.n = s.n;
+    // the next count finds the day's end; a day that has ended by then starts again from zero
   }
 }
