@@ -325,7 +325,10 @@ export class Engine {
       nativeAnnounced = true;
       this.logger.warn({ reason: native.reason }, 'native addon unavailable; submitMany runs on the TypeScript backend');
     }
-    this.broker = config.broker ?? new SimBroker({ ...(config.initialCash !== undefined ? { initialCash: config.initialCash } : {}), ...config.sim, instruments: config.instruments, clock: this.clock });
+    this.broker = config.broker ?? new SimBroker({
+      ...(config.initialCash !== undefined ? { initialCash: config.initialCash } : {}), ...(config.tradingDay !== undefined ? { tradingDay: config.tradingDay } : {}),
+      ...config.sim, instruments: config.instruments, clock: this.clock,
+    });
     this.strategy = config.strategy;
     this.deniedBy = new Uint32Array(64);
     this.rejectedBy = new Uint32Array(64);
@@ -2011,7 +2014,7 @@ export class Engine {
    */
   observe(observer: EngineObserver): () => void {
     const safe: EngineObserver = {};
-    for (const k of ['onAnomaly', 'onConnectionState', 'onTradingState', 'onDiff'] as const) {
+    for (const k of ['onAnomaly', 'onConnectionState', 'onTradingState', 'onDiff', 'onDayRoll'] as const) {
       const fn = observer[k] as ((x: never) => void) | undefined;
       if (fn !== undefined) {
         (safe as Record<string, unknown>)[k] = (x: never) => {

@@ -249,10 +249,24 @@ export class Reconciler {
     return this._lastRun;
   }
 
+  /** The run under way, if any (a periodic run started by its timer, or one asked for). */
+  get inProgress(): Promise<ReconRun> | undefined {
+    return this.running;
+  }
+
   /** Start the periodic runs (when `intervalMs` > 0). */
   start(): void {
     if (this.config.intervalMs <= 0 || this.timer !== undefined) return;
+    // fixed rate: each run is due one interval after the last was due, not after it finished
+    // (a run that takes a while must not push every later one back); a run that overran its
+    // interval makes the next start at once, never two at once
+    const every = this.config.intervalMs;
+    let due = this.target.clock.now() + every;
     const tick = () => {
+      const now = this.target.clock.now();
+      while (due <= now - every) due += every;
+      const wait = Math.max(0, due - now);
+      due += every;
       this.timer = this.target.clock.setTimer(() => {
         this.timer = undefined;
         if (this.target.notReady() !== '') {
@@ -266,7 +280,7 @@ export class Reconciler {
             tick();
           },
         );
-      }, this.config.intervalMs);
+      }, wait);
     };
     tick();
   }
@@ -514,8 +528,12 @@ export class Reconciler {
         continue;
       }
       const brokerOpen = openIds.has(id) || (b !== undefined && OPEN_STATUSES.has(b.status));
-      const filled = trades.length > 0 ? sum(trades, (t) => t.qty) : (b?.cumQty ?? 0);
+      // Today's trades hold only today's fills: an order carried over from an earlier day filled
+      // before the roll too, and the broker's order record holds the whole. The larger wins.
+      const todayQty = sum(trades, (t) => t.qty);
+      const filled = b !== undefined && b.cumQty > todayQty + eps ? b.cumQty : trades.length > 0 ? todayQty : (b?.cumQty ?? 0);
       const value = sum(trades, (t) => t.qty * t.price);
+      const tradesCoverAll = Math.abs(todayQty - filled) <= eps;
       const symbol = b?.symbol ?? trades[0]!.symbol;
       const inst = this.inst(symbol);
       if (inst === undefined) continue;
@@ -550,7 +568,7 @@ export class Reconciler {
             ? { safe: true, run: () => this.applyTrades(cid, id, missing, filled) }
             : { safe: false, run: () => this.removeFills(cid, id, symbol, sign, l!.cumQty - filled, l!.avgPx) },
         });
-      } else if (filled > eps && trades.length > 0 && !Number.isNaN(l.avgPx)) {
+      } else if (filled > eps && trades.length > 0 && tradesCoverAll && !Number.isNaN(l.avgPx)) {
         const brokerAvg = value / filled;
         if (Math.abs(brokerAvg - l.avgPx) > inst.tickSize / inst.scale / 2 + 1e-12 && Math.abs(brokerAvg - l.avgPx) > 1e-9) {
           const from = l.avgPx * l.cumQty;

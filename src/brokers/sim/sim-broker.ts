@@ -1,3 +1,4 @@
+import { TradingDay, tradingDayProblems, type TradingDaySpec } from '../../domain/trading-day.js';
 import { systemClock, type Clock, type TimerHandle } from '../../core/clock.js';
 import { instrumentProblems, makeInstrument, toLots, toPriceUnits, type Instrument, type InstrumentSpec } from '../../domain/instrument.js';
 import type { RejectReason } from '../../domain/reject-reason.js';
@@ -44,6 +45,15 @@ export interface SimBrokerOptions {
   reorderHoldMs?: number;
   /** The account's starting cash per currency (give the engine the same `initialCash`). Default 0. */
   initialCash?: Record<string, number>;
+  /**
+   * The broker's trading day (give the engine the same `tradingDay`). Default midnight UTC. At
+   * the boundary its "today" lists roll: finished orders and the day's trades are dropped (they
+   * are history, not today), open orders carry over; with `expireDayOrdersAtRoll` open day
+   * orders expire first.
+   */
+  tradingDay?: TradingDaySpec;
+  /** Expire open `day` orders at the roll (reports go out as for any expiry). Default true. */
+  expireDayOrdersAtRoll?: boolean;
 }
 
 /**
@@ -102,9 +112,15 @@ export class SimBroker implements BrokerAdapter {
   private nextQueued = 1;
   private _revision = 0;
   private idleWaiters: Array<() => void> = [];
-  private readonly opts: Required<Omit<SimBrokerOptions, 'faults' | 'market' | 'startPrices' | 'instruments' | 'clock' | 'seed' | 'initialCash'>>;
+  private readonly opts: Required<Omit<SimBrokerOptions, 'faults' | 'market' | 'startPrices' | 'instruments' | 'clock' | 'seed' | 'initialCash' | 'tradingDay' | 'expireDayOrdersAtRoll'>>;
   private faults: Required<SimFaults>;
   private readonly dropFilters: Array<(r: BrokerReport) => boolean> = [];
+  private readonly day: TradingDay;
+  private nextRollAt: number;
+  private rollTimer: TimerHandle | undefined;
+  private readonly expireAtRoll: boolean;
+  /** Day rolls done. */
+  rolls = 0;
 
   constructor(options: SimBrokerOptions) {
     const errors: string[] = [];
@@ -115,6 +131,7 @@ export class SimBroker implements BrokerAdapter {
       if (v !== undefined && (typeof v !== 'number' || !(v >= 0))) errors.push(`${k}: must be a number >= 0`);
     }
     if (options.delivery !== undefined && options.delivery !== 'auto' && options.delivery !== 'manual') errors.push('delivery: must be auto or manual');
+    errors.push(...tradingDayProblems(options.tradingDay));
     for (const [ccy, v] of Object.entries(options.initialCash ?? {})) if (typeof v !== 'number' || !Number.isFinite(v)) errors.push(`initialCash.${ccy}: must be a finite number`);
     errors.push(...faultProblems(options.faults));
     if (errors.length > 0) throw new Error(`invalid sim broker options:\n  - ${errors.join('\n  - ')}`);
@@ -140,6 +157,37 @@ export class SimBroker implements BrokerAdapter {
       this.cash.set(inst.currency, 0);
     });
     for (const [ccy, amount] of Object.entries(options.initialCash ?? {})) this.cash.set(ccy, amount);
+    this.day = new TradingDay(options.tradingDay);
+    this.nextRollAt = this.day.nextRoll(this.clock.now());
+    this.expireAtRoll = options.expireDayOrdersAtRoll ?? true;
+  }
+
+  /**
+   * Roll the broker's day if its boundary has passed: expire open day orders (when configured),
+   * then forget finished orders and the day's trades. Checked by every call and on a timer.
+   */
+  private rollIfDue(): void {
+    const now = this.clock.now();
+    if (now < this.nextRollAt) return;
+    this.nextRollAt = this.day.nextRoll(now);
+    if (this.expireAtRoll) this.expireDayOrders();
+    for (const [id, o] of this.byBrokerId) {
+      if (o.status === 'Submitted' || o.status === 'PartiallyFilled') continue;
+      this.byBrokerId.delete(id);
+      if (this.byClientId.get(o.clientOrderId) === o) this.byClientId.delete(o.clientOrderId);
+    }
+    this.trades.length = 0;
+    this.rolls++;
+    this._revision++;
+  }
+
+  private armRoll(): void {
+    if (this.rollTimer !== undefined) this.clock.clearTimer(this.rollTimer);
+    this.rollTimer = this.clock.setTimer(() => {
+      this.rollTimer = undefined;
+      this.rollIfDue();
+      if (this.sink !== undefined) this.armRoll();
+    }, Math.max(0, this.nextRollAt - this.clock.now()));
   }
 
   /** Replace the fault knobs (tests turn them on and off mid-session). */
@@ -229,13 +277,17 @@ export class SimBroker implements BrokerAdapter {
   }
 
   async connect(sink: ReportSink): Promise<void> {
+    this.rollIfDue();
     this.sink = sink;
+    this.armRoll();
     if (this.opts.marketStepMs > 0 && this.marketRunning) this.armMarket();
     this.armDelivery();
   }
 
   async disconnect(): Promise<void> {
     this.sink = undefined;
+    if (this.rollTimer !== undefined) this.clock.clearTimer(this.rollTimer);
+    this.rollTimer = undefined;
     if (this.marketTimer !== undefined) this.clock.clearTimer(this.marketTimer);
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.marketTimer = undefined;
@@ -253,6 +305,7 @@ export class SimBroker implements BrokerAdapter {
 
   placeOrder(req: PlaceOrderRequest): void {
     if (this.sink === undefined) throw new NotSentError('sim broker is not connected');
+    if (this.clock.now() >= this.nextRollAt) this.rollIfDue();
     const inst = this.instruments.get(req.symbol);
     const brokerOrderId = `SIM-${this.nextOrder++}`;
     const reject = (reason: RejectReason, text: string) =>
@@ -302,6 +355,7 @@ export class SimBroker implements BrokerAdapter {
 
   cancelOrder(req: CancelOrderRequest): void {
     if (this.sink === undefined) throw new NotSentError('sim broker is not connected');
+    this.rollIfDue();
     const order = (req.brokerOrderId !== '' ? this.byBrokerId.get(req.brokerOrderId) : undefined) ?? this.byClientId.get(req.clientOrderId);
     if (order === undefined) {
       this.enqueue(this.opts.ackLatencyMs, {
@@ -333,14 +387,17 @@ export class SimBroker implements BrokerAdapter {
   }
 
   async syncOpenOrders(): Promise<BrokerOrder[]> {
+    this.rollIfDue();
     return this.allOrders().filter((o) => o.status === 'Submitted' || o.status === 'PartiallyFilled');
   }
 
   async syncDayOrders(): Promise<BrokerOrder[]> {
+    this.rollIfDue();
     return this.allOrders();
   }
 
   async syncTodayTrades(): Promise<BrokerTrade[]> {
+    this.rollIfDue();
     return this.trades.map((t) => ({ ...t }));
   }
 
