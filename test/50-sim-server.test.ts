@@ -216,15 +216,101 @@ describe('sim broker server', () => {
       await until(() => text.split('\n').length > n);
       return JSON.parse(text.split('\n')[n - 1]!) as Record<string, unknown>;
     };
+    const token = JSON.stringify(s.controlToken);
     const c = await client(s.port);
     await c.logon();
-    expect(await ask('{"cmd":"status"}')).toMatchObject({ ok: true, sessions: 1, loggedOn: 1 });
-    expect(await ask('not json')).toMatchObject({ ok: false, error: expect.stringMatching(/one JSON object per line/) });
-    expect(await ask('{"cmd":"fly"}')).toMatchObject({ ok: false, error: expect.stringMatching(/unknown command/) });
-    expect(await ask('{"cmd":"faults","bogus":1}')).toMatchObject({ ok: false, error: expect.stringMatching(/unknown fault/) });
-    expect(await ask('{"cmd":"throttle","limit":-1,"windowMs":0}')).toMatchObject({ ok: false });
-    expect(await ask('{"cmd":"drop"}')).toMatchObject({ ok: true, dropped: 1 });
+    expect(await ask(`{"cmd":"status","token":${token}}`)).toMatchObject({ ok: true, sessions: 1, loggedOn: 1 });
+    expect(await ask('not json')).toMatchObject({ ok: false, error: expect.stringMatching(/unauthorized/) });
+    expect(await ask(`{"cmd":"fly","token":${token}}`)).toMatchObject({ ok: false, error: expect.stringMatching(/unknown command/) });
+    expect(await ask(`{"cmd":"faults","bogus":1,"token":${token}}`)).toMatchObject({ ok: false, error: expect.stringMatching(/unknown fault/) });
+    expect(await ask(`{"cmd":"throttle","limit":-1,"windowMs":0,"token":${token}}`)).toMatchObject({ ok: false });
+    expect(await ask(`{"cmd":"drop","token":${token}}`)).toMatchObject({ ok: true, dropped: 1 });
     await until(() => c.closed);
-    expect(await ask('{"cmd":"records"}')).toMatchObject({ ok: true, orders: [], trades: [] });
+    expect(await ask(`{"cmd":"records","token":${token}}`)).toMatchObject({ ok: true, orders: [], trades: [] });
+  });
+});
+
+describe('the server at its bounds', () => {
+  it('cuts off a client that never reads at a bounded buffer, and keeps serving the others', async () => {
+    const s = await server({ maxOutboundBytes: 256 * 1024 });
+    const reader = await client(s.port);
+    await reader.logon();
+    const deaf = await client(s.port);
+    await deaf.logon();
+    deaf.socket.pause(); // reads nothing from here on
+    // a day's worth of orders, then the deaf client asks for them again and again
+    for (let i = 0; i < 3000; i++) reader.send({ t: 'place', order: { clientOrderId: `o-${i}`, symbol: 'ACME', side: 'buy', type: 'limit', tif: 'day', qty: 1, price: 9 } });
+    await until(() => s.broker.allOrders().length === 3000);
+    for (let i = 0; i < 200 && s.stats.slowConsumers === 0; i++) {
+      deaf.send({ t: 'sync', id: 1000 + i, what: 'orders' });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await until(() => s.stats.slowConsumers === 1, 10_000, 'the deaf client to be cut off');
+    await until(() => s.sessionCount === 1);
+    // the one that reads still gets its answers
+    expect((await reader.ask({ t: 'heartbeat' })).t).toBe('heartbeat_ack');
+  });
+
+  it('holds no large frame before logon, and closes a session that does not log on in time', async () => {
+    const s = await server({ logonTimeoutMs: 200 });
+    const big = await client(s.port);
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(1 << 20, 0); // a 1 MiB frame announced by a stranger
+    big.socket.write(head);
+    big.socket.write(Buffer.alloc(64 * 1024));
+    await until(() => big.closed);
+    expect(big.got.find((m) => m.t === 'error')).toMatchObject({ code: 'TOO_LARGE', fatal: true });
+    const quiet = await client(s.port);
+    quiet.socket.write(Buffer.from([0, 0, 0, 50, 1, 2])); // part of a small frame, then nothing
+    await until(() => quiet.closed, 5000, 'the silent session to be closed');
+    expect(quiet.got.find((m) => m.t === 'error')).toMatchObject({ code: 'LOGON_TIMEOUT' });
+    expect(s.stats.logonTimeouts).toBe(1);
+    // once logged on, a session may send frames up to the full limit
+    const ok = await client(s.port);
+    await ok.logon();
+    expect((await ok.ask({ t: 'heartbeat', pad: 'y'.repeat(100_000) })).t).toBe('heartbeat_ack');
+  });
+
+  it('rate-limits failed logons per address: a burst is checked, the rest refused unchecked', async () => {
+    const s = await server({ failedLogonBurst: 5, failedLogonsPerSecond: 1 });
+    const codes: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const c = await client(s.port);
+      const r = await c.logon(`wrong-${i}`);
+      codes.push(String(r.code));
+    }
+    expect(codes.slice(0, 5)).toEqual(['AUTH', 'AUTH', 'AUTH', 'AUTH', 'AUTH']);
+    expect(new Set(codes.slice(5))).toEqual(new Set(['THROTTLED']));
+    expect(s.stats.authFailures).toBe(5);
+    expect(s.stats.logonsThrottled).toBe(35);
+    // the right secret is refused too while the address is locked out, and taken once it refills
+    const locked = await client(s.port);
+    expect((await locked.logon()).code).toBe('THROTTLED');
+    await new Promise((r) => setTimeout(r, 1100));
+    const later = await client(s.port);
+    expect((await later.logon()).t).toBe('logon_ok');
+  });
+
+  it('takes control commands only with its token, on loopback only, whatever host the client port has', async () => {
+    const s = await server({ controlPort: 0, host: '0.0.0.0', controlToken: new Secret('drill-token-1') });
+    expect(s.controlToken).toBe('drill-token-1');
+    const addr = (s as unknown as { control: { address(): { address: string } } }).control.address();
+    expect(addr.address).toBe('127.0.0.1');
+    const ctl = connect({ port: s.controlPort, host: '127.0.0.1' });
+    sockets.push(ctl);
+    let text = '';
+    ctl.on('data', (c: Buffer) => (text += c.toString()));
+    let closed = false;
+    ctl.on('close', () => (closed = true));
+    const c = await client(s.port);
+    await c.logon();
+    ctl.write('{"cmd":"drop"}\n');
+    await until(() => text.includes('\n'));
+    expect(JSON.parse(text)).toEqual({ ok: false, error: 'unauthorized: every control line carries the control token as "token"' });
+    expect(c.closed).toBe(false);
+    ctl.write('{"cmd":"drop","token":"guess"}\n{"cmd":"drop","token":"guess-2"}\n');
+    await until(() => closed, 5000, 'a guessing control connection to be closed');
+    expect(s.stats.controlRefused).toBe(3);
+    expect(s.sessionCount).toBe(1);
   });
 });

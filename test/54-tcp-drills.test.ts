@@ -130,11 +130,11 @@ describe('failure drills over TCP', () => {
       child.stderr!.on('data', (c: Buffer) => written.push(c.toString()));
       await until(() => out.includes('\n'), 15_000, 'sim-broker to listen');
       written.push(out);
-      return { child, ...(JSON.parse(out.split('\n')[0]!) as { port: number; controlPort: number }) };
+      return { child, ...(JSON.parse(out.split('\n')[0]!) as { port: number; controlPort: number; controlToken: string }) };
     };
-    const control = (port: number, cmd: object) =>
+    const control = (port: number, token: string, cmd: object) =>
       new Promise<Record<string, unknown>>((resolve, reject) => {
-        const s = connect({ port, host: '127.0.0.1' }, () => s.write(`${JSON.stringify(cmd)}\n`));
+        const s = connect({ port, host: '127.0.0.1' }, () => s.write(`${JSON.stringify({ ...cmd, token })}\n`));
         let text = '';
         s.on('data', (c: Buffer) => {
           text += c.toString();
@@ -168,11 +168,11 @@ describe('failure drills over TCP', () => {
     await drive(clock, () => engine.connectionState === 'Ready', 'reconnect to the restarted broker');
     expect((await broker.syncTodayTrades()).length).toBe(tradesBefore);
     expect((await broker.syncOpenOrders()).length).toBe(6);
-    await control(second.controlPort, { cmd: 'step', n: 2 });
+    await control(second.controlPort, second.controlToken, { cmd: 'step', n: 2 });
     engine.submit({ clientOrderId: 'after', symbol: sym, side: 'sell', type: 'market', tif: 'ioc', qty: 100 });
     await converged(engine, broker, 'after the restart');
     expect(engine.stats().disconnects).toBe(1);
-    expect(await control(second.controlPort, { cmd: 'status' })).toMatchObject({ ok: true, loggedOn: 1 });
+    expect(await control(second.controlPort, second.controlToken, { cmd: 'status' })).toMatchObject({ ok: true, loggedOn: 1 });
     expect(engine.getOrder('while-dead')).toBeUndefined();
   });
 

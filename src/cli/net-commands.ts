@@ -7,7 +7,7 @@ import { loadConfigFile } from '../core/config-file.js';
 import { createEngine } from '../core/engine.js';
 import { SimBrokerServer } from '../brokers/sim/server.js';
 import { RemoteSimBroker } from '../brokers/sim/remote.js';
-import { CredentialsError, loadCredentials, type Environment } from '../connectivity/credentials.js';
+import { CredentialsError, Secret, loadCredentials, type Environment } from '../connectivity/credentials.js';
 import { createLogger } from '../ops/logger.js';
 import type { InstrumentSpec } from '../domain/instrument.js';
 import { DEMO_INSTRUMENTS } from './demo.js';
@@ -19,7 +19,10 @@ export const NET_USAGE = `  sim-broker  run the simulated broker as a TCP server
             --port N            port to listen on (default 7001; 0 picks a free one)
             --host H            address to listen on (default 127.0.0.1)
             --control-port N    JSON-lines control port for fault drills (drop, stall,
-                                faults, auth, throttle, step, restart, status, records)
+                                faults, auth, throttle, step, restart, status, records);
+                                127.0.0.1 only; every line carries "token": the value of
+                                TRADECORE_SIM_CONTROL_TOKEN, else one made at start and
+                                printed as controlToken in the listening line
             --state-file F      keep orders and fills here across restarts (kill -9 too)
             --config F          take the instruments from a config file (default: the
                                 demo's instruments)
@@ -77,6 +80,9 @@ export async function simBrokerCommand(argv: string[]): Promise<number> {
     if (err instanceof CredentialsError) throw new UsageError(`sim-broker needs the credentials clients will log on with: ${err.message}`);
     throw err;
   }
+  const envToken = process.env.TRADECORE_SIM_CONTROL_TOKEN;
+  if (envToken !== undefined && envToken.length < 8) throw new UsageError('TRADECORE_SIM_CONTROL_TOKEN must be at least 8 characters');
+  const controlToken = envToken !== undefined ? new Secret(envToken) : undefined;
   const options = {
     instruments: instrumentsFrom(v.config),
     credentials,
@@ -87,6 +93,7 @@ export async function simBrokerCommand(argv: string[]): Promise<number> {
     marketStepMs: int('market-step-ms', v['market-step-ms'], 20, 0, 3_600_000),
     sim: { seed: int('seed', v.seed, 1, 0, 2 ** 32 - 1) },
     logger,
+    ...(controlToken !== undefined ? { controlToken } : {}),
   };
   let server: SimBrokerServer;
   try {
@@ -97,7 +104,9 @@ export async function simBrokerCommand(argv: string[]): Promise<number> {
     process.stderr.write(`tradecore sim-broker: ${e.code === 'EADDRINUSE' ? `port ${options.port} is in use` : e.message}\n`);
     return 1;
   }
-  process.stdout.write(`${JSON.stringify({ event: 'listening', host: v.host ?? '127.0.0.1', port: server.port, controlPort: server.controlPort || null, stateFile: v['state-file'] ?? null, environment: 'sim' })}\n`);
+  // a token made here is printed once, for whoever started the process (it is on this machine only)
+  const madeToken = server.controlPort > 0 && controlToken === undefined ? { controlToken: server.controlToken } : {};
+  process.stdout.write(`${JSON.stringify({ event: 'listening', host: v.host ?? '127.0.0.1', port: server.port, controlPort: server.controlPort || null, ...madeToken, stateFile: v['state-file'] ?? null, environment: 'sim' })}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);

@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import type { Logger } from 'pino';
 import type { InstrumentSpec } from '../../domain/instrument.js';
@@ -20,6 +20,17 @@ import { encodeFrame, FrameDecoder, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSIO
 
 /** Items per `sync_result` frame: a page stays far below the 1 MiB frame limit. */
 export const SYNC_PAGE = 1000;
+/** A sync's pages wait for the socket to drain past this many unsent bytes. */
+const SYNC_HIGH_WATER = 1 << 20;
+
+/** The bounds of a session, and their defaults (see SimServerOptions). */
+export const SERVER_LIMITS = {
+  maxOutboundBytes: 8 << 20,
+  maxFrameBeforeLogon: 16 << 10,
+  logonTimeoutMs: 10_000,
+  failedLogonBurst: 5,
+  failedLogonsPerSecond: 1,
+};
 
 export interface SimServerOptions {
   instruments: InstrumentSpec[];
@@ -39,6 +50,26 @@ export interface SimServerOptions {
   marketStepMs?: number;
   /** Largest frame accepted. Default 1 MiB. */
   maxFrameBytes?: number;
+  /** Largest frame accepted before logon (a logon is a few hundred bytes). Default 16 KiB. */
+  maxFrameBeforeLogon?: number;
+  /** A session that has not logged on by then is closed, ms. Default 10000. */
+  logonTimeoutMs?: number;
+  /**
+   * Bytes queued for a client that does not read them: past this, the client is cut off (a
+   * reader that never reads must not grow the server). Default 8 MiB. Sync replies wait for the
+   * socket to drain instead of queueing.
+   */
+  maxOutboundBytes?: number;
+  /** Failed logons per client address: a burst of this many, then `failedLogonsPerSecond`; beyond, logons are refused unchecked (THROTTLED). Default 5. */
+  failedLogonBurst?: number;
+  /** Default 1. */
+  failedLogonsPerSecond?: number;
+  /**
+   * The control port's token: every control line must carry it as `"token"`. Omitted: one is
+   * made at start (`controlToken`; the CLI prints it). The control port listens on 127.0.0.1
+   * only, whatever `host` says.
+   */
+  controlToken?: Secret;
   /** Options of the simulated venue (seed, latency, price band, faults...). */
   sim?: Omit<SimBrokerOptions, 'instruments' | 'clock' | 'marketStepMs' | 'delivery'>;
   logger?: Logger;
@@ -58,6 +89,8 @@ interface Session {
   loggedOn: boolean;
   stalled: boolean;
   readonly outbox: Buffer[];
+  outboxBytes: number;
+  logonTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 export interface SimServerStats {
@@ -72,6 +105,14 @@ export interface SimServerStats {
   /** Reports generated while no session was logged on (recovered by sync). */
   reportsUndelivered: number;
   restarts: number;
+  /** Clients cut off for not reading what they were sent (maxOutboundBytes). */
+  slowConsumers: number;
+  /** Sessions closed for not logging on in time. */
+  logonTimeouts: number;
+  /** Logons refused unchecked: too many failed logons from the address. */
+  logonsThrottled: number;
+  /** Control lines refused for a missing or wrong token. */
+  controlRefused: number;
 }
 
 const statePackr = new Packr({ useRecords: false });
@@ -93,9 +134,16 @@ export class SimBrokerServer {
   private _port = 0;
   private _controlPort = 0;
   private faults: SimFaults = {};
-  readonly stats: SimServerStats = { connections: 0, logons: 0, placeMessages: 0, authFailures: 0, malformedFrames: 0, throttled: 0, reportsSent: 0, reportsUndelivered: 0, restarts: 0 };
+  readonly stats: SimServerStats = {
+    connections: 0, logons: 0, placeMessages: 0, authFailures: 0, malformedFrames: 0, throttled: 0, reportsSent: 0, reportsUndelivered: 0, restarts: 0,
+    slowConsumers: 0, logonTimeouts: 0, logonsThrottled: 0, controlRefused: 0,
+  };
   private readonly environment: Environment;
   private readonly maxFrame: number;
+  private readonly limits: typeof SERVER_LIMITS;
+  /** Failed-logon buckets per client address: tokens left and when they were counted. */
+  private readonly failedLogons = new Map<string, { tokens: number; at: number }>();
+  private readonly token: string;
 
   constructor(private readonly opts: SimServerOptions) {
     const problems: string[] = [];
@@ -109,9 +157,22 @@ export class SimBrokerServer {
     if (opts.environment !== undefined && !isEnvironment(opts.environment)) problems.push('environment: must be paper, sim or live');
     if (opts.marketStepMs !== undefined && !(opts.marketStepMs >= 0)) problems.push('marketStepMs: must be a number >= 0');
     if (opts.maxFrameBytes !== undefined && !(Number.isInteger(opts.maxFrameBytes) && opts.maxFrameBytes > 0)) problems.push('maxFrameBytes: must be a positive integer');
+    for (const k of ['maxFrameBeforeLogon', 'logonTimeoutMs', 'maxOutboundBytes', 'failedLogonBurst', 'failedLogonsPerSecond'] as const) {
+      const v = opts[k];
+      if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) problems.push(`${k}: must be a positive number`);
+    }
+    if (opts.controlToken !== undefined && (typeof opts.controlToken.reveal !== 'function' || opts.controlToken.reveal().length < 8)) problems.push('controlToken: must be a Secret of at least 8 characters');
     if (problems.length > 0) throw new Error(`invalid sim broker server options:\n  - ${problems.join('\n  - ')}`);
     this.environment = opts.environment ?? 'sim';
     this.maxFrame = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
+    this.limits = {
+      maxOutboundBytes: opts.maxOutboundBytes ?? SERVER_LIMITS.maxOutboundBytes,
+      maxFrameBeforeLogon: Math.min(this.maxFrame, opts.maxFrameBeforeLogon ?? SERVER_LIMITS.maxFrameBeforeLogon),
+      logonTimeoutMs: opts.logonTimeoutMs ?? SERVER_LIMITS.logonTimeoutMs,
+      failedLogonBurst: opts.failedLogonBurst ?? SERVER_LIMITS.failedLogonBurst,
+      failedLogonsPerSecond: opts.failedLogonsPerSecond ?? SERVER_LIMITS.failedLogonsPerSecond,
+    };
+    this.token = opts.controlToken?.reveal() ?? randomBytes(18).toString('base64url');
     this.sim = this.loadBroker();
   }
 
@@ -122,6 +183,11 @@ export class SimBrokerServer {
 
   get controlPort(): number {
     return this._controlPort;
+  }
+
+  /** The token every control line must carry (the configured one, or the one made at start). */
+  get controlToken(): string {
+    return this.token;
   }
 
   /** The venue itself (tests read its records and step its market). */
@@ -139,7 +205,8 @@ export class SimBrokerServer {
     this.server = await this.listen(this.opts.port ?? this._port, (socket) => this.accept(socket));
     this._port = (this.server.address() as { port: number }).port;
     if (this.opts.controlPort !== undefined && this.control === undefined) {
-      this.control = await this.listen(this.opts.controlPort || this._controlPort, (socket) => this.acceptControl(socket));
+      // fault drills are for this machine only: loopback, whatever the client port's host
+      this.control = await this.listen(this.opts.controlPort || this._controlPort, (socket) => this.acceptControl(socket), '127.0.0.1');
       this._controlPort = (this.control.address() as { port: number }).port;
     }
     const step = this.opts.marketStepMs ?? 20;
@@ -202,6 +269,7 @@ export class SimBrokerServer {
         n++;
       } else if (!on && s.stalled) {
         s.stalled = false;
+        s.outboxBytes = 0;
         for (const f of s.outbox.splice(0)) s.socket.write(f);
         s.socket.resume();
         n++;
@@ -265,11 +333,11 @@ export class SimBrokerServer {
     this.savedRevision = this.sim.revision;
   }
 
-  private listen(port: number, onSocket: (s: Socket) => void): Promise<Server> {
+  private listen(port: number, onSocket: (s: Socket) => void, host = this.opts.host ?? '127.0.0.1'): Promise<Server> {
     return new Promise((resolve, reject) => {
       const server = createServer(onSocket);
       server.once('error', reject);
-      server.listen(port, this.opts.host ?? '127.0.0.1', () => {
+      server.listen(port, host, () => {
         server.off('error', reject);
         resolve(server);
       });
@@ -279,7 +347,15 @@ export class SimBrokerServer {
   private accept(socket: Socket): void {
     this.stats.connections++;
     socket.setNoDelay(true);
-    const session: Session = { id: this.nextSession++, socket, decoder: new FrameDecoder(this.maxFrame), loggedOn: false, stalled: false, outbox: [] };
+    // before logon a frame is small: a partial 1 MiB frame must not be held for a stranger
+    const session: Session = { id: this.nextSession++, socket, decoder: new FrameDecoder(this.limits.maxFrameBeforeLogon), loggedOn: false, stalled: false, outbox: [], outboxBytes: 0, logonTimer: undefined };
+    session.logonTimer = setTimeout(() => {
+      if (session.loggedOn || !this.sessions.has(session)) return;
+      this.stats.logonTimeouts++;
+      this.send(session, { t: 'error', code: 'LOGON_TIMEOUT', text: `no logon within ${this.limits.logonTimeoutMs} ms`, fatal: true });
+      this.closeSession(session, 'logon timeout', true);
+    }, this.limits.logonTimeoutMs);
+    session.logonTimer.unref();
     this.sessions.add(session);
     socket.on('data', (chunk: Buffer) => {
       let msgs: WireMessage[];
@@ -304,21 +380,35 @@ export class SimBrokerServer {
       this.persist();
     });
     socket.on('error', () => {});
-    socket.on('close', () => this.sessions.delete(session));
+    socket.on('close', () => {
+      this.sessions.delete(session);
+      clearTimeout(session.logonTimer);
+    });
   }
 
   private closeSession(s: Session, reason: string, graceful = false): void {
     this.sessions.delete(s);
+    clearTimeout(s.logonTimer);
+    s.outbox.length = 0;
     if (graceful) s.socket.end();
     else s.socket.destroy();
     this.opts.logger?.debug({ session: s.id, reason }, 'session closed');
   }
 
   private send(s: Session, msg: WireMessage): void {
-    if (s.socket.destroyed) return;
+    if (s.socket.destroyed || !this.sessions.has(s)) return;
     const frame = encodeFrame(msg);
-    if (s.stalled) s.outbox.push(frame);
-    else s.socket.write(frame);
+    if (s.stalled) {
+      s.outbox.push(frame);
+      s.outboxBytes += frame.length;
+    } else s.socket.write(frame);
+    // a client that does not read: cut off at the bound, never buffered without end
+    const queued = s.socket.writableLength + s.outboxBytes;
+    if (queued > this.limits.maxOutboundBytes) {
+      this.stats.slowConsumers++;
+      this.opts.logger?.warn({ session: s.id, queued, limit: this.limits.maxOutboundBytes }, 'client does not read what it is sent: cut off');
+      this.closeSession(s, `slow consumer: ${queued} bytes unsent`);
+    }
   }
 
   private broadcast(report: BrokerReport): void {
@@ -365,13 +455,41 @@ export class SimBrokerServer {
     if (s.loggedOn) return this.send(s, { t: 'error', id: m.id, code: 'BAD_REQUEST', text: 'already logged on', fatal: false });
     if (m.version !== PROTOCOL_VERSION) return reject('VERSION', `protocol version ${String(m.version)} not supported (server speaks ${PROTOCOL_VERSION})`);
     if (m.environment !== this.environment) return reject('ENVIRONMENT', `this is a ${this.environment} broker; client is in ${String(m.environment)}`);
+    const bucket = this.logonBucket(s.socket.remoteAddress ?? '?');
+    if (bucket.tokens < 1) {
+      this.stats.logonsThrottled++;
+      const waitMs = Math.ceil(((1 - bucket.tokens) / this.limits.failedLogonsPerSecond) * 1000);
+      return reject('THROTTLED', `too many failed logons from ${s.socket.remoteAddress ?? 'this address'}; retry in ${waitMs} ms`);
+    }
     if (this.refuseAuth || !this.authentic(m.account, m.secret)) {
       this.stats.authFailures++;
+      bucket.tokens -= 1;
       return reject('AUTH', 'invalid account or secret');
     }
     s.loggedOn = true;
+    clearTimeout(s.logonTimer);
+    s.decoder.setLimit(this.maxFrame);
     this.stats.logons++;
     this.send(s, { t: 'logon_ok', id: m.id, session: s.id, environment: this.environment, time: Date.now() });
+  }
+
+  /** The failed-logon bucket of an address, refilled for the time since it was last counted. */
+  private logonBucket(address: string): { tokens: number; at: number } {
+    const now = Date.now();
+    const { failedLogonBurst: burst, failedLogonsPerSecond: rate } = this.limits;
+    let b = this.failedLogons.get(address);
+    if (b === undefined) {
+      // bounded: addresses whose bucket is full again are forgotten first
+      if (this.failedLogons.size >= 10_000) {
+        for (const [k, v] of this.failedLogons) if (Math.min(burst, v.tokens + ((now - v.at) / 1000) * rate) >= burst) this.failedLogons.delete(k);
+        if (this.failedLogons.size >= 10_000) this.failedLogons.delete(this.failedLogons.keys().next().value!);
+      }
+      b = { tokens: burst, at: now };
+      this.failedLogons.set(address, b);
+    }
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+    return b;
   }
 
   private authentic(account: unknown, secret: unknown): boolean {
@@ -427,9 +545,37 @@ export class SimBrokerServer {
       : what === 'account' ? await this.sim.queryAccount()
       : undefined;
     if (items === undefined) return this.send(s, { t: 'error', id: m.id, code: 'BAD_REQUEST', text: `unknown sync ${JSON.stringify(what)} (open, trades, orders, positions, account)`, fatal: false });
-    // pages of SYNC_PAGE items, so a long day's records never exceed the frame limit
-    for (let at = 0; at + SYNC_PAGE < items.length; at += SYNC_PAGE) this.send(s, { t: 'sync_result', id: m.id, what, items: items.slice(at, at + SYNC_PAGE), more: true });
+    // pages of SYNC_PAGE items, so a long day's records never exceed the frame limit; each
+    // page waits for the socket to drain, so a long answer is never queued whole
+    for (let at = 0; at + SYNC_PAGE < items.length; at += SYNC_PAGE) {
+      this.send(s, { t: 'sync_result', id: m.id, what, items: items.slice(at, at + SYNC_PAGE), more: true });
+      if (!(await this.drained(s))) return;
+    }
     this.send(s, { t: 'sync_result', id: m.id, what, items: items.slice(Math.max(0, Math.ceil(items.length / SYNC_PAGE) - 1) * SYNC_PAGE) });
+  }
+
+  /** Wait until the session's socket has less than SYNC_HIGH_WATER unsent; false when the session is gone (or gone quiet for 30 s: cut off). */
+  private drained(s: Session): Promise<boolean> {
+    if (!this.sessions.has(s)) return Promise.resolve(false);
+    if (s.socket.writableLength + s.outboxBytes < SYNC_HIGH_WATER) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        s.socket.off('drain', onDrain);
+        s.socket.off('close', onClose);
+        resolve(ok && this.sessions.has(s));
+      };
+      const onDrain = () => done(true);
+      const onClose = () => done(false);
+      const timer = setTimeout(() => {
+        this.stats.slowConsumers++;
+        this.closeSession(s, 'slow consumer: a sync reply did not drain in 30 s');
+        done(false);
+      }, 30_000);
+      timer.unref();
+      s.socket.on('drain', onDrain);
+      s.socket.on('close', onClose);
+    });
   }
 
   private acceptControl(socket: Socket): void {
@@ -438,6 +584,7 @@ export class SimBrokerServer {
     socket.on('error', () => {});
     let buf = '';
     let chain = Promise.resolve();
+    let refused = 0;
     socket.on('data', (chunk: Buffer) => {
       buf += chunk.toString('utf8');
       if (buf.length > 65536) return void socket.destroy();
@@ -447,11 +594,34 @@ export class SimBrokerServer {
         buf = buf.slice(nl + 1);
         if (line === '') continue;
         chain = chain.then(async () => {
-          const reply = await this.controlCommand(line);
+          let reply: Record<string, unknown>;
+          if (!this.tokenIn(line)) {
+            this.stats.controlRefused++;
+            reply = { ok: false, error: 'unauthorized: every control line carries the control token as "token"' };
+            // a connection that keeps guessing is closed
+            if (++refused >= 3) {
+              socket.end(`${JSON.stringify(reply)}\n`);
+              return;
+            }
+          } else reply = await this.controlCommand(line);
           if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
         });
       }
     });
+  }
+
+  /** Whether a control line carries the token (compared in constant time). */
+  private tokenIn(line: string): boolean {
+    let token: unknown;
+    try {
+      token = (JSON.parse(line) as { token?: unknown } | null)?.token;
+    } catch {
+      return false;
+    }
+    if (typeof token !== 'string') return false;
+    const want = Buffer.from(this.token);
+    const got = Buffer.from(token);
+    return got.length === want.length && timingSafeEqual(got, want);
   }
 
   /** One control command (a JSON object with `cmd`); returns the reply. */
@@ -463,6 +633,7 @@ export class SimBrokerServer {
     } catch {
       return { ok: false, error: 'a control command is one JSON object per line' };
     }
+    delete c.token;
     try {
       switch (c.cmd) {
         case 'drop':

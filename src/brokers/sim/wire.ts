@@ -43,7 +43,12 @@ export class FrameError extends Error {
 export class FrameDecoder {
   private buf: Buffer = Buffer.alloc(0);
 
-  constructor(private readonly maxBytes = MAX_FRAME_BYTES) {}
+  constructor(private maxBytes = MAX_FRAME_BYTES) {}
+
+  /** Change the largest frame accepted from now on (a session's limit rises once it has logged on). */
+  setLimit(maxBytes: number): void {
+    this.maxBytes = maxBytes;
+  }
 
   /** Bytes received and not yet part of a whole frame. */
   get buffered(): number {
