@@ -1872,35 +1872,45 @@ export class Engine {
    */
   private claimExternal(ext: number, own: number, r: BrokerReport): number {
     const t = this.table;
-    const open = (st: number) => st === OrderStatus.Submitted || st === OrderStatus.PartiallyFilled;
-    if (t.instrument[ext] !== t.instrument[own] || t.side[ext] !== t.side[own] || !open(t.status[ext]!) || !isOpen(t.status[own]!)) {
+    if (t.instrument[ext] !== t.instrument[own] || t.side[ext] !== t.side[own] || !isOpen(t.status[own]!) || t.cumQty[own]! > 0) {
       this.anomaly('ID_MISMATCH', `brokerOrderId=${r.brokerOrderId} belongs to external clientOrderId=${t.clientId[ext]} that does not match clientOrderId=${r.clientOrderId}`, r.clientOrderId, r.brokerOrderId, r);
       return ext;
     }
+    // The external slot becomes our order (it may sit in the finished queue already, so it is
+    // the one kept); our slot, open and without a broker id, goes.
+    const inst = t.instrument[own]!;
+    const ownId = t.clientId[own]!;
+    const exposure = t.exposure[own]!;
+    for (const e of t.execIdsOf(own)) if (!t.hasExec(ext, e)) t.addExec(ext, e);
+    t.qty[ext] = t.qty[own]!;
+    t.price[ext] = t.price[own]!;
+    t.type[ext] = t.type[own]!;
+    t.tif[ext] = t.tif[own]!;
+    t.createdAt[ext] = t.createdAt[own]!;
+    t.exposure[own] = 0;
+    t.unallocate(own);
+    t.byClientId.deleteSlot(ext);
+    t.clientId[ext] = ownId;
+    t.byClientId.set(ownId, ext);
     const cum = t.cumQty[ext]!;
-    t.cumQty[own] = t.cumQty[own]! + cum;
-    t.fillValue[own] = t.fillValue[own]! + t.fillValue[ext]!;
-    for (const e of t.execIdsOf(ext)) if (!t.hasExec(own, e)) t.addExec(own, e);
-    const ex = t.exposure[own]!;
-    if (ex > 0 && cum > 0) this.reduceExposure(own, t.instrument[own]!, Math.min(ex, cum));
-    const bid = t.brokerId[ext]!;
-    t.unallocate(ext);
+    t.flags[ext] = (t.flags[ext]! & ~F_EXTERNAL) | F_ACKED | F_ACK_TIMED | (cum > 0 ? F_FILL_TIMED : 0) | (cum > t.qty[ext]! + QTY_EPS ? F_OVERFILLED : 0);
     this.externalLive--;
-    t.setBrokerId(own, bid);
-    if (cum > 0) {
-      const from = t.status[own]!;
-      const to = nextStatus(from, t.cumQty[own]! >= t.qty[own]! - QTY_EPS ? OrderEvent.Fill : OrderEvent.PartialFill);
-      if (to !== INVALID && to !== RESTORE) {
-        t.status[own] = to;
-        if (isTerminal(to)) {
-          this.releaseExposure(own);
-          this.accountRisk.release(t.instrument[own]!);
-          t.markFinished(own, this.clock.now());
-        }
-      }
+    this.counters.acks++;
+    // the fills were booked already; what is left of our exposure stays counted
+    const wasFinished = isTerminal(t.status[ext]!);
+    let st = t.status[ext]!;
+    if (!wasFinished) st = cum >= t.qty[ext]! - QTY_EPS ? OrderStatus.Filled : cum > 0 ? OrderStatus.PartiallyFilled : OrderStatus.Submitted;
+    else if (st === OrderStatus.PartiallyFilled || st === OrderStatus.Filled) st = cum >= t.qty[ext]! - QTY_EPS ? OrderStatus.Filled : OrderStatus.PartiallyFilled;
+    t.status[ext] = st;
+    const left = isTerminal(st) ? 0 : Math.max(0, exposure - cum);
+    this.reduceOpen(inst, t.side[ext]!, exposure - left);
+    t.exposure[ext] = left;
+    if (isTerminal(st)) {
+      this.accountRisk.release(inst);
+      if (!wasFinished) t.markFinished(ext, this.clock.now());
     }
-    this.logger.warn({ clientOrderId: t.clientId[own], brokerOrderId: bid, cumQty: cum }, 'an external order was ours: its fills moved to the order its ack named');
-    return own;
+    this.logger.warn({ clientOrderId: ownId, brokerOrderId: t.brokerId[ext], cumQty: cum }, 'an external order was ours: it is now the order its ack named');
+    return ext;
   }
 
   /** A configured bound was reached: a P1 anomaly, once per bound until the day rolls. */
