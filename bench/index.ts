@@ -142,6 +142,36 @@ async function main(): Promise<void> {
       process.stderr.write(`${(err as Error).message}\n`);
     }
   }
+  // full trading days: a session a day against the embedded simulated broker on the manual
+  // clock, journal and reconciliation on, the day rolled at 17:00 New York (bench/trading-days.ts).
+  // Full: 2M orders, then 500k the next day, reconciliation every 15 simulated minutes (a run
+  // compares the whole day so far, so 390 one-minute runs at 2M orders would take the bench
+  // half an hour); quick: 20k then 5k, every simulated minute.
+  const daysRunner = fileURLToPath(new URL('./trading-days.js', import.meta.url));
+  const daysArgs = quick ? ['--orders', '20000,5000', '--recon-ms', '60000'] : ['--orders', '2000000,500000', '--recon-ms', '900000'];
+  try {
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--expose-gc', '--max-old-space-size=8192', daysRunner, ...daysArgs], { maxBuffer: 1 << 24, timeout: 3_000_000 }, (err, stdout, stderr) => {
+        const line = stdout.trim().split('\n').at(-1) ?? '';
+        if (err) reject(new Error(`trading days failed: ${line.slice(0, 2000)} ${stderr.trim().slice(-2000) || err.message}`));
+        else resolve(line);
+      });
+    });
+    const result = JSON.parse(out) as { days: Array<Record<string, number | string | boolean> & { orders: number; day: string; submit_ns_p50: number; submit_ns_p99: number }>; wall_s: number };
+    result.days.forEach((d, i) => {
+      const row = {
+        suite: 'trading-day', case: `day-${i + 1}`, backend: 'ts',
+        workload: `a ${d.orders}-order session through the embedded simulated broker, journal on, reconciliation every ${Number(daysArgs[3]) / 60_000} min, then the day roll; submit figures include the simulated broker's placeOrder`,
+        ops_per_sec: 0, ns_per_op_p50: d.submit_ns_p50, ns_per_op_p99: d.submit_ns_p99, samples: d.orders, rme_pct: 0, processes: 1, process_p50s: [],
+        ...d,
+      };
+      rows.push(row as unknown as (typeof rows)[number]);
+      process.stderr.write(`trading-day/day-${i + 1}: ${d.orders} orders, heap ${d.heap_after_session_mb} MB after the session and ${d.heap_after_roll_mb} MB after the roll, recon ${d.recon_runs} runs p50 ${d.recon_run_ms_p50} ms (slice max ${d.recon_slice_ms_max} ms), snapshot ${d.snapshot_bytes} B, restart ${d.restart_ms} ms\n`);
+    });
+  } catch (err) {
+    failed++;
+    process.stderr.write(`${(err as Error).message}\n`);
+  }
   const ratios: Record<string, number> = {};
   const p50 = (suite: string, name: string) => rows.find((r) => r.suite === suite && r.case === name)?.ns_per_op_p50;
   for (const r of rows) {

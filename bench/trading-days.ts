@@ -127,9 +127,12 @@ export async function tradingDays(perDay: number[], opts: { reconMs?: number; di
   const anomalies: Anomaly[] = [];
   let diffs = 0;
   const problems: string[] = [];
+  // finished orders stay in the table for the retention (1 h): an hour of the busiest session must fit
+  let capacity = 1 << 16;
+  while (capacity < (Math.max(...perDay) / 6.5) * 1.5) capacity *= 2;
   const engine = createEngine({
     instruments: INSTRUMENTS, broker: sim, clock, logger: pino({ level: 'silent' }), tradingDay: DAY,
-    connection: { heartbeatMs: 0 }, capacity: 1 << 16, retentionMs: 3_600_000,
+    connection: { heartbeatMs: 0 }, capacity, retentionMs: 3_600_000,
     journal: { dir: journalDir, snapshotEveryMs: 0 },
     recon: { intervalMs: reconMs, graceMs: 5000 },
     risk: { default: { maxPosition: 1e9, maxOrderQty: 1e6 } },
@@ -226,7 +229,7 @@ export async function tradingDays(perDay: number[], opts: { reconMs?: number; di
     // the journal as it stands: the last periodic snapshot and the records after it (the
     // writer's group commit runs on real time)
     await new Promise((r) => setTimeout(r, 30));
-    const restart = await restartCheck(engine, sim, clock, journalDir, path.join(dir, `restart-${d}`));
+    const restart = await restartCheck(engine, sim, clock, journalDir, path.join(dir, `restart-${d}`), capacity);
     if (!restart.equal) problems.push(`day ${dayName}: the restart from the journal differs from the live state: ${restart.why}`);
     await engine.writeSnapshot();
     const snapBytes = newestSnapshotBytes(journalDir);
@@ -259,13 +262,13 @@ function newestSnapshotBytes(dir: string): number {
 }
 
 /** Copy the journal as it stands, start a fresh engine on it against the live broker's records, compare. */
-async function restartCheck(live: Engine, sim: SimBroker, clock: ManualClock, from: string, to: string): Promise<{ equal: boolean; why: string; ms: number; replayed: number }> {
+async function restartCheck(live: Engine, sim: SimBroker, clock: ManualClock, from: string, to: string, capacity: number): Promise<{ equal: boolean; why: string; ms: number; replayed: number }> {
   fs.mkdirSync(to, { recursive: true });
   for (const f of fs.readdirSync(from)) if (f !== 'LOCK') fs.copyFileSync(path.join(from, f), path.join(to, f));
   const t0 = performance.now();
   const again = createEngine({
     instruments: INSTRUMENTS, broker: new MirrorOf(sim, clock), clock, logger: pino({ level: 'silent' }), tradingDay: DAY,
-    connection: { heartbeatMs: 0 }, capacity: 1 << 16, retentionMs: 3_600_000, journal: { dir: to, snapshotEveryMs: 0, snapshotEveryRecords: 0, compaction: 'off' },
+    connection: { heartbeatMs: 0 }, capacity, retentionMs: 3_600_000, journal: { dir: to, snapshotEveryMs: 0, snapshotEveryRecords: 0, compaction: 'off' },
     risk: { default: { maxPosition: 1e9, maxOrderQty: 1e6 } },
   });
   await again.start();

@@ -121,6 +121,11 @@ export class OrderArchive {
     return this.clientId[i]!;
   }
 
+  /** The filled quantity of the order at position `i`. */
+  cumQtyAt(i: number): number {
+    return this.cumQty[i]!;
+  }
+
   /** The status code (`OrderStatus`) of the order at position `i`. */
   statusAt(i: number): number {
     return this.bits[i]! & 15;

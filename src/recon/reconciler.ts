@@ -19,6 +19,7 @@
 import type { BrokerAdapter } from '../brokers/adapter.js';
 import type { Clock } from '../core/clock.js';
 import type { Instrument } from '../domain/instrument.js';
+import { STATUS_NAMES } from '../domain/order-status.js';
 import type { BrokerAccount, BrokerOrder, BrokerPosition, BrokerReport, BrokerTrade } from '../domain/report.js';
 import type { Logger } from '../ops/logger.js';
 import type { TradingState } from '../risk/trading-state.js';
@@ -242,6 +243,10 @@ export class Reconciler {
     this.pending.clear();
     this.actions.length = 0;
     this.lastView = undefined;
+    this.dayEpoch++;
+    this.vStatus = new Uint8Array(0);
+    this.vCum = new Float64Array(0);
+    this.vTraded = new Float64Array(0);
     return carried;
   }
 
@@ -356,7 +361,7 @@ export class Reconciler {
       this.sliceStart = performance.now();
       const now = clock.now();
       // 1. orders and fills
-      const { candidates, skippedOrders, orders, brokerOrders } = await this.compareOrders(view, watch.touched, now);
+      const { candidates, skippedOrders, orders, checkedOrders, brokerOrders } = await this.compareOrders(view, watch.touched, now);
       inFlight += skippedOrders.length;
       for (const id of skippedOrders) for (const k of ORDER_KEYS) skipped.add(`${k}:${id}`);
       const explained: Candidate[] = [];
@@ -385,7 +390,7 @@ export class Reconciler {
         const d = this.decide(c, now);
         if (typeof d === 'object') (d.state === 'fixed' ? fixed : raised).push(d);
       }
-      checked = { orders: orders.size, brokerOrders: brokerOrders, trades: view.trades.length, symbols: pc.symbols, currencies: pc.currencies };
+      checked = { orders: checkedOrders, brokerOrders: brokerOrders, trades: view.trades.length, symbols: pc.symbols, currencies: pc.currencies };
     } finally {
       watch.stop();
     }
@@ -468,23 +473,24 @@ export class Reconciler {
     // the engine's side is read a page at a time, the archive and the indexes a slice at a
     // time: at 10k orders, reading them all at once held the event loop for several ms
     const orders = new Map<string, LocalOrder>();
+    const storedBefore = this.archive.size;
     for (let from = 0; from >= 0; ) {
       const page = this.target.ordersPage(from, SLICE);
       for (const o of page.orders) orders.set(o.clientOrderId, o);
       from = page.next;
       await this.slice(false);
     }
-    // after the pages: an order released while they were read is at the archive's end. Newest
-    // first, so a reused client id keeps its live order, else its newest archived one.
+    // The day's store is read by broker id as the broker names its orders, not copied whole:
+    // at 300k orders building an object per stored order each run cost most of a run. An order
+    // released while the pages were read is in the store, found the same way.
     const archive = this.archive;
-    for (let i = archive.size - 1, k = 0; i >= 0; i--) {
-      if (!orders.has(archive.clientIdAt(i))) orders.set(archive.clientIdAt(i), archive.at(i));
-      if (++k % SLICE === 0) await this.slice(false);
-    }
-    for (let i = 0; i < archive.size; i += SLICE) {
-      archive.indexUpTo(i + SLICE);
-      await this.slice(false);
-    }
+    const archived = archive.size;
+    const epoch = this.dayEpoch;
+    const named = new Uint8Array(archived);
+    this.verifiedRoom(archived);
+    // released while the pages were read: in both, counted once
+    let inBoth = 0;
+    for (let i = storedBefore; i < archived; i++) if (orders.has(archive.clientIdAt(i))) inBoth++;
     const byBroker = new Map<string, LocalOrder>();
     await this.each(orders.values(), (o) => {
       if (o.brokerOrderId !== '') byBroker.set(o.brokerOrderId, o);
@@ -508,6 +514,11 @@ export class Reconciler {
     const seenClient = new Set<string>();
     const inFlight = (o: LocalOrder) => (o.status === 'PendingNew' || o.status === 'PendingCancel') && now - o.updatedAt < graceMs;
     let n = 0;
+    let verify = -1;
+    let verifyFrom = 0;
+    let skippedFrom = 0;
+    let verifyB: BrokerOrder | undefined;
+    let verifyTrades: BrokerTrade[] = [];
     const ids = new Set<string>();
     await this.each(brokerOrders.keys(), (id) => ids.add(id));
     await this.each(tradesOf.keys(), (id) => ids.add(id));
@@ -517,12 +528,28 @@ export class Reconciler {
       const trades = tradesOf.get(id) ?? [];
       const clientOrderId = b?.clientOrderId ?? trades[0]!.clientOrderId;
       seenClient.add(clientOrderId);
+      // the store's order of the previous id came out clean: it is not compared again until the broker's record of it changes
+      if (verify >= 0 && candidates.length === verifyFrom && skippedOrders.length === skippedFrom) this.markVerified(verify, epoch, verifyB, verifyTrades);
+      verify = -1;
       let l = byBroker.get(id);
+      if (l === undefined) {
+        const apos = archive.positionOfBroker(id);
+        if (apos >= 0 && apos < archived) {
+          named[apos] = 1;
+          if (this.isVerified(apos, b, trades)) continue;
+          l = archive.at(apos);
+          verify = apos;
+          verifyFrom = candidates.length;
+          skippedFrom = skippedOrders.length;
+          verifyB = b;
+          verifyTrades = trades;
+        }
+      }
       if (l === undefined) {
         const c = orders.get(clientOrderId);
         if (c !== undefined && c.brokerOrderId === '') l = c;
       }
-      if (l !== undefined) matched.add(l.clientOrderId);
+      if (l !== undefined && verify < 0) matched.add(l.clientOrderId);
       if (touched.has(l?.clientOrderId ?? clientOrderId) || (l !== undefined && inFlight(l))) {
         skippedOrders.push(id);
         continue;
@@ -608,8 +635,15 @@ export class Reconciler {
         });
       }
     }
-    // engine orders the broker did not name
-    for (const l of orders.values()) {
+    if (verify >= 0 && candidates.length === verifyFrom && skippedOrders.length === skippedFrom) this.markVerified(verify, epoch, verifyB, verifyTrades);
+    // engine orders the broker did not name: the live ones, then the store's with fills
+    const unnamed: LocalOrder[] = [];
+    for (let i = 0; i < archived; i++) {
+      if (named[i] === 1 || archive.cumQtyAt(i) <= eps) continue; // finished without fills: nothing at stake
+      unnamed.push(archive.at(i));
+      if (++n % SLICE === 0) await this.slice(false);
+    }
+    for (const l of [...orders.values(), ...unnamed]) {
       if (++n % SLICE === 0) await this.slice(false);
       if (matched.has(l.clientOrderId) || l.external) continue;
       if (l.brokerOrderId === '' && seenClient.has(l.clientOrderId)) continue;
@@ -652,7 +686,42 @@ export class Reconciler {
         fix: { safe: false, run: () => this.dropMissing(l) },
       });
     }
-    return { candidates, skippedOrders, orders, brokerOrders: brokerOrders.size };
+    return { candidates, skippedOrders, orders, checkedOrders: orders.size + archived - inBoth, brokerOrders: brokerOrders.size };
+  }
+
+  /** Per position of the day's store: the broker's status (index + 1; 0: not verified), cumQty and today's traded quantity when it was last compared clean. */
+  private vStatus = new Uint8Array(0);
+  private vCum = new Float64Array(0);
+  private vTraded = new Float64Array(0);
+  /** Bumped when the day rolls: marks of a run that straddled the roll are not kept. */
+  private dayEpoch = 0;
+
+  private verifiedRoom(n: number): void {
+    if (this.vStatus.length >= n) return;
+    let cap = Math.max(1024, this.vStatus.length);
+    while (cap < n) cap *= 2;
+    const s = new Uint8Array(cap);
+    s.set(this.vStatus);
+    const c = new Float64Array(cap);
+    c.set(this.vCum);
+    const t = new Float64Array(cap);
+    t.set(this.vTraded);
+    this.vStatus = s;
+    this.vCum = c;
+    this.vTraded = t;
+  }
+
+  private isVerified(pos: number, b: BrokerOrder | undefined, trades: readonly BrokerTrade[]): boolean {
+    const st = this.vStatus[pos]!;
+    if (st === 0) return false;
+    return st - 1 === (b === undefined ? STATUS_NAMES.length : STATUS_NAMES.indexOf(b.status)) && this.vCum[pos] === (b?.cumQty ?? -1) && this.vTraded[pos] === sum(trades, (t) => t.qty);
+  }
+
+  private markVerified(pos: number, epoch: number, b: BrokerOrder | undefined, trades: readonly BrokerTrade[]): void {
+    if (epoch !== this.dayEpoch || pos >= this.vStatus.length) return;
+    this.vStatus[pos] = (b === undefined ? STATUS_NAMES.length : STATUS_NAMES.indexOf(b.status)) + 1;
+    this.vCum[pos] = b?.cumQty ?? -1;
+    this.vTraded[pos] = sum(trades, (t) => t.qty);
   }
 
   /** Positions and cash, net of what the unfixed order-level differences account for. */
