@@ -241,3 +241,51 @@ describe('bounds on what reports can grow', () => {
     expect(anomalies.filter((a) => a.kind === 'BOUND_REACHED')).toHaveLength(1);
   });
 });
+
+describe('the day roll', () => {
+  it('rolls at 17:00 New York: journaled, the day report written, daily counts reset, open orders carried, and a restart rolls the same way', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tc-roll-'));
+    dirs.push(dir);
+    const reportDir = path.join(dir, 'reports');
+    // Monday 2026-11-30 15:00 New York (20:00 UTC): an evening roll names the day by the date it
+    // ends, so Sunday 17:00 to Monday 17:00 is 2026-11-30
+    const clock = new ManualClock(Date.UTC(2026, 10, 30, 20, 0));
+    const rolls: unknown[] = [];
+    const make = () =>
+      createEngine({
+        instruments: INSTRUMENTS, clock, logger: quiet(), connection: NO_HEARTBEAT, onDayRoll: (r) => rolls.push(r),
+        tradingDay: { rollAt: '17:00', timeZone: 'America/New_York', reportDir },
+        sim: { seed: 2, marketStepMs: 0, startPrices: { ACME: 10, LOTS: 20 } },
+        risk: { account: { maxOrdersPerDay: 2 } },
+        journal: { dir: path.join(dir, 'j'), snapshotEveryRecords: 0, snapshotEveryMs: 0 },
+      });
+    const e = make();
+    await e.start();
+    expect(e.currentDay).toMatchObject({ day: '2026-11-30', rollsAt: Date.UTC(2026, 10, 30, 22, 0), boundary: '17:00 America/New_York' });
+    expect(e.submit({ clientOrderId: 'gtc', symbol: 'ACME', side: 'buy', qty: 1, price: 9.5, tif: 'gtc' }).status).toBe('accepted');
+    expect(e.submit({ clientOrderId: 'ioc', symbol: 'ACME', side: 'buy', qty: 1, price: 10.5, tif: 'ioc' }).status).toBe('accepted');
+    expect(e.submit({ clientOrderId: 'third', symbol: 'ACME', side: 'buy', qty: 1, price: 9.5 })).toMatchObject({ status: 'denied', reason: 'RATE_LIMIT' });
+    clock.advance(10);
+    expect(e.getOrder('ioc')!.status).toBe('Filled');
+    clock.advance(Date.UTC(2026, 10, 30, 22, 0) - clock.now()); // the boundary: the timer rolls
+    expect(e.currentDay.day).toBe('2026-12-01');
+    expect(rolls).toEqual([{ day: '2026-11-30', next: '2026-12-01', time: Date.UTC(2026, 10, 30, 22, 0), released: 1, carriedOver: 1, diffsCarried: 0 }]);
+    expect(e.orders().map((o) => [o.clientOrderId, o.status])).toEqual([['gtc', 'Submitted']]);
+    expect(e.submit({ clientOrderId: 'ioc', symbol: 'ACME', side: 'buy', qty: 1, price: 10.5, tif: 'ioc' }).status).toBe('accepted'); // a new day, the id again
+    expect(e.submit({ clientOrderId: 'next', symbol: 'ACME', side: 'buy', qty: 1, price: 9.5 }).status).toBe('accepted'); // the day's count started again
+    const files = await e.lastDayReport;
+    expect(files!.json).toBe(path.join(reportDir, 'recon-2026-11-30.json'));
+    const report = JSON.parse(fs.readFileSync(files!.json, 'utf8')) as { date: string; orders: Array<{ clientOrderId: string }> };
+    expect(report.date).toBe('2026-11-30');
+    expect(report.orders.map((o) => o.clientOrderId).sort()).toEqual(['gtc', 'ioc']);
+    clock.advance(10);
+    const live = { orders: e.orders(), positions: e.positions(), day: e.currentDay.day };
+    await e.stop();
+    // the restart replays the day record: the same day, the same orders, nothing of Monday's back
+    const again = make();
+    await again.start();
+    expect({ orders: again.orders(), positions: again.positions(), day: again.currentDay.day }).toEqual(live);
+    expect(again.archive.size).toBe(0);
+    await again.stop();
+  });
+});

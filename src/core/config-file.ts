@@ -60,7 +60,7 @@ export const FileConfigSchema = z.strictObject({
     snapshotEveryRecords: z.number().int().nonnegative().optional(), snapshotEveryMs: z.number().int().nonnegative().optional(),
     keepSnapshots: z.number().int().positive().optional(), compaction: z.enum(['archive', 'delete', 'off']).optional(), salvage: z.boolean().optional(),
   }).optional(),
-  tradingDay: z.strictObject({ rollAt: z.string().regex(HHMM, 'must be "HH:MM" (24-hour local time)').optional(), timeZone: z.string().min(1).optional() }).optional(),
+  tradingDay: z.strictObject({ rollAt: z.string().regex(HHMM, 'must be "HH:MM" (24-hour local time)').optional(), timeZone: z.string().min(1).optional(), reportDir: z.string().min(1).optional() }).optional(),
   limits: z.strictObject({
     maxExternalOrders: z.number().int().positive().optional(), maxExecIdsPerOrder: z.number().int().positive().optional(), maxDayOrders: z.number().int().positive().optional(),
     parkMs: z.number().int().nonnegative().optional(), maxParkedReports: z.number().int().nonnegative().optional(), maxUnkeptFills: z.number().int().positive().optional(),

@@ -35,6 +35,7 @@ import { TradingDay, type DayRoll } from '../domain/trading-day.js';
 import { resolveLimits, type ResolvedLimits } from './bounds.js';
 import { OrderArchive } from '../recon/archive.js';
 import { BoundedKeySet } from './bounded-key-set.js';
+import { generateEodReport, writeEodReport } from '../recon/eod.js';
 
 export type EngineState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -270,6 +271,8 @@ export class Engine {
   private externalLive = 0;
   /** While restoring: the day came from the journal (a snapshot or a day record). */
   private dayKnown = false;
+  private readonly reportDir: string | undefined;
+  private dayReport: Promise<{ json: string; markdown: string; html: string } | undefined> | undefined;
   /** Reports naming only an unknown broker order id, by that id, waiting for the ack that maps it. */
   private readonly parked = new Map<string, BrokerReport[]>();
   /** Parked broker ids in arrival order, with when they were parked. */
@@ -302,6 +305,7 @@ export class Engine {
     });
     this.unkeptFills = new BoundedKeySet(this.limits.maxUnkeptFills);
     this.tradingDay = new TradingDay(config.tradingDay);
+    this.reportDir = config.tradingDay?.reportDir;
     const start = this.clock.now();
     this.dayName = this.tradingDay.dayOf(start);
     this.nextRollAt = this.tradingDay.nextRoll(start);
@@ -685,6 +689,11 @@ export class Engine {
     this.replayedRecords = true;
   }
 
+  /** The report of the last day that rolled while `tradingDay.reportDir` is set: the files written, or undefined when it failed (logged). */
+  get lastDayReport(): Promise<{ json: string; markdown: string; html: string } | undefined> | undefined {
+    return this.dayReport;
+  }
+
   /** The current trading day's name (YYYY-MM-DD) and when it rolls (epoch ms). */
   get currentDay(): { day: string; rollsAt: number; boundary: string } {
     return { day: this.dayName, rollsAt: this.nextRollAt, boundary: this.tradingDay.toString() };
@@ -711,6 +720,9 @@ export class Engine {
    * marked with its day) and forgets what it had seen of the old day. Open orders carry over.
    */
   private applyRoll(day: string, next: string, now: number): DayRoll {
+    // the ended day's report, taken before its orders go and written off the engine's thread
+    const reportDir = this.reportDir;
+    const report = reportDir !== undefined && !this.restoring ? this.recon.dayReportInput() : undefined;
     this.dayName = next;
     const t = this.table;
     const released = t.releaseFinished((slot) => {
@@ -725,6 +737,18 @@ export class Engine {
     if (this.restoring) return roll;
     this.logger.info({ ...roll }, 'trading day rolled');
     for (const o of this.observers) o.onDayRoll?.(roll);
+    if (report !== undefined) {
+      this.dayReport = generateEodReport(report)
+        .then((out) => {
+          const files = writeEodReport(out, reportDir!);
+          this.logger.info({ day, ...files }, 'end-of-day report written');
+          return files;
+        })
+        .catch((err: unknown) => {
+          this.logger.error({ day, err: (err as Error).message }, 'end-of-day report not written');
+          return undefined;
+        });
+    }
     return roll;
   }
 
@@ -924,6 +948,7 @@ export class Engine {
         }
       },
       watch: () => this.watchReports(),
+      day: () => this.dayName,
     };
   }
 

@@ -14,6 +14,12 @@ export interface TradingDaySpec {
   rollAt?: string;
   /** IANA time zone of `rollAt`. Default "UTC". */
   timeZone?: string;
+  /**
+   * The engine writes the ended day's report here at each roll (JSON, Markdown and HTML, as
+   * `tradecore recon --eod` does), the broker's side from the day's last reconciliation run.
+   * Omitted: no report at the roll. (The simulated broker ignores it.)
+   */
+  reportDir?: string;
 }
 
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
@@ -24,7 +30,8 @@ export function tradingDayProblems(spec: unknown, at = 'tradingDay'): string[] {
   if (typeof spec !== 'object' || spec === null) return [`${at}: must be an object with rollAt and timeZone`];
   const o = spec as Record<string, unknown>;
   const out: string[] = [];
-  for (const k of Object.keys(o)) if (k !== 'rollAt' && k !== 'timeZone') out.push(`${at}.${k}: unknown option (known: rollAt, timeZone)`);
+  for (const k of Object.keys(o)) if (k !== 'rollAt' && k !== 'timeZone' && k !== 'reportDir') out.push(`${at}.${k}: unknown option (known: rollAt, timeZone, reportDir)`);
+  if (o.reportDir !== undefined && (typeof o.reportDir !== 'string' || o.reportDir === '')) out.push(`${at}.reportDir: must be a non-empty path`);
   if (o.rollAt !== undefined && (typeof o.rollAt !== 'string' || !HHMM.test(o.rollAt))) out.push(`${at}.rollAt: must be "HH:MM" (24-hour local time), got ${JSON.stringify(o.rollAt)}`);
   if (o.timeZone !== undefined && !isTimeZone(o.timeZone)) out.push(`${at}.timeZone: unknown time zone ${JSON.stringify(o.timeZone)}`);
   return out;

@@ -1171,7 +1171,16 @@ export class Reconciler {
   /** Reconcile now, then gather the day's report inputs from that run's records. */
   async endOfDay(): Promise<EodInput> {
     await this.run('eod');
-    const view = this.lastView!;
+    return this.dayReportInput();
+  }
+
+  /**
+   * The day's report inputs as they stand, the broker's side from the last run of the day
+   * (none: the report lists the engine's side only). Synchronous: the engine takes it at the
+   * roll, before the day's orders go.
+   */
+  dayReportInput(): EodInput {
+    const view: BrokerView = this.lastView ?? { open: [], trades: [], day: undefined, positions: [], cash: [], time: this.target.clock.now() };
     const { clock } = this.target;
     const now = clock.now();
     const live = this.target.orders();
@@ -1188,7 +1197,7 @@ export class Reconciler {
     const cash = this.target.cash();
     const brokerCash = new Map(view.cash.map((a) => [a.currency, a.cash]));
     return {
-      date: new Date(now).toISOString().slice(0, 10),
+      date: this.target.day?.() ?? new Date(now).toISOString().slice(0, 10),
       generatedAt: now,
       broker: this.target.broker.name,
       orders: [...orders.values()],
