@@ -48,7 +48,10 @@ describe('two full trading days, then the next', () => {
       expect(d.restart_equal).toBe(true);
       expect(d.restart_replayed).toBeGreaterThan(0);
       // the roll let the whole day go; day 2 compared day 2 only (the driver checks every run)
-      expect(d.released_at_roll).toBe(ORDERS);
+      // orders carried over each roll: two GTC orders of the day, and (after the first day) the
+      // GTC orders of the days before; the part-filled day orders expire at the broker's roll
+      expect(d.carried_over).toBeGreaterThanOrEqual(2);
+      expect(d.released_at_roll).toBeGreaterThanOrEqual(ORDERS);
       expect(d.recon_checked_max).toBeLessThanOrEqual(ORDERS + d.carried_over);
     }
     // the second day's heap is the first day's, not twice it

@@ -170,13 +170,14 @@ export class SimBroker implements BrokerAdapter {
     const now = this.clock.now();
     if (now < this.nextRollAt) return;
     this.nextRollAt = this.day.nextRoll(now);
-    if (this.expireAtRoll) this.expireDayOrders();
     for (const [id, o] of this.byBrokerId) {
       if (o.status === 'Submitted' || o.status === 'PartiallyFilled') continue;
       this.byBrokerId.delete(id);
       if (this.byClientId.get(o.clientOrderId) === o) this.byClientId.delete(o.clientOrderId);
     }
     this.trades.length = 0;
+    // then the open day orders expire: they finish in the new day, and its lists show them
+    if (this.expireAtRoll) this.expireDayOrders();
     this.rolls++;
     this._revision++;
   }
