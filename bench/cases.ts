@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { SimBroker } from '../src/brokers/sim/sim-broker.js';
 import { createEngine, type Engine } from '../src/core/engine.js';
+import { systemClock, type Clock } from '../src/core/clock.js';
 import { loadNative } from '../src/native/loader.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
 import type { OrderRequest } from '../src/domain/order.js';
@@ -43,8 +44,23 @@ function orderPool(n: number): OrderRequest[] {
   });
 }
 
+/**
+ * The engines' clock: the system clock, shifted a day on by `nextDay`. The pools of orders are
+ * used again and again, and a client order id is unique within its trading day, so a pass over
+ * a pool is one trading day: the clock moves to the next day and the engine rolls (outside the
+ * timed ops where the case allows, else once per 65536 orders, which the workload says).
+ * Heartbeats are off: the brokers answer with the unshifted time.
+ */
+const dayShift = { ms: 0 };
+const origin = performance.timeOrigin;
+const benchClock: Clock = { ...systemClock, now: () => origin + performance.now() + dayShift.ms };
+function nextDay(engine: Engine): void {
+  dayShift.ms += 86_400_000;
+  engine.tradingDayNow();
+}
+
 function engineOn(broker: EchoBroker | SimBroker, capacity: number, latencyHistograms = true): Engine {
-  return createEngine({ instruments: INSTRUMENTS, broker, capacity, retentionMs: 0, risk: { default: LIMITS }, logger: pino({ level: 'silent' }), latencyHistograms });
+  return createEngine({ instruments: INSTRUMENTS, broker, capacity, retentionMs: 0, risk: { default: LIMITS }, logger: pino({ level: 'silent' }), latencyHistograms, clock: benchClock, connection: { heartbeatMs: 0 } });
 }
 
 function engineCheck(engine: Engine, expectFills: boolean): string | undefined {
@@ -83,6 +99,7 @@ export function makeCases(): BenchCase[] {
       prepare: (count) => {
         if (count > POOL) throw new Error(`cycle of ${count} ops exceeds the pool of ${POOL} orders`);
         broker.rejectAll();
+        nextDay(engine);
         engine.table.recycle(engine.clock.now());
         i = 0;
       },
@@ -128,12 +145,13 @@ export function makeCases(): BenchCase[] {
       workload: `engine.submitMany of ${B} new limit orders (gate on ${backend}), per order`,
       init: async () => {
         needPool();
-        engine = createEngine({ instruments: INSTRUMENTS, broker, capacity: POOL, retentionMs: 0, risk: { default: LIMITS }, logger: pino({ level: 'silent' }), backend });
+        engine = createEngine({ instruments: INSTRUMENTS, broker, capacity: POOL, retentionMs: 0, risk: { default: LIMITS }, logger: pino({ level: 'silent' }), backend, clock: benchClock, connection: { heartbeatMs: 0 } });
         await engine.start();
       },
       prepare: (count) => {
         if (count * B > POOL) throw new Error(`cycle of ${count} batches exceeds the pool of ${POOL} orders`);
         broker.rejectAll();
+        nextDay(engine);
         engine.table.recycle(engine.clock.now());
         i = 0;
       },
@@ -154,7 +172,7 @@ export function makeCases(): BenchCase[] {
     let i = 0;
     return {
       suite: 'loop-echo', name, backend: name === 'baseline-map' ? 'js-map' : 'ts',
-      workload: `submit, then ack + full fill report applied (echo broker, zero latency)${name === 'engine-no-latency' ? '; latency histograms off' : ''}`,
+      workload: `submit, then ack + full fill report applied (echo broker, zero latency; the engine's day rolls every 65536 orders, as its ids come round again)${name === 'engine-no-latency' ? '; latency histograms off' : ''}`,
       init: async () => {
         needPool();
         if (name !== 'baseline-map') {
@@ -167,6 +185,7 @@ export function makeCases(): BenchCase[] {
       },
       prepare: () => {},
       op: () => {
+        if ((i & 0xffff) === 0 && i > 0 && name !== 'baseline-map') nextDay(engine);
         const o = pool[i++ & 0xffff]!;
         if (name !== 'baseline-map') engine.submit(o);
         else base.submit(o);
@@ -193,7 +212,7 @@ export function makeCases(): BenchCase[] {
     let n = 0;
     return {
       suite: 'loop-sim', name, backend: name === 'engine' ? 'ts' : 'js-map',
-      workload: 'submit a marketable limit order, sim matches it, ack + fill applied (zero latency)',
+      workload: 'submit a marketable limit order, sim matches it, ack + fill applied (zero latency; the engine\'s day rolls every 65536 orders)',
       init: async () => {
         if (name === 'engine') {
           engine = engineOn(sim, 1 << 12);
@@ -205,6 +224,7 @@ export function makeCases(): BenchCase[] {
       },
       prepare: () => {},
       op: () => {
+        if ((n & 0xffff) === 0 && n > 0 && name === 'engine') nextDay(engine);
         const inst = INSTRUMENTS[n & 3]!;
         const buy = (n & 4) === 0;
         const q = marketable.get(inst.symbol)!;

@@ -143,6 +143,49 @@ describe.each(STORAGES)('journal on %s storage', (storage) => {
     expect(c3.records.map((r) => (r.rec as { id: string }).id).slice(-2)).toEqual(['o-8', 'o-99']);
   });
 
+  it('a synced record cut short is refused with the file and offset (not taken for a torn tail)', async () => {
+    const { opts, file } = await written(10);
+    const size = fs.statSync(file).size;
+    fs.truncateSync(file, size - 5);
+    const err = thrownBy(() => open(opts), JournalCorruptError);
+    expect(err.file).toBe(file);
+    expect(err.offset).toBe(scanSegment(fs.readFileSync(file)).end);
+    expect(err.message).toMatch(/records 9 to 9 were synced .* but the journal ends at record 9/);
+    expect(fs.existsSync(path.join(opts.dir, 'LOCK'))).toBe(false);
+    // salvage keeps what is there, says so, and lowers the mark so the next open is clean
+    const j = open({ ...opts, salvage: true });
+    expect(j.seq).toBe(9);
+    expect(j.openInfo.warnings.join('\n')).toMatch(/salvage: records 9 to 9 were synced/);
+    await j.close();
+    const again = open(opts);
+    expect(again.openInfo.warnings).toEqual([]);
+    await again.close();
+  });
+
+  it('whole synced records cut off at a frame boundary are refused too', async () => {
+    const { opts, file } = await written(300);
+    const buf = fs.readFileSync(file);
+    // keep the first 82 frames exactly: a clean end, no torn bytes
+    let at = 0;
+    for (let i = 0; i < 82; i++) at += FRAME_HEADER + buf.readUInt32LE(at);
+    fs.truncateSync(file, at);
+    const err = thrownBy(() => open(opts), JournalCorruptError);
+    expect(err.offset).toBe(at);
+    expect(err.message).toMatch(/records 82 to 299 were synced/);
+  });
+
+  it('a deleted newest segment is refused', async () => {
+    const dir = tmpDir();
+    const opts: JournalOptions = { dir, storage, segmentBytes: 64 * 1024, snapshotEveryRecords: 0, snapshotEveryMs: 0 };
+    const j = open(opts);
+    for (let i = 0; i < 3000; i++) j.append(rec(i));
+    await j.close();
+    const segs = segments(dir);
+    expect(segs.length).toBeGreaterThan(1);
+    fs.rmSync(path.join(dir, segs[segs.length - 1]!));
+    expect(() => open(opts)).toThrow(/were synced .* truncated or deleted/);
+  });
+
   it('corruption in the middle stops the open, naming file and offset, unless salvage', async () => {
     const { opts, file } = await written(10);
     const buf = fs.readFileSync(file);

@@ -1,6 +1,7 @@
 /**
- * The journal at its limits: snapshots larger than one frame, truncation that is not a torn
- * tail, and a disk that fills up under the writer (a real tmpfs of a few hundred KiB).
+ * The journal at its limits: snapshots larger than one frame, and a disk that fills up under
+ * the writer (a real tmpfs of a few hundred KiB). Truncation is tested beside the torn tail in
+ * 60-journal.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -11,11 +12,11 @@ import { Packr } from 'msgpackr';
 import { ManualClock } from '../src/core/clock.js';
 import { createEngine, type Engine } from '../src/core/engine.js';
 import type { Anomaly } from '../src/core/anomaly.js';
-import { FRAME_HEADER, JournalCorruptError, MAX_RECORD, scanSegment, snapshotName, writeFrame, type JournalRecord } from '../src/journal/format.js';
+import { FRAME_HEADER, MAX_RECORD, snapshotName, writeFrame, type JournalRecord } from '../src/journal/format.js';
 import { Journal, readSnapshotFile, type JournalOptions, type RecoverySink } from '../src/journal/journal.js';
 import type { Compactor } from '../src/journal/compaction.js';
 import type { BrokerOrder } from '../src/domain/report.js';
-import { INSTRUMENTS, NATIVE, NO_HEARTBEAT, ScriptedBroker, asBrokerOrder, quiet, thrownBy } from './helpers.js';
+import { INSTRUMENTS, NATIVE, NO_HEARTBEAT, ScriptedBroker, asBrokerOrder, quiet } from './helpers.js';
 
 const dirs: string[] = [];
 function tmpDir(): string {
@@ -93,60 +94,6 @@ describe('snapshots of any size', () => {
     expect(segments(dir)).toEqual(before);
     expect(j.stats.snapshots).toBe(0);
     await j.close();
-  });
-});
-
-describe.each(STORAGES)('truncation on %s storage', (storage) => {
-  async function synced(n: number) {
-    const dir = tmpDir();
-    const opts: JournalOptions = { dir, storage, snapshotEveryRecords: 0, snapshotEveryMs: 0 };
-    const j = open(opts);
-    for (let i = 0; i < n; i++) j.append(rec(i));
-    await j.close();
-    return { opts, file: path.join(dir, segments(dir)[0]!) };
-  }
-
-  it('a synced record cut short is refused with the file and offset (not taken for a torn tail)', async () => {
-    const { opts, file } = await synced(10);
-    const size = fs.statSync(file).size;
-    fs.truncateSync(file, size - 5);
-    const err = thrownBy(() => open(opts), JournalCorruptError);
-    expect(err.file).toBe(file);
-    expect(err.offset).toBe(scanSegment(fs.readFileSync(file)).end);
-    expect(err.message).toMatch(/records 9 to 9 were synced .* but the journal ends at record 9/);
-    expect(fs.existsSync(path.join(opts.dir, 'LOCK'))).toBe(false);
-    // salvage keeps what is there, says so, and lowers the mark so the next open is clean
-    const j = open({ ...opts, salvage: true });
-    expect(j.seq).toBe(9);
-    expect(j.openInfo.warnings.join('\n')).toMatch(/salvage: records 9 to 9 were synced/);
-    await j.close();
-    const again = open(opts);
-    expect(again.openInfo.warnings).toEqual([]);
-    await again.close();
-  });
-
-  it('whole synced records cut off at a frame boundary are refused too', async () => {
-    const { opts, file } = await synced(300);
-    const buf = fs.readFileSync(file);
-    // keep the first 82 frames exactly: a clean end, no torn bytes
-    let at = 0;
-    for (let i = 0; i < 82; i++) at += FRAME_HEADER + buf.readUInt32LE(at);
-    fs.truncateSync(file, at);
-    const err = thrownBy(() => open(opts), JournalCorruptError);
-    expect(err.offset).toBe(at);
-    expect(err.message).toMatch(/records 82 to 299 were synced/);
-  });
-
-  it('a deleted newest segment is refused', async () => {
-    const dir = tmpDir();
-    const opts: JournalOptions = { dir, storage, segmentBytes: 64 * 1024, snapshotEveryRecords: 0, snapshotEveryMs: 0 };
-    const j = open(opts);
-    for (let i = 0; i < 3000; i++) j.append(rec(i));
-    await j.close();
-    const segs = segments(dir);
-    expect(segs.length).toBeGreaterThan(1);
-    fs.rmSync(path.join(dir, segs[segs.length - 1]!));
-    expect(() => open(opts)).toThrow(/were synced .* truncated or deleted/);
   });
 });
 

@@ -700,6 +700,16 @@ export class Engine {
   }
 
   /**
+   * Roll the trading day now if its boundary has passed, and say which day it is. The engine
+   * rolls by itself (a timer at the boundary, the first submit after it, a start after it); call
+   * this after the clock was moved by hand (a manual or shifted clock) to roll without a submit.
+   */
+  tradingDayNow(): { day: string; rollsAt: number; boundary: string } {
+    if (this._state === 'running') this.rollDay(this.clock.now());
+    return this.currentDay;
+  }
+
+  /**
    * Roll the trading day if its boundary has passed (`now` at or after it): journaled, then
    * applied as a replay applies it. Called from submit, from a timer at the boundary, and at
    * start for an engine that was down across a boundary.
@@ -1647,8 +1657,11 @@ export class Engine {
       return;
     }
     const t = this.table;
-    // Broker order id first, including orders already let go to the day's store; the client id
-    // only when the broker id is unknown everywhere.
+    // Broker order id first, in the table; then the client id of one of our orders in the table
+    // (the ack that maps the broker id); then the day's store of orders let go, by broker id,
+    // else client id. The store is not asked on the ack path: a client id is unique within its
+    // day, so an order waiting for its ack has no namesake in the store (asking it cost ~100 ns
+    // per order in the echo loop).
     const bid = r.brokerOrderId;
     let slot = bid !== '' ? t.byBrokerId.get(bid) : -1;
     if (slot >= 0) {
@@ -1661,12 +1674,8 @@ export class Engine {
         const own = t.byClientId.get(r.clientOrderId);
         if (own >= 0 && t.brokerId[own] === '' && (t.flags[own]! & F_EXTERNAL) === 0) slot = this.claimExternal(slot, own, r);
       }
-    } else if (bid !== '' && this.archive.size > 0 && this.archive.positionOfBroker(bid) >= 0) {
-      this.lateReport(r);
-      return;
-    } else if (r.clientOrderId) {
-      slot = t.byClientId.get(r.clientOrderId);
-      if (slot >= 0 && bid !== '') {
+    } else if (r.clientOrderId && (slot = t.byClientId.get(r.clientOrderId)) >= 0) {
+      if (bid !== '') {
         if (t.brokerId[slot] === '') {
           t.setBrokerId(slot, bid);
           if (this.parkedCount > 0) this.unpark(bid);
@@ -1674,11 +1683,11 @@ export class Engine {
           this.anomaly('ID_MISMATCH', `clientOrderId=${r.clientOrderId} has brokerOrderId=${t.brokerId[slot]} but report says ${bid}`, r.clientOrderId, bid, r);
           return;
         }
-      } else if (slot < 0 && this.archive.size > 0 && this.archive.positionOf(r.clientOrderId) >= 0) {
-        this.lateReport(r);
-        return;
       }
-    } else if (!this.adoptNow && this.limits.maxParkedReports > 0) {
+    } else if (this.archive.size > 0 && ((bid !== '' && this.archive.positionOfBroker(bid) >= 0) || (r.clientOrderId && this.archive.positionOf(r.clientOrderId) >= 0))) {
+      this.lateReport(r);
+      return;
+    } else if (!r.clientOrderId && !this.adoptNow && this.limits.maxParkedReports > 0) {
       // only a broker id, and one no order has yet: most likely a fill that overtook the ack of
       // one of ours; it waits for the ack that maps the id (parkMs), then counts as external
       this.park(r, now);

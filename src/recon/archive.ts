@@ -46,29 +46,29 @@ export class OrderArchive {
   private clientId: string[] = [];
   private brokerId: string[] = [];
   private symbol: string[] = [];
-  private qty: Float64Array;
-  private price: Float64Array;
-  private cumQty: Float64Array;
-  private avgPx: Float64Array;
-  private createdAt: Float64Array;
-  private updatedAt: Float64Array;
+  private qty!: Float64Array;
+  private price!: Float64Array;
+  private cumQty!: Float64Array;
+  private avgPx!: Float64Array;
+  private createdAt!: Float64Array;
+  private updatedAt!: Float64Array;
   /** Bits 0-3 the `OrderStatus` code, bit 4 sell, bit 5 external. */
-  private bits: Uint8Array;
+  private bits!: Uint8Array;
   private readonly byClient = new AppendIndex((i) => this.clientId[i]!);
+  /**
+   * By broker id, brought up to date when asked (`positionOfBroker`): only a report for an order
+   * the table no longer holds, recovery sync and reconciliation ask, so the release on the hot
+   * path pays for one index insert, not two.
+   */
   private readonly byBroker = new AppendIndex((i) => this.brokerId[i]!);
+  private brokerIndexed = 0;
   private readonly initialCapacity: number;
 
   /** `maxOrders`: the bound (default 4,194,304). */
   constructor(initialCapacity = 1024, readonly maxOrders = 4_194_304) {
     this.initialCapacity = initialCapacity;
     this.cap = initialCapacity;
-    this.qty = new Float64Array(this.cap);
-    this.price = new Float64Array(this.cap);
-    this.cumQty = new Float64Array(this.cap);
-    this.avgPx = new Float64Array(this.cap);
-    this.createdAt = new Float64Array(this.cap);
-    this.updatedAt = new Float64Array(this.cap);
-    this.bits = new Uint8Array(this.cap);
+    this.resize(initialCapacity, false);
   }
 
   get size(): number {
@@ -96,7 +96,6 @@ export class OrderArchive {
     this.updatedAt[i] = updatedAt;
     this.bits[i] = status | (sell ? 16 : 0) | (external ? 32 : 0);
     this.byClient.set(clientOrderId, i);
-    if (brokerOrderId !== '') this.byBroker.set(brokerOrderId, i);
     return true;
   }
 
@@ -143,7 +142,12 @@ export class OrderArchive {
 
   /** Position of the kept order with this broker id, or -1. */
   positionOfBroker(brokerOrderId: string): number {
-    return this.n === 0 || brokerOrderId === '' ? -1 : this.byBroker.get(brokerOrderId);
+    if (this.n === 0 || brokerOrderId === '') return -1;
+    for (; this.brokerIndexed < this.n; this.brokerIndexed++) {
+      const b = this.brokerId[this.brokerIndexed]!;
+      if (b !== '') this.byBroker.set(b, this.brokerIndexed);
+    }
+    return this.byBroker.get(brokerOrderId);
   }
 
   /** The newest kept order with this client id. */
@@ -206,33 +210,29 @@ export class OrderArchive {
     this.symbol = [];
     this.byClient.clear();
     this.byBroker.clear();
-    if (this.cap > this.initialCapacity) {
-      this.cap = this.initialCapacity;
-      this.qty = new Float64Array(this.cap);
-      this.price = new Float64Array(this.cap);
-      this.cumQty = new Float64Array(this.cap);
-      this.avgPx = new Float64Array(this.cap);
-      this.createdAt = new Float64Array(this.cap);
-      this.updatedAt = new Float64Array(this.cap);
-      this.bits = new Uint8Array(this.cap);
-    }
+    this.brokerIndexed = 0;
+    if (this.cap > this.initialCapacity) this.resize(this.initialCapacity, false);
   }
 
   private grow(): void {
-    const cap = this.cap * 2;
-    const wider = (a: Float64Array) => {
+    this.resize(this.cap * 2, true);
+  }
+
+  /** New columns of `cap` rows, the current rows copied over when `keep`. */
+  private resize(cap: number, keep: boolean): void {
+    const f64 = (a: Float64Array | undefined) => {
       const b = new Float64Array(cap);
-      b.set(a);
+      if (keep && a !== undefined) b.set(a);
       return b;
     };
-    this.qty = wider(this.qty);
-    this.price = wider(this.price);
-    this.cumQty = wider(this.cumQty);
-    this.avgPx = wider(this.avgPx);
-    this.createdAt = wider(this.createdAt);
-    this.updatedAt = wider(this.updatedAt);
+    this.qty = f64(this.qty);
+    this.price = f64(this.price);
+    this.cumQty = f64(this.cumQty);
+    this.avgPx = f64(this.avgPx);
+    this.createdAt = f64(this.createdAt);
+    this.updatedAt = f64(this.updatedAt);
     const bits = new Uint8Array(cap);
-    bits.set(this.bits);
+    if (keep && this.bits !== undefined) bits.set(this.bits);
     this.bits = bits;
     this.cap = cap;
   }
