@@ -56,6 +56,9 @@ export interface DayFigures {
   submit_ns_p50: number;
   report_ns_p50: number;
   snapshot_bytes: number;
+  /** Time the engine's thread spent taking the snapshot (encoding the state), and until it was written and read back, ms. */
+  snapshot_encode_ms: number;
+  snapshot_ms: number;
   restart_ms: number;
   restart_replayed: number;
   restart_equal: boolean;
@@ -252,7 +255,13 @@ export async function tradingDays(perDay: number[], opts: { reconMs?: number; di
     await new Promise((r) => setTimeout(r, 30));
     const restart = await restartCheck(engine, sim, clock, journalDir, path.join(dir, `restart-${d}`), capacity);
     if (!restart.equal) problems.push(`day ${dayName}: the restart from the journal differs from the live state: ${restart.why}`);
-    await engine.writeSnapshot();
+    // a snapshot of the day's state: its size, and how long the engine's thread spends taking it
+    // (the state is encoded there, between two events; writing and the read-back are off it)
+    const s0 = performance.now();
+    const snap = engine.writeSnapshot();
+    const snapEncodeMs = performance.now() - s0;
+    await snap;
+    const snapMs = performance.now() - s0;
     const snapBytes = newestSnapshotBytes(journalDir);
     // to the roll and past it
     clock.advance(roll + 60_000 - clock.now());
@@ -267,7 +276,7 @@ export async function tradingDays(perDay: number[], opts: { reconMs?: number; di
       day: dayName, orders: n, fills: engine.stats().fills - fills0, heap_after_session_mb: heapSession, heap_after_roll_mb: heapRoll,
       recon_intervals: intervals, recon_runs: runs, recon_run_ms_p50: r2(median(runMs)), recon_run_ms_max: r2(Math.max(0, ...runMs)), recon_slice_ms_max: r2(sliceMax),
       recon_checked_max: checkedMax, submit_ns_p50: submitHist.getValueAtPercentile(50), submit_ns_p99: submitHist.getValueAtPercentile(99), report_ns_p50: reportHist.getValueAtPercentile(50), report_ns_p99: reportHist.getValueAtPercentile(99),
-      snapshot_bytes: snapBytes, restart_ms: r2(restart.ms), restart_replayed: restart.replayed, restart_equal: restart.equal,
+      snapshot_bytes: snapBytes, snapshot_encode_ms: r2(snapEncodeMs), snapshot_ms: r2(snapMs), restart_ms: r2(restart.ms), restart_replayed: restart.replayed, restart_equal: restart.equal,
       released_at_roll: lastRoll.released, carried_over: lastRoll.carriedOver,
     });
     log(`day ${dayName} done: ${JSON.stringify(days[days.length - 1])}`);

@@ -65,6 +65,18 @@ describe('frames', () => {
     expect(journalPackr().unpack(scan.payloads[4]!)).toEqual(rec(4));
   });
 
+  it('fewer zero bytes than a header at the end are the unused end of a segment, not a torn frame', () => {
+    const p = journalPackr();
+    const one = p.pack(rec(0));
+    const buf = Buffer.alloc(FRAME_HEADER + one.length + 6);
+    writeFrame(buf, 0, one);
+    const scan = scanSegment(buf);
+    expect(scan.payloads).toHaveLength(1);
+    expect(scan.damage).toBeUndefined();
+    buf[buf.length - 1] = 1; // not zeros: a header cut short
+    expect(scanSegment(buf).damage?.reason).toMatch(/frame header cut short \(6 of 8 bytes\)/);
+  });
+
   it('a frame cut short at the end is torn; a damaged frame with data after it is corrupt', () => {
     const whole = frames(5);
     const cut = whole.subarray(0, whole.length - 3);

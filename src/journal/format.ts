@@ -303,6 +303,9 @@ export function scanSegment(buf: Buffer, salvage = false, walk = 0): ScanResult 
     walked++;
   }
   while (at < limit) {
+    // fewer bytes than a header, all zero: the unused end of a preallocated segment (one the
+    // rotation had not trimmed yet when the process stopped), not a frame
+    if (at + FRAME_HEADER > limit && allZero(buf, at, limit)) break;
     const f = frameAt(buf, at, limit);
     if (f.bad === undefined) {
       if (f.len === 0) {

@@ -404,6 +404,8 @@ export class Journal {
   /** Told of a failure that needs a person (see `attach`), once per failing stretch of each kind. */
   private alarm: ((what: JournalAlarm, message: string) => void) | undefined;
   private readonly failing = new Set<JournalAlarm>();
+  /** Segments rotated out whose trim, sync and close are still under way (close waits for them). */
+  private readonly retiring = new Set<Promise<void>>();
   readonly stats: JournalStats = { appends: 0, bytes: 0, syncs: 0, snapshots: 0, lastSnapshotSeq: -1, segmentsCompacted: 0, lastError: '' };
   /** What open found and did. */
   readonly openInfo: JournalOpenInfo;
@@ -663,9 +665,14 @@ export class Journal {
     old.barrier();
     // the new segment next: when it cannot be made (disk full) the old one stays in use
     this.store = this.storage === 'mapped' ? new MappedStore(this.native!, file, segmentName(this._seq), size, 0) : new FileStore(file, segmentName(this._seq), size, 0);
-    old.retire((err) => {
-      if (err !== null) this.fail('sync', `closing segment ${old.name}`, err);
+    const retired = new Promise<void>((resolve) => {
+      old.retire((err) => {
+        if (err !== null) this.fail('sync', `closing segment ${old.name}`, err);
+        this.retiring.delete(retired);
+        resolve();
+      });
     });
+    this.retiring.add(retired);
     this.fsyncDir();
   }
 
@@ -838,6 +845,7 @@ export class Journal {
     if (this.timer !== undefined) clearInterval(this.timer);
     if (this.snapTimer !== undefined) clearInterval(this.snapTimer);
     if (this.snapshotting !== undefined) await this.snapshotting;
+    await Promise.all([...this.retiring]);
     this.closed = true;
     const upTo = this._seq;
     try {
