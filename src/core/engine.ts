@@ -1892,8 +1892,9 @@ export class Engine {
   private lateReport(r: BrokerReport): void {
     this.counters.lateReports++;
     if (r.kind === 'trade') {
-      const i = r.brokerOrderId !== '' ? this.archive.positionOfBroker(r.brokerOrderId) : this.archive.positionOf(r.clientOrderId!);
-      const o = this.archive.at(i >= 0 ? i : this.archive.positionOf(r.clientOrderId ?? ''));
+      let i = r.brokerOrderId !== '' ? this.archive.positionOfBroker(r.brokerOrderId) : -1;
+      if (i < 0) i = this.archive.positionOf(r.clientOrderId ?? '');
+      const o = this.archive.at(i);
       this.anomaly('LATE_REPORT', `fill for an order already let go from the table (status=${o.status} cumQty=${o.cumQty}): not applied; reconciliation compares it with the broker's trades execId=${r.execId} lastQty=${r.lastQty} lastPx=${r.lastPx}`, o.clientOrderId, o.brokerOrderId, r);
     }
   }
@@ -1901,8 +1902,9 @@ export class Engine {
   /**
    * Reports that named only a broker id became an external order; now a report names that id
    * with the client id of one of our orders that has no broker id yet. The external order was
-   * ours all along: its fills move to our order (the ledger booked them already, on the same
-   * instrument and side) and the external slot goes. Anything that does not fit is an ID_MISMATCH.
+   * ours all along: its slot becomes our order (its fills were booked already, on the same
+   * instrument and side) and our slot without a broker id goes. Anything that does not fit is
+   * an ID_MISMATCH.
    */
   private claimExternal(ext: number, own: number, r: BrokerReport): number {
     const t = this.table;
