@@ -130,11 +130,6 @@ export class OrderArchive {
     return this.bits[i]! & 15;
   }
 
-  /** The indexes are kept up to date on every add; kept for callers that slice their reads. Returns how far they reach. */
-  indexUpTo(end: number): number {
-    return Math.min(end, this.n);
-  }
-
   /** Position of the newest kept order with this client id, or -1 (no allocation). */
   positionOf(clientOrderId: string): number {
     return this.n === 0 ? -1 : this.byClient.get(clientOrderId);

@@ -1,4 +1,4 @@
-import { ZonedTime } from '../domain/zoned-time.js';
+import { ZonedTime, isTimeZone } from '../domain/zoned-time.js';
 /**
  * Trading calendars: sessions in a market's own time zone, with breaks, holidays, half days
  * and DST handled by the IANA zone data (Intl). The per-order question "is the market open
@@ -52,13 +52,7 @@ export function calendarProblems(spec: unknown, path: string): string[] {
     if (!['timeZone', 'sessions', 'weekdays', 'holidays', 'halfDays'].includes(k)) errors.push(`${path}.${k}: unknown field (expected timeZone, sessions, weekdays, holidays, halfDays)`);
   }
   if (typeof s.timeZone !== 'string') errors.push(`${path}.timeZone: must be an IANA time zone name`);
-  else {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: s.timeZone });
-    } catch {
-      errors.push(`${path}.timeZone: unknown time zone ${s.timeZone}`);
-    }
-  }
+  else if (!isTimeZone(s.timeZone)) errors.push(`${path}.timeZone: unknown time zone ${s.timeZone}`);
   errors.push(...sessionProblems(s.sessions, `${path}.sessions`));
   if (s.weekdays !== undefined && (!Array.isArray(s.weekdays) || s.weekdays.some((d) => !Number.isInteger(d) || d < 1 || d > 7))) {
     errors.push(`${path}.weekdays: must be an array of 1 (Monday) to 7 (Sunday)`);
