@@ -187,7 +187,7 @@ export async function tradingDays(perDay: number[], opts: { reconMs?: number; di
       for (let j = 0; j < perStep && submitted < n; j++, submitted++) {
         const inst = INSTRUMENTS[(seq + j) % INSTRUMENTS.length]!;
         const q = sim.quote(inst.symbol);
-        const pos = engine.ledger.qty[(seq + j) % INSTRUMENTS.length]!;
+        const pos = engine.ledger.pos[(seq + j) % INSTRUMENTS.length]!;
         const buy = pos < 0 || (pos === 0 && (seq & 1) === 0);
         const kind = seq % 10; // 0-6 take the touch, 7-8 rest one tick behind, 9 IOC
         const tick = inst.tickSize;

@@ -46,8 +46,9 @@ struct Gate {
   uint32_t mask = 0;
   uint32_t slotCount = 0;  // order table capacity: a stored slot must be below it
   // per instrument
-  View<double> scale, tickUnits, lotSize, multiplier, maxQty, maxNotional, maxPos, bandPct, limitUp, limitDown,
-      reference, openBuy, openSell, position, bandAbs, noRefRefuse, ladderStart, ladderCount;
+  // quantities in quantity units, amounts in money units, prices in price units (src/risk/limits.ts)
+  View<double> scale, tickUnits, qtyScale, lotUnits, orderFactor, maxQty, maxNotional, maxPos, bandPct, limitUp,
+      limitDown, refUnits, bandLo, bandHi, openBuy, openSell, position, bandAbs, noRefRefuse, ladderStart, ladderCount;
   View<double> ladderFrom, ladderTick;
   size_t instruments = 0;
   // batch in / out
@@ -101,13 +102,15 @@ Napi::Value CreateGate(const Napi::CallbackInfo& info) {
   TAKE(uint32_t, napi_int32_array, "idxHi", idxHi)
   TAKE(uint32_t, napi_int32_array, "idxLo", idxLo)
   TAKE(int32_t, napi_int32_array, "idxSlots", idxSlots)
-  const char* inst[] = {"scale", "tickUnits", "lotSize", "multiplier", "maxQty", "maxNotional", "maxPos",
-                        "bandPct", "limitUp", "limitDown", "reference", "openBuy", "openSell", "position",
-                        "bandAbs", "noRefRefuse", "ladderStart", "ladderCount"};
-  View<double>* instViews[] = {&g->scale, &g->tickUnits, &g->lotSize, &g->multiplier, &g->maxQty, &g->maxNotional,
-                               &g->maxPos, &g->bandPct, &g->limitUp, &g->limitDown, &g->reference, &g->openBuy,
-                               &g->openSell, &g->position, &g->bandAbs, &g->noRefRefuse, &g->ladderStart, &g->ladderCount};
-  for (size_t k = 0; k < 18; k++) {
+  const char* inst[] = {"scale", "tickUnits", "qtyScale", "lotUnits", "orderFactor", "maxQty", "maxNotional",
+                        "maxPos", "bandPct", "limitUp", "limitDown", "refUnits", "bandLo", "bandHi", "openBuy",
+                        "openSell", "position", "bandAbs", "noRefRefuse", "ladderStart", "ladderCount"};
+  View<double>* instViews[] = {&g->scale, &g->tickUnits, &g->qtyScale, &g->lotUnits, &g->orderFactor, &g->maxQty,
+                               &g->maxNotional, &g->maxPos, &g->bandPct, &g->limitUp, &g->limitDown, &g->refUnits,
+                               &g->bandLo, &g->bandHi, &g->openBuy, &g->openSell, &g->position, &g->bandAbs,
+                               &g->noRefRefuse, &g->ladderStart, &g->ladderCount};
+  static_assert(sizeof(inst) / sizeof(inst[0]) == sizeof(instViews) / sizeof(instViews[0]), "one view per name");
+  for (size_t k = 0; k < sizeof(inst) / sizeof(inst[0]); k++) {
     if (!Take<double, napi_float64_array>(env, g, obj, inst[k], instViews[k])) {
       delete g;
       return Napi::Number::New(env, kBadArray);
@@ -176,22 +179,26 @@ Napi::Value CreateGate(const Napi::CallbackInfo& info) {
 }
 
 // Per-order checks: the same order and arithmetic as PreTradeRisk.check (src/risk/pretrade.ts).
-inline int Check(const Gate& g, int32_t i, int8_t side, bool market, double qty, double price, double* unitsOut) {
+// Quantities, exposure and amounts are whole numbers held in doubles: exact below 2^53.
+inline int Check(const Gate& g, int32_t i, int8_t side, bool market, double qty, double price, double* unitsOut, double* quOut) {
   if (!(qty > 0) || qty == INFINITY) return cInvalidQuantity;
-  double lots = qty / g.lotSize.data[i];
-  if (!std::isfinite(lots)) return cLotSize;
-  double n = JsRound(lots);
-  if (!(std::fabs(lots - n) <= std::fmax(1e-9, std::fabs(lots) * 1e-12))) return cLotSize;
+  const double x = qty * g.qtyScale.data[i];
+  const double qu = JsRound(x);
+  if (!(std::fabs(x - qu) <= std::fmax(1e-9, x * 1e-12)) || qu > 9007199254740991.0) return qu == 0 ? cInvalidQuantity : cLotSize;
+  const double lot = g.lotUnits.data[i];
+  if (qu < lot) return cInvalidQuantity;
+  if (std::fmod(qu, lot) != 0) return cLotSize;
+  *quOut = qu;
   double units = NAN;
   const double scale = g.scale.data[i];
   if (!market) {
     if (!(price > 0)) return cInvalidPrice;
-    double x = price * scale;
-    if (!std::isfinite(x)) return cInvalidPrice;
-    double u = JsRound(x);
+    double px = price * scale;
+    if (!std::isfinite(px)) return cInvalidPrice;
+    double u = JsRound(px);
     if (std::fabs(u) > 9007199254740991.0) return cInvalidPrice;
-    double tol = std::fmax(1e-7, std::fabs(x) * 4e-16);
-    if (!(std::fabs(x - u) <= tol)) return cInvalidPrice;
+    double tol = std::fmax(1e-7, std::fabs(px) * 4e-16);
+    if (!(std::fabs(px - u) <= tol)) return cInvalidPrice;
     units = u;
     double tick = g.tickUnits.data[i];
     const size_t count = static_cast<size_t>(g.ladderCount.data[i]);
@@ -202,33 +209,26 @@ inline int Check(const Gate& g, int32_t i, int8_t side, bool market, double qty,
     }
     if (std::fmod(units, tick) != 0) return cTickSize;
     if (units > g.limitUp.data[i] || units < g.limitDown.data[i]) return cPriceLimit;
-    double band = g.bandPct.data[i];
-    double abs = g.bandAbs.data[i];
-    if (band != INFINITY || abs != INFINITY) {
-      double ref = g.reference.data[i];
-      if (std::isnan(ref)) {
+    if (g.bandPct.data[i] != INFINITY || g.bandAbs.data[i] != INFINITY) {
+      if (std::isnan(g.refUnits.data[i])) {
         if (g.noRefRefuse.data[i] == 1) return cNoReferencePrice;
-      } else {
-        double refUnits = ref * scale;
-        double diff = std::fabs(units - refUnits);
-        if (band != INFINITY && diff * 100 > refUnits * band) return cPriceBand;
-        if (abs != INFINITY && diff > abs) return cPriceBand;
+      } else if (units > g.bandHi.data[i] || units < g.bandLo.data[i]) {
+        return cPriceBand;  // edges computed in integers by the engine when the reference or limits change
       }
     }
   }
   *unitsOut = units;
-  if (qty > g.maxQty.data[i]) return cMaxOrderQty;
+  if (qu > g.maxQty.data[i]) return cMaxOrderQty;
   double maxNotional = g.maxNotional.data[i];
   if (maxNotional != INFINITY) {
-    double pxUnits = market ? g.reference.data[i] * scale : units;
+    double pxUnits = market ? g.refUnits.data[i] : units;
     if (std::isnan(pxUnits)) return cNoReferencePrice;
-    double limitUnits = maxNotional * scale;
-    if (qty * pxUnits * g.multiplier.data[i] > limitUnits * (1 + 1e-12)) return cMaxOrderNotional;
+    if (qu * pxUnits * g.orderFactor.data[i] > maxNotional) return cMaxOrderNotional;
   }
   double maxPos = g.maxPos.data[i];
   if (maxPos != INFINITY) {
     double pos = g.position.data[i];
-    double worst = side > 0 ? pos + g.openBuy.data[i] + qty : -(pos - g.openSell.data[i] - qty);
+    double worst = side > 0 ? pos + g.openBuy.data[i] + qu : -(pos - g.openSell.data[i] - qu);
     if (worst > maxPos) return cMaxPosition;
   }
   return -1;  // passes
@@ -299,7 +299,8 @@ Napi::Value RunGate(const Napi::CallbackInfo& info) {
     const int8_t side = g->bSide.data[k];
     const double qty = g->bQty.data[k];
     double units = NAN;
-    int c = Check(*g, i, side, g->bMarket.data[k] != 0, qty, g->bPrice.data[k], &units);
+    double qu = 0;
+    int c = Check(*g, i, side, g->bMarket.data[k] != 0, qty, g->bPrice.data[k], &units, &qu);
     g->outUnits.data[k] = units;
     if (c >= 0) {
       g->outReason.data[k] = g->codes[c];
@@ -308,9 +309,9 @@ Napi::Value RunGate(const Napi::CallbackInfo& info) {
       continue;
     }
     g->outReason.data[k] = 0;
-    g->outExposure.data[k] = qty;
-    if (side > 0) g->openBuy.data[i] += qty;
-    else g->openSell.data[i] += qty;
+    g->outExposure.data[k] = qu;
+    if (side > 0) g->openBuy.data[i] += qu;
+    else g->openSell.data[i] += qu;
     uint32_t b = (h ^ l) & g->setMask;
     while (g->setStamp[b] == stamp) b = (b + 1) & g->setMask;
     g->setStamp[b] = stamp;
@@ -328,7 +329,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createGate", Napi::Function::New(env, CreateGate));
   exports.Set("runGate", Napi::Function::New(env, RunGate));
   exports.Set("noop", Napi::Function::New(env, Noop));
-  exports.Set("abiVersion", Napi::Number::New(env, 2));
+  exports.Set("abiVersion", Napi::Number::New(env, 3));
   return exports;
 }
 

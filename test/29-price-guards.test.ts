@@ -49,7 +49,7 @@ describe.each(PATHS)('price guards on the %s path', (path: SubmitPath) => {
     engine.updateReference('ACME', 10);
     expect(engine.submit(buy('a', 10.5)).status).toBe('accepted');
     expect(engine.submit(buy('b', 9.5)).status).toBe('accepted');
-    expect(engine.submit(buy('c', 10.51))).toMatchObject({ reason: 'PRICE_BAND', detail: 'symbol=ACME price=10.51 reference=10 bandPct=Infinity bandAbs=0.5' });
+    expect(engine.submit(buy('c', 10.51))).toMatchObject({ reason: 'PRICE_BAND', detail: 'symbol=ACME price=10.51 reference=10 bandPct=Infinity bandAbs=0.5 allowed=9.5..10.5' });
     expect(engine.submit(buy('d', 9.49))).toMatchObject({ reason: 'PRICE_BAND' });
   });
 

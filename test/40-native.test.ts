@@ -39,9 +39,9 @@ describe('native addon', () => {
       const f = (n: number) => new Float64Array(n);
       return {
         idxHi: new Int32Array(16), idxLo: new Int32Array(16), idxSlots: new Int32Array(16), slotCount: 8,
-        scale: f(2).fill(100), tickUnits: f(2).fill(1), lotSize: f(2).fill(1), multiplier: f(2).fill(1), maxQty: f(2).fill(Infinity),
+        scale: f(2).fill(100), tickUnits: f(2).fill(1), qtyScale: f(2).fill(1), lotUnits: f(2).fill(1), orderFactor: f(2).fill(100), maxQty: f(2).fill(Infinity),
         maxNotional: f(2).fill(Infinity), maxPos: f(2).fill(Infinity), bandPct: f(2).fill(Infinity), limitUp: f(2).fill(Infinity),
-        limitDown: f(2).fill(-Infinity), reference: f(2).fill(Number.NaN), openBuy: f(2), openSell: f(2), position: f(2),
+        limitDown: f(2).fill(-Infinity), refUnits: f(2).fill(Number.NaN), bandLo: f(2).fill(Number.NaN), bandHi: f(2).fill(Number.NaN), openBuy: f(2), openSell: f(2), position: f(2),
         bandAbs: f(2).fill(Infinity), noRefRefuse: f(2), ladderStart: f(2), ladderCount: f(2), ladderFrom: f(4), ladderTick: f(4).fill(1),
         bHi: b.hashHi, bLo: b.hashLo, bInst: b.inst, bSide: b.side, bMarket: b.market, bQty: b.qty, bPrice: b.price,
         outReason: b.reason, outDup: b.dup, outUnits: b.units, outExposure: b.exposure, outAux: b.aux, codes: GATE_CODES,

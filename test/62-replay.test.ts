@@ -97,7 +97,7 @@ describe('replay of the sample event files: the exact end state', () => {
         ['c3', 'B3', 'ACME', 'sell', 10, 'Submitted', 0, null, false],
       ],
       trades: [['B1:e2', 'c1', 'buy', 100, 10], ['B2:e5', 'c2', 'buy', 30, 9.9]],
-      positions: [['ACME', 130, 9.976923, 0]],
+      positions: [['ACME', 130, 9.9769, 0]],
       dup: 0, stale: 0, unknown: 0, invalid: 0,
     });
   });

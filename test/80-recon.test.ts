@@ -264,7 +264,7 @@ describe('policy: critical diffs are not fixed; they alert, block readiness, may
     expect(problemsOf(() => createEngine({ instruments: INSTRUMENTS, recon: { graceMs: -1, intervalMs: 5, policy: { NOPE: {}, CASH_MISMATCH: { winner: 'both', onCritical: 'panic' } } } as never }))).toEqual([
       'recon.graceMs: must be a number >= 0',
       'recon.intervalMs: must be 0 (on demand only) or at least 100',
-      'recon.policy.NOPE: unknown diff kind (known: MISSING_LOCAL, MISSING_AT_BROKER, STATUS_MISMATCH, FILLED_QTY_MISMATCH, PRICE_MISMATCH, POSITION_MISMATCH, CASH_MISMATCH)',
+      'recon.policy.NOPE: unknown diff kind (known: MISSING_LOCAL, MISSING_AT_BROKER, STATUS_MISMATCH, FILLED_QTY_MISMATCH, PRICE_MISMATCH, POSITION_MISMATCH, CASH_MISMATCH, UNKNOWN_SYMBOL)',
       'recon.policy.CASH_MISMATCH.winner: must be broker, local or manual',
       'recon.policy.CASH_MISMATCH.onCritical: must be none, reduce or halt',
     ]);

@@ -34,7 +34,13 @@ export type AnomalyKind =
   /** A fill for an order of the day already let go from the order table: not applied (it could be a resend); reconciliation compares it. */
   | 'LATE_REPORT'
   /** A configured bound on state was reached (`limits`, the day's store): what it bounds is refused, never grown. */
-  | 'BOUND_REACHED';
+  | 'BOUND_REACHED'
+  /** The broker's cumQty disagrees with the engine's own sum of applied fills; both kept, the engine's sum stands. */
+  | 'CUM_QTY_MISMATCH'
+  /** A fill at a price through the order's limit (a buy above it, a sell below it); booked as reported. */
+  | 'FILL_THROUGH_LIMIT'
+  /** A fill price finer than a fill unit (price precision + 2 decimals); booked at the nearest unit. */
+  | 'FILL_PRICE_ROUNDED';
 
 /** How urgent an anomaly is: P0 page someone now, P1 look today, P2 note. */
 export type Severity = 'P0' | 'P1' | 'P2';
@@ -57,6 +63,9 @@ export const ANOMALY_SEVERITY: Readonly<Record<AnomalyKind, Severity>> = {
   SNAPSHOT_FAILED: 'P1',
   LATE_REPORT: 'P1',
   BOUND_REACHED: 'P1',
+  CUM_QTY_MISMATCH: 'P1',
+  FILL_THROUGH_LIMIT: 'P0',
+  FILL_PRICE_ROUNDED: 'P1',
 };
 
 export interface Anomaly {

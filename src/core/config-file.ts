@@ -46,6 +46,7 @@ export const FileConfigSchema = z.strictObject({
   capacity: z.number().int().optional(),
   retentionMs: nonNeg(),
   initialCash: z.record(z.string(), z.number()).optional(),
+  currencyPrecision: z.record(z.string(), z.number().int().min(0).max(12)).optional(),
   backend: z.enum(['auto', 'native', 'ts']).optional(),
   environment: z.enum(['paper', 'sim', 'live']).optional(),
   live: z.strictObject({ armed: z.boolean(), confirmAccount: z.string().min(1) }).optional(),

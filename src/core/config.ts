@@ -42,6 +42,12 @@ export interface EngineConfig {
   risk?: RiskConfig;
   /** Starting cash per currency for the ledger. Default none (cash starts at 0). */
   initialCash?: Record<string, number>;
+  /**
+   * Decimals of each currency's amounts at the edges (account, positions' P&L, reports, logs,
+   * metrics), where exact integer money is rounded once. Default the ISO 4217 minor units
+   * (2; JPY and KRW 0; BHD, KWD, JOD, OMR, TND 3; BTC and ETH 8).
+   */
+  currencyPrecision?: Record<string, number>;
   /** Injected time. Default the system clock. */
   clock?: Clock;
   /** Injected pino logger. Default: pino to stderr at TRADECORE_LOG_LEVEL (warn). */
@@ -96,7 +102,7 @@ export interface EngineConfig {
 }
 
 const KNOWN = new Set([
-  'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'clock', 'logger', 'strategy', 'onAnomaly', 'backend', 'testHooks', 'onTradingState', 'markets', 'cancelOutsideSession',
+  'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'currencyPrecision', 'clock', 'logger', 'strategy', 'onAnomaly', 'backend', 'testHooks', 'onTradingState', 'markets', 'cancelOutsideSession',
   'environment', 'live', 'connection', 'onConnectionState', 'journal', 'latencyHistograms', 'recon', 'tradingDay', 'limits', 'onDayRoll',
 ]);
 
@@ -149,6 +155,14 @@ export function configProblems(cfg: unknown, options: { fileOnly?: boolean } = {
   // ladder ticks in each instrument's own price units, once instruments and ladders are sound
   if (risk.length === 0 && Array.isArray(c.instruments) && c.instruments.every((s, i) => instrumentProblems(s, `instruments[${i}]`).length === 0)) {
     errors.push(...ladderUnitProblems(c.risk as RiskConfig | undefined, (c.instruments as InstrumentSpec[]).map((s, i) => makeInstrument(s, i))));
+  }
+  if (c.currencyPrecision !== undefined) {
+    if (typeof c.currencyPrecision !== 'object' || c.currencyPrecision === null) errors.push('currencyPrecision: must be an object of currency → decimals');
+    else {
+      for (const [ccy, v] of Object.entries(c.currencyPrecision)) {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 12) errors.push(`currencyPrecision.${ccy}: must be an integer from 0 to 12`);
+      }
+    }
   }
   if (c.initialCash !== undefined) {
     if (typeof c.initialCash !== 'object' || c.initialCash === null) errors.push('initialCash: must be an object of currency → amount');

@@ -89,12 +89,17 @@ export function restoreSnapshot(p: EngineParts, s: EngineSnapshot): void {
   checkInstruments(p, Array.isArray(s.symbols) ? s.symbols : [String(s.symbols)], "the journal's snapshot");
   importTable(p.table, s.table, p.instruments.length);
   p.ledger.importState(s.ledger);
+  if (s.ledger.v !== 2) {
+    // a snapshot from before exact money held exposure as decimal quantities
+    const t = p.table;
+    for (let k = 0; k < t.capacity; k++) if (t.live[k] === 1) t.exposure[k] = Math.round(t.exposure[k]! * p.risk.limits.qtyScale[t.instrument[k]!]!);
+  }
   p.setTradingState(s.tradingState, s.stateReason);
   p.stateHistory.push(...s.stateHistory);
   for (const k of Object.keys(p.counters)) if (typeof s.counters[k] === 'number') p.counters[k] = s.counters[k]!;
   p.deniedBy.set(s.deniedBy.slice(0, p.deniedBy.length));
   p.rejectedBy.set(s.rejectedBy.slice(0, p.rejectedBy.length));
-  p.risk.reference.set(s.reference.slice(0, p.instruments.length));
+  s.reference.slice(0, p.instruments.length).forEach((px, i) => p.risk.setReference(i, px, p.instruments[i]!.scale));
   p.accountRisk.dailyState = s.daily;
 }
 
@@ -123,7 +128,7 @@ export function replayOrderRecord(p: EngineParts, rec: IntentRecord | UnsentReco
       t.updatedAt[slot] = rec.t;
       t.clientId[slot] = rec.id;
       t.byClientId.set(rec.id, slot);
-      t.exposure[slot] = rec.qty;
+      t.exposure[slot] = Math.round(rec.qty * p.risk.limits.qtyScale[rec.i]!);
       p.counters.accepted!++;
       // the day's count and the rates, as the live accept did (open counts are redone after)
       p.accountRisk.now = rec.t;
@@ -164,6 +169,7 @@ export function recomputeDerived(p: EngineParts): void {
   const { openBuy, openSell } = p.risk;
   openBuy.fill(0);
   openSell.fill(0);
+  p.accountRisk.openValue.fill(0);
   const open = new Int32Array(p.instruments.length);
   for (let s = 0; s < t.capacity; s++) {
     if (t.live[s] !== 1) continue;
@@ -176,6 +182,7 @@ export function recomputeDerived(p: EngineParts): void {
     if (ex > 0) {
       if (t.side[s]! > 0) openBuy[i] = openBuy[i]! + ex;
       else openSell[i] = openSell[i]! + ex;
+      p.accountRisk.openValueAdd(i, ex, t.price[s]!);
     }
     if ((t.flags[s]! & F_EXTERNAL) === 0) open[i]!++;
   }

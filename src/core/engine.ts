@@ -1,6 +1,7 @@
 import { NotSentError, type BrokerAdapter } from '../brokers/adapter.js';
 import { SimBroker } from '../brokers/sim/sim-broker.js';
 import { fromPriceUnits, makeInstrument, type Instrument, type InstrumentSpec } from '../domain/instrument.js';
+import { FILL_PRICE_DIGITS, type MoneySpace } from '../domain/money.js';
 import type { CancelResult, Order, OrderRequest, OrderType, Side, SubmitResult, TimeInForce } from '../domain/order.js';
 import { OrderStatus, STATUS_NAMES, isOpen, isTerminal, statusName } from '../domain/order-status.js';
 import { R, isRejectReason, reasonCode, reasonId, type RejectReason } from '../domain/reject-reason.js';
@@ -9,7 +10,7 @@ import { INVALID, OrderEvent, RESTORE, nextStatus } from '../domain/transitions.
 import { LatencyHistogram, type LatencySummary } from '../ops/latency.js';
 import { createLogger, type Logger } from '../ops/logger.js';
 import { LimitTable, ladderUnitProblems, riskProblems, type RiskConfig } from '../risk/limits.js';
-import { PreTradeRisk } from '../risk/pretrade.js';
+import { PreTradeRisk, mulDivFloor } from '../risk/pretrade.js';
 import { ANOMALY_SEVERITY, type Anomaly, type AnomalyKind } from './anomaly.js';
 import { environmentProblems, type Environment, type LiveArm } from '../connectivity/credentials.js';
 import { ConnectionSupervisor, type ConnectionState, type ConnectionStateChange, type ConnectionStats } from '../connectivity/supervisor.js';
@@ -136,6 +137,12 @@ export interface EngineStats {
   boundRefusals: number;
   /** Trading-day rolls since start. */
   dayRolls: number;
+  /** Reports whose cumQty disagreed with the engine's own sum of fills (CUM_QTY_MISMATCH). */
+  cumQtyMismatches: number;
+  /** Fills at a price through their order's limit (FILL_THROUGH_LIMIT). */
+  fillsThroughLimit: number;
+  /** Fill prices finer than a fill unit, booked at the nearest (FILL_PRICE_ROUNDED). */
+  fillPricesRounded: number;
 }
 
 export interface EngineLatency {
@@ -153,6 +160,8 @@ const TIF_NAMES: readonly TimeInForce[] = ['day', 'gtc', 'ioc'];
 const TYPE_NAMES: readonly OrderType[] = ['limit', 'market'];
 /** Quantity tolerance: fills of fractional lots accumulate float noise. */
 const QTY_EPS = 1e-9;
+/** Fill units per order price unit. */
+const FILL_SCALE = 10 ** FILL_PRICE_DIGITS;
 
 /**
  * The trading engine: one writer, synchronous hot path. `submit` runs dedup → gate → risk →
@@ -166,6 +175,8 @@ export class Engine {
   readonly broker: BrokerAdapter;
   readonly table: OrderTable;
   readonly ledger: Ledger;
+  /** The integer spaces of quantities, fill prices and money (see domain/money.ts). */
+  private readonly money: MoneySpace;
   readonly risk: PreTradeRisk;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -309,8 +320,9 @@ export class Engine {
     const start = this.clock.now();
     this.dayName = this.tradingDay.dayOf(start);
     this.nextRollAt = this.tradingDay.nextRoll(start);
-    this.ledger = new Ledger(this.instruments, config.initialCash ?? {});
-    this.risk = new PreTradeRisk(new LimitTable(this.instruments, config.risk), this.instruments.length);
+    this.ledger = new Ledger(this.instruments, config.initialCash ?? {}, config.currencyPrecision ?? {});
+    this.money = this.ledger.money;
+    this.risk = new PreTradeRisk(new LimitTable(this.instruments, config.risk, this.money), this.instruments.length);
     this.seqBuy = new Float64Array(this.instruments.length);
     this.seqSell = new Float64Array(this.instruments.length);
     this.accountRisk = new AccountRisk(this.instruments, this.risk.limits, config.risk?.account ?? {}, this.clock.now(), this.tradingDay);
@@ -322,8 +334,8 @@ export class Engine {
     if (wanted === 'native' && native.addon === undefined) throw new ConfigError([`backend: native requested but the addon is unavailable: ${native.reason}`]);
     this.gate =
       native.addon !== undefined
-        ? new NativeGate(native.addon, this.batch, this.table.byClientId, this.risk, this.ledger.qty, this.table.capacity)
-        : new TsGate(this.batch, this.table.byClientId, this.risk, this.instruments, this.ledger.qty);
+        ? new NativeGate(native.addon, this.batch, this.table.byClientId, this.risk, this.ledger.pos, this.table.capacity)
+        : new TsGate(this.batch, this.table.byClientId, this.risk, this.instruments, this.ledger.pos);
     this.backend = { submit: 'ts', submitMany: this.gate.backend, native: native.reason };
     if (native.addon === undefined && wanted === 'auto' && !nativeAnnounced) {
       nativeAnnounced = true;
@@ -341,6 +353,7 @@ export class Engine {
       reports: 0, duplicateReports: 0, staleReports: 0, noopReports: 0, invalidTransitions: 0, malformedReports: 0,
       unknownOrders: 0, overfills: 0, fills: 0, rejects: 0, callbackErrors: 0, sendFailures: 0, anomalies: 0, throttles: 0, syncs: 0,
       acks: 0, cancelsConfirmed: 0, cancelRejects: 0, lateReports: 0, parkedReports: 0, boundRefusals: 0, dayRolls: 0,
+      cumQtyMismatches: 0, fillsThroughLimit: 0, fillPricesRounded: 0,
     };
     this.timed = config.latencyHistograms ?? true;
 
@@ -905,7 +918,7 @@ export class Engine {
         const slot = slotOf(id);
         return slot < 0 ? undefined : t.hasExec(slot, execId);
       },
-      positions: () => new Map(this.instruments.map((inst) => [inst.symbol, this.ledger.qty[inst.index]!])),
+      positions: () => new Map(this.instruments.map((inst) => [inst.symbol, this.money.qty(inst.index, this.ledger.pos[inst.index]!)])),
       cash: () => ({ ...this.ledger.account().cash }),
       apply: (r) => {
         this.correcting = true;
@@ -918,7 +931,10 @@ export class Engine {
       adjust: (a) => {
         switch (a.what) {
           case 'position':
-            this.ledger.adjustPosition(this.bySymbol.get(a.symbol)!.index, a.qty);
+            {
+              const i = this.bySymbol.get(a.symbol)!.index;
+              this.ledger.adjustPosition(i, Math.round(a.qty * this.money.qtyScale[i]!));
+            }
             return;
           case 'cash':
             this.ledger.adjustCash(a.currency, a.amount);
@@ -927,7 +943,8 @@ export class Engine {
             const slot = slotOf(a.clientOrderId);
             if (slot < 0) return;
             const cum = t.cumQty[slot]!;
-            if (cum > 0) this.ledger.reprice(t.instrument[slot]!, t.side[slot]!, cum, a.from / cum, a.to / cum);
+            const i = t.instrument[slot]!;
+            if (cum > 0) this.ledger.reprice(i, t.side[slot]!, Math.round(cum * this.money.qtyScale[i]!), this.ledger.valueUnits(i, a.from), this.ledger.valueUnits(i, a.to));
             t.fillValue[slot] = a.to;
             return;
           }
@@ -975,7 +992,7 @@ export class Engine {
     const inst = this.bySymbol.get(symbol);
     if (inst === undefined) throw new RangeError(`unknown symbol ${symbol}`);
     if (!(price > 0) || !Number.isFinite(price)) throw new RangeError(`reference price must be positive and finite, got ${price}`);
-    this.risk.reference[inst.index] = price;
+    this.risk.setReference(inst.index, price, inst.scale);
   }
 
   /**
@@ -1014,7 +1031,7 @@ export class Engine {
     if (this.closed(inst, now)) return this.deny(id, R.OUTSIDE_SESSION, this.sessionDetail(inst, now));
     // 3. risk: the per-order gate, then the account checks
     const market = p.type === TYPE_MARKET;
-    const position = this.ledger.qty[inst.index]!;
+    const position = this.ledger.pos[inst.index]!;
     const reason = this.risk.check(inst, p.side, market, order.qty, order.price as number, position);
     if (reason !== 0) return this.deny(id, reason, this.risk.detail(reason, inst, p.side, market, order.qty, order.price as number, position));
     const post = this.postCheck(inst, p.side, market, order.qty, this.risk.priceUnits, p.reduceOnly || this._tradingState === 'Reducing', this.risk.openBuy, this.risk.openSell, now);
@@ -1022,7 +1039,8 @@ export class Engine {
     // 5, 6. order table and adapter; exposure, rates and open counts from here
     const res = this.place(id, inst, p.side, p.type, p.tif, order.qty, this.risk.priceUnits, now, order.side, this.protection);
     if (res.status === 'accepted') {
-      this.addExposure(inst.index, p.side, order.qty);
+      this.addExposure(inst.index, p.side, this.risk.qtyUnits);
+      this.accountRisk.openValueAdd(inst.index, this.risk.qtyUnits, this.risk.priceUnits);
       this.accountRisk.now = now;
       this.accountRisk.accept(inst.index);
     }
@@ -1147,7 +1165,7 @@ export class Engine {
       const side = b.side[k]!;
       if (r !== 0) {
         const market = b.market[k] === 1;
-        const detail = this.risk.detail(r, inst, side, market, o.qty, o.price as number, this.ledger.qty[inst.index]!, b.aux[k]);
+        const detail = this.risk.detail(r, inst, side, market, o.qty, o.price as number, this.ledger.pos[inst.index]!, b.aux[k]);
         results[start + k] = this.deny(id, r, detail);
         continue;
       }
@@ -1161,7 +1179,8 @@ export class Engine {
       // Refused after the gate counted its exposure: later orders were checked with it.
       if (res.status === 'denied') return this.rerun(orders, start, n, k + 1, results);
       this.batchSlot[k] = this.lastSlot;
-      this.addTo(side > 0 ? this.seqBuy : this.seqSell, inst.index, o.qty);
+      this.addTo(side > 0 ? this.seqBuy : this.seqSell, inst.index, b.exposure[k]!);
+      this.accountRisk.openValueAdd(inst.index, b.exposure[k]!, b.units[k]!);
       this.accountRisk.now = now;
       this.accountRisk.accept(inst.index);
     }
@@ -1187,11 +1206,14 @@ export class Engine {
     const i = inst.index;
     const pct = this.risk.limits.marketBandPct[i]!;
     if (pct === Infinity) return 0;
-    const ref = this.risk.reference[i]!;
+    const ref = this.risk.refUnits[i]!;
     if (Number.isNaN(ref)) return this.risk.limits.noRefRefuse[i] === 1 ? R.NO_REFERENCE_PRICE : 0;
-    const raw = ref * (1 + (side * pct) / 100) * inst.scale;
+    // in integers: the band in millionths of a percent, then onto the tick toward the reference
+    const micro = this.risk.limits.marketBandMicroPct[i]!;
+    const w = mulDivFloor(ref, micro, 1e8); // floor(ref ± d) = ref ± floor(d), ceil(ref - d) = ref - floor(d)
+    const raw = side > 0 ? ref + w : Math.max(0, ref - w);
     const tick = this.risk.tickAt(i, raw, inst.tickUnits);
-    this.protection = side > 0 ? Math.floor(raw / tick + 1e-9) * tick : Math.ceil(raw / tick - 1e-9) * tick;
+    this.protection = side > 0 ? Math.floor(raw / tick) * tick : Math.ceil(raw / tick) * tick;
     return 0;
   }
 
@@ -1219,12 +1241,14 @@ export class Engine {
     }
     const A = this.accountRisk;
     A.qty = qty;
+    A.qu = Math.round(qty * this.money.qtyScale[inst.index]!);
     A.px = px;
+    // price units of the order's notional: its limit, else the reference, else its protection
+    A.pxUnits = market ? this.risk.refUnits[inst.index]! : units;
     A.now = now;
     if (!reduceOnly && !A.applies(inst.index)) return 0;
-    const L = this.ledger;
-    const r = A.check(inst, side, reduceOnly, L.qty, L.avgPx, openBuy, openSell, this.risk.reference);
-    if (r !== 0) this.postDetail = A.detail(r, inst, side, qty, px, L.qty, L.avgPx, openBuy, openSell, this.risk.reference);
+    const r = A.check(inst, side, reduceOnly, this.ledger, openBuy, openSell, this.risk.refUnits);
+    if (r !== 0) this.postDetail = A.detail(r, inst, side, qty, px, this.ledger, openBuy, openSell, this.risk.refUnits);
     return r;
   }
 
@@ -1241,6 +1265,16 @@ export class Engine {
       p.idText = String(id);
       p.detail = 'clientOrderId must be a string of 1 to 64 characters';
       return PARSE_BAD_ID;
+    }
+    // printable ASCII only (0x21-0x7E): a control character, space or non-ASCII one would
+    // break a wire protocol (0x01 is FIX's field separator)
+    for (let k = 0; k < id.length; k++) {
+      const ch = id.charCodeAt(k);
+      if (ch < 0x21 || ch > 0x7e) {
+        p.idText = id;
+        p.detail = `clientOrderId must be 1 to 64 printable ASCII characters (0x21-0x7E): character ${k + 1} is ${ch <= 0xffff ? `U+${ch.toString(16).toUpperCase().padStart(4, '0')}` : ''}${ch === 0x20 ? ' (space)' : ch < 0x20 || ch === 0x7f ? ' (a control character)' : ''}`;
+        return PARSE_BAD_ID;
+      }
     }
     p.id = id;
     const inst = this.bySymbol.get(order.symbol);
@@ -1304,7 +1338,7 @@ export class Engine {
     t.updatedAt[slot] = now;
     t.clientId[slot] = id;
     t.byClientId.set(id, slot);
-    t.exposure[slot] = qty;
+    t.exposure[slot] = Math.round(qty * this.money.qtyScale[inst.index]!); // whole units: the gate checked
     this.lastSlot = slot;
     if (this.touchSets.length > 0) this.touch(id);
     // 4. journal: the intent is written before anything leaves the process
@@ -1494,7 +1528,8 @@ export class Engine {
       this.logger.warn({ problems }, 'risk reload refused; the previous limits stay');
       return { ok: false, problems };
     }
-    this.risk.limits.copyFrom(new LimitTable(this.instruments, risk));
+    this.risk.limits.copyFrom(new LimitTable(this.instruments, risk, this.money));
+    this.risk.refreshBands();
     this.accountRisk.reconfigure(risk.account ?? {}, this.clock.now());
     this.currentRisk = risk;
     if (this.journal !== undefined) this.record({ k: 'config', t: this.clock.now(), risk });
@@ -1708,13 +1743,29 @@ export class Engine {
       this.boundReached(`maxExecIdsPerOrder:${t.clientId[slot]}`, `order keeps limits.maxExecIdsPerOrder=${t.maxExecIds} report ids; report refused execId=${r.execId}`, t.clientId[slot], t.brokerId[slot]);
       return;
     }
-    // 3. fill quantity and event
+    // 3. fill quantity (exact: quantity units and fill units) and event
     const fill = r.kind === 'trade';
     const lastQty = fill ? r.lastQty! : 0;
+    const inst = this.instruments[t.instrument[slot]!]!;
+    let qu = 0;
+    let pu = 0;
+    if (fill) {
+      qu = this.money.qtyUnits(inst.index, lastQty);
+      if (Number.isNaN(qu)) {
+        c.malformedReports++;
+        this.anomaly('MALFORMED_REPORT', `lastQty=${lastQty} is not a whole number of ${inst.symbol}'s quantity unit ${1 / this.money.qtyScale[inst.index]!} execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);
+        return;
+      }
+      pu = this.money.fillUnits(inst.index, r.lastPx!);
+    }
+    const priceRounded = fill && this.money.fillRounded;
     let event = kindEvent(r.kind);
     if (fill) event = t.cumQty[slot]! + lastQty >= t.qty[slot]! - QTY_EPS ? OrderEvent.Fill : OrderEvent.PartialFill;
+    const prevSeq = t.lastSeq[slot]!;
+    let stale = false;
     if (r.seq !== undefined) {
       if (r.seq <= t.lastSeq[slot]!) {
+        stale = true;
         // Older than what was applied. A fill is still new money: keep it. A terminal report
         // (canceled, expired, rejected) is a fact that a faster, later report may have
         // overtaken (an IOC cancel behind a "too late to cancel"), so it still ends an open
@@ -1739,15 +1790,27 @@ export class Engine {
     }
     const external = (t.flags[slot]! & F_EXTERNAL) !== 0;
     // 5. ledger and order state
-    const inst = this.instruments[t.instrument[slot]!]!;
     if (fill) {
       const px = r.lastPx!;
+      if (!this.ledger.applyFill(inst.index, t.side[slot]!, qu, pu)) {
+        c.boundRefusals++;
+        this.boundReached(`position:${inst.symbol}`, `a fill would take the ${inst.symbol} position past 2^53 quantity units; refused execId=${r.execId}`, t.clientId[slot], t.brokerId[slot]);
+        return;
+      }
       t.cumQty[slot] = t.cumQty[slot]! + lastQty;
       t.fillValue[slot] = t.fillValue[slot]! + lastQty * px;
       const ex = t.exposure[slot]!;
-      if (ex > 0) this.reduceExposure(slot, inst.index, Math.min(ex, lastQty));
-      this.ledger.applyFill(inst.index, t.side[slot]!, lastQty, px);
+      if (ex > 0) this.reduceExposure(slot, inst.index, Math.min(ex, qu));
       c.fills++;
+      if (priceRounded) {
+        c.fillPricesRounded++;
+        this.anomaly('FILL_PRICE_ROUNDED', `lastPx=${px} has more decimals than ${inst.symbol}'s fill unit ${1 / this.money.fillScale[inst.index]!}; booked at ${pu / this.money.fillScale[inst.index]!} execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);
+      }
+      const limit = t.price[slot]! * FILL_SCALE;
+      if (t.side[slot]! > 0 ? pu > limit : pu < limit) {
+        c.fillsThroughLimit++;
+        this.anomaly('FILL_THROUGH_LIMIT', `${t.side[slot]! > 0 ? 'buy' : 'sell'} filled at lastPx=${px} through its limit price=${fromPriceUnits(t.price[slot]!, inst.scale)} execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);
+      }
       if (t.cumQty[slot]! > t.qty[slot]! + QTY_EPS) {
         c.overfills++;
         t.flags[slot]! |= F_OVERFILLED;
@@ -1782,6 +1845,7 @@ export class Engine {
     }
     t.status[slot] = to;
     t.updatedAt[slot] = now;
+    if (r.cumQty !== undefined && !stale) this.checkCum(slot, r, fill, prevSeq);
     if (isTerminal(to) && !isTerminal(from)) {
       this.releaseExposure(slot);
       if (!external) this.accountRisk.release(inst.index);
@@ -1790,6 +1854,22 @@ export class Engine {
     // the callbacks run in handleAt, after the state is applied and timed
     this.cbSlot = slot;
     this.cbChanged = changed;
+  }
+
+  /**
+   * The broker's cumQty against the engine's own sum of applied fills (which stands; both are
+   * kept in the anomaly). The engine ahead of the broker is wrong at once. The broker ahead is
+   * judged only on a fill whose seq directly follows the last one applied: otherwise an
+   * earlier fill may still be on its way (reordering), and reconciliation settles it.
+   */
+  private checkCum(slot: number, r: BrokerReport, fill: boolean, prevSeq: number): void {
+    const t = this.table;
+    const mine = t.cumQty[slot]!;
+    const theirs = r.cumQty!;
+    const ahead = mine > theirs + QTY_EPS;
+    if (!ahead && !(theirs > mine + QTY_EPS && fill && r.seq !== undefined && r.seq === prevSeq + 1)) return;
+    this.counters.cumQtyMismatches++;
+    this.anomaly('CUM_QTY_MISMATCH', `broker cumQty=${theirs} engine cumQty=${mine} (${ahead ? 'the engine booked more than the broker counts' : 'the broker counts a fill the engine has not seen'}) execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);
   }
 
   private call<T>(fn: (arg: T) => void, self: StrategyCallbacks, arg: T, slot: number): void {
@@ -1938,8 +2018,8 @@ export class Engine {
     if (!wasFinished) st = cum >= t.qty[ext]! - QTY_EPS ? OrderStatus.Filled : cum > 0 ? OrderStatus.PartiallyFilled : OrderStatus.Submitted;
     else if (st === OrderStatus.PartiallyFilled || st === OrderStatus.Filled) st = cum >= t.qty[ext]! - QTY_EPS ? OrderStatus.Filled : OrderStatus.PartiallyFilled;
     t.status[ext] = st;
-    const left = isTerminal(st) ? 0 : Math.max(0, exposure - cum);
-    this.reduceOpen(inst, t.side[ext]!, exposure - left);
+    const left = isTerminal(st) ? 0 : Math.max(0, exposure - Math.round(cum * this.money.qtyScale[inst]!));
+    this.reduceOpen(inst, t.side[ext]!, exposure - left, t.price[ext]!);
     t.exposure[ext] = left;
     if (isTerminal(st)) {
       this.accountRisk.release(inst);
@@ -2014,7 +2094,9 @@ export class Engine {
     arr[index] = arr[index]! + qty;
   }
 
-  private reduceOpen(index: number, side: number, q: number): void {
+  /** `q` quantity units of open exposure at `units` (the order's limit price units; NaN for a market order) left. */
+  private reduceOpen(index: number, side: number, q: number, units: number): void {
+    this.accountRisk.openValueAdd(index, -q, units);
     if (side > 0) this.risk.openBuy[index] = this.risk.openBuy[index]! - q;
     else this.risk.openSell[index] = this.risk.openSell[index]! - q;
   }
@@ -2022,7 +2104,7 @@ export class Engine {
   private reduceExposure(slot: number, index: number, q: number): void {
     const t = this.table;
     t.exposure[slot] = t.exposure[slot]! - q;
-    this.reduceOpen(index, t.side[slot]!, q);
+    this.reduceOpen(index, t.side[slot]!, q, t.price[slot]!);
   }
 
   private releaseExposure(slot: number): void {
@@ -2121,7 +2203,7 @@ export class Engine {
       lastPx: r.kind === 'trade' ? r.lastPx! : Number.NaN,
       cumQty: cum,
       leavesQty: isTerminal(status) ? 0 : Math.max(0, t.qty[slot]! - cum),
-      ...(r.kind === 'rejected' ? { reason: reasonCode(t.reason[slot]!) } : {}),
+      ...(r.kind === 'rejected' ? { reason: reasonCode(t.reason[slot]!) } : r.kind === 'cancel_rejected' && isRejectReason(r.reason) ? { reason: r.reason } : {}),
       ...(r.text !== undefined ? { text: r.text } : {}),
       time: r.time ?? this.clock.now(),
     };

@@ -32,7 +32,7 @@ export class BatchBuffers {
   readonly dup: Int32Array;
   /** Out: the order's price in units (NaN for market orders). */
   readonly units: Float64Array;
-  /** Out: exposure the gate added for a passing order. */
+  /** Out: exposure the gate added for a passing order, quantity units. */
   readonly exposure: Float64Array;
   /** Out: the open exposure the position check saw (for the MAX_POSITION detail). */
   readonly aux: Float64Array;
@@ -135,9 +135,10 @@ export class TsGate implements Gate {
         continue;
       }
       b.reason[k] = 0;
-      b.exposure[k] = qty;
-      if (side > 0) this.risk.openBuy[i] = this.risk.openBuy[i]! + qty;
-      else this.risk.openSell[i] = this.risk.openSell[i]! + qty;
+      const qu = this.risk.qtyUnits;
+      b.exposure[k] = qu;
+      if (side > 0) this.risk.openBuy[i] = this.risk.openBuy[i]! + qu;
+      else this.risk.openSell[i] = this.risk.openSell[i]! + qu;
       let s = (h ^ l) & setMask;
       while (setStamp[s] === stamp) s = (s + 1) & setMask;
       setStamp[s] = stamp;
@@ -175,9 +176,9 @@ export class NativeGate implements Gate {
     const L = risk.limits;
     const handle = addon.createGate({
       idxHi: index.hi, idxLo: index.lo, idxSlots: index.slots, slotCount,
-      scale: L.scale, tickUnits: L.tickUnits, lotSize: L.lotSize, multiplier: L.multiplier,
-      maxQty: L.maxOrderQty, maxNotional: L.maxOrderNotional, maxPos: L.maxPosition, bandPct: L.priceBandPct,
-      limitUp: L.limitUpUnits, limitDown: L.limitDownUnits, reference: risk.reference,
+      scale: L.scale, tickUnits: L.tickUnits, qtyScale: L.qtyScale, lotUnits: L.lotUnits, orderFactor: L.orderFactor,
+      maxQty: L.maxQtyUnits, maxNotional: L.maxNotionalUnits, maxPos: L.maxPosUnits, bandPct: L.priceBandPct,
+      limitUp: L.limitUpUnits, limitDown: L.limitDownUnits, refUnits: risk.refUnits, bandLo: risk.bandLo, bandHi: risk.bandHi,
       bandAbs: L.priceBandAbsUnits, noRefRefuse: L.noRefRefuse, ladderStart: L.ladderStart, ladderCount: L.ladderCount,
       ladderFrom: L.ladderFrom, ladderTick: L.ladderTick,
       openBuy: risk.openBuy, openSell: risk.openSell, position,

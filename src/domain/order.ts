@@ -8,7 +8,7 @@ export type TimeInForce = 'day' | 'gtc' | 'ioc';
 
 /** What a strategy submits. */
 export interface OrderRequest {
-  /** The strategy's own id; the idempotency key. 1..64 printable characters. */
+  /** The strategy's own id; the idempotency key. 1 to 64 printable ASCII characters (0x21-0x7E: no space, control or non-ASCII character); anything else is INVALID_ORDER naming the character and its place. */
   clientOrderId: string;
   symbol: string;
   side: Side;

@@ -29,7 +29,7 @@ export interface NativeStatus {
   readonly reason: string;
 }
 
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 const require = createRequire(import.meta.url);
 
 function defaultPaths(): string[] {

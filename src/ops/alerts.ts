@@ -136,12 +136,15 @@ export class AlertManager {
   }
 }
 
-/** Alerts to the log: P0 at error, P1 and P2 at warn; closes at info. */
+/**
+ * Alerts to the log: P0 at error, P1 and P2 at warn; closes at info. The alert's own level
+ * (P0/P1/P2) is `alertLevel`: `level` is pino's, and a line has one of each.
+ */
 export function logSink(logger: Logger): AlertSink {
   return {
     name: 'log',
     deliver({ type, alert }) {
-      const line = { alert: alert.id, code: alert.code, level: alert.level, clientOrderIds: alert.clientOrderIds, count: alert.count, closedBy: alert.closedBy };
+      const line = { alert: alert.id, code: alert.code, alertLevel: alert.level, clientOrderIds: alert.clientOrderIds, count: alert.count, closedBy: alert.closedBy };
       if (type !== 'opened') logger.info(line, `alert ${type}: ${alert.message}`);
       else if (alert.level === 'P0') logger.error(line, `alert opened: ${alert.message}`);
       else logger.warn(line, `alert opened: ${alert.message}`);

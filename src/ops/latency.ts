@@ -26,8 +26,15 @@ const HDR_TOLERANCE = 1.001;
 
 const usOf = (ns: number) => Math.round(ns / 10) / 100;
 
+/**
+ * HDR reads a percentile back as the top of its bucket, which can be above the largest value
+ * recorded (p99 2734.08 µs beside a max of 2732.42): a percentile is capped at the maximum,
+ * so p50 ≤ p99 ≤ max always holds.
+ */
 function summarize(h: hdr.Histogram): LatencySummary {
-  return { count: h.totalCount, p50: usOf(h.getValueAtPercentile(50)), p99: usOf(h.getValueAtPercentile(99)), max: usOf(h.maxValue) };
+  const max = h.maxValue;
+  const at = (p: number) => usOf(Math.min(h.getValueAtPercentile(p), max));
+  return { count: h.totalCount, p50: at(50), p99: at(99), max: usOf(max) };
 }
 
 /**

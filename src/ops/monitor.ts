@@ -102,7 +102,7 @@ export class Monitor {
       this.lag = monitorEventLoopDelay({ resolution: 10 });
       this.lag.enable();
       this.lagSource = () => {
-        const ms = this.lag!.count > 0 ? this.lag!.percentile(99) / 1e6 : 0;
+        const ms = this.lag!.count > 0 ? Math.min(this.lag!.percentile(99), this.lag!.max) / 1e6 : 0; // a percentile never above the max
         this.lag!.reset();
         return ms;
       };

@@ -11,11 +11,15 @@ import type { Order } from '../domain/order.js';
  * - `FILLED_QTY_MISMATCH`: the order's filled quantity differs from the sum of the broker's trades;
  * - `PRICE_MISMATCH`: the average fill price, or an open order's limit price, differs;
  * - `POSITION_MISMATCH`: a symbol's position differs after the order-level differences are counted;
- * - `CASH_MISMATCH`: a currency's cash differs after the order-level differences are counted.
+ * - `CASH_MISMATCH`: a currency's cash differs after the order-level differences are counted;
+ * - `UNKNOWN_SYMBOL`: the broker reports orders, fills or a position in a symbol this engine
+ *   does not configure. Never fixed automatically (the engine has no side to correct); while
+ *   one is open, no cash difference is fixed automatically either, since that symbol's fills
+ *   moved the broker's cash.
  */
-export type DiffKind = 'MISSING_LOCAL' | 'MISSING_AT_BROKER' | 'STATUS_MISMATCH' | 'FILLED_QTY_MISMATCH' | 'PRICE_MISMATCH' | 'POSITION_MISMATCH' | 'CASH_MISMATCH';
+export type DiffKind = 'MISSING_LOCAL' | 'MISSING_AT_BROKER' | 'STATUS_MISMATCH' | 'FILLED_QTY_MISMATCH' | 'PRICE_MISMATCH' | 'POSITION_MISMATCH' | 'CASH_MISMATCH' | 'UNKNOWN_SYMBOL';
 
-export const DIFF_KINDS: readonly DiffKind[] = ['MISSING_LOCAL', 'MISSING_AT_BROKER', 'STATUS_MISMATCH', 'FILLED_QTY_MISMATCH', 'PRICE_MISMATCH', 'POSITION_MISMATCH', 'CASH_MISMATCH'];
+export const DIFF_KINDS: readonly DiffKind[] = ['MISSING_LOCAL', 'MISSING_AT_BROKER', 'STATUS_MISMATCH', 'FILLED_QTY_MISMATCH', 'PRICE_MISMATCH', 'POSITION_MISMATCH', 'CASH_MISMATCH', 'UNKNOWN_SYMBOL'];
 
 /** `critical`: raises a P1 alert, blocks readiness and may move the trading state; `warning`: listed only. */
 export type DiffSeverity = 'critical' | 'warning';
@@ -115,6 +119,7 @@ export const RECON_DEFAULT_POLICY: Readonly<Record<DiffKind, Required<KindPolicy
   PRICE_MISMATCH: { winner: 'broker', severity: 'critical', onCritical: 'none' },
   POSITION_MISMATCH: { winner: 'broker', severity: 'critical', onCritical: 'none' },
   CASH_MISMATCH: { winner: 'broker', severity: 'critical', onCritical: 'none' },
+  UNKNOWN_SYMBOL: { winner: 'manual', severity: 'critical', onCritical: 'none' },
 };
 
 export const RECON_DEFAULTS = { intervalMs: 0, graceMs: 5000, qtyTolerance: 1e-9, cashTolerance: 0.01 };

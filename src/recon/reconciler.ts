@@ -764,6 +764,31 @@ export class Reconciler {
         fix: { safe: true, run: () => this.adjustOne({ what: 'position', symbol, qty: delta }, 'position', '', '', symbol, inst.currency, local, local + delta) },
       });
     }
+    // the broker's activity in symbols this engine does not configure: critical, never applied
+    const unknown = new Map<string, { orders: Set<string>; filled: number; position: number }>();
+    const entry = (symbol: string) => {
+      let u = unknown.get(symbol);
+      if (u === undefined) unknown.set(symbol, (u = { orders: new Set(), filled: 0, position: 0 }));
+      return u;
+    };
+    for (const o of [...view.open, ...(view.day ?? [])]) if (this.inst(o.symbol) === undefined) entry(o.symbol).orders.add(o.brokerOrderId);
+    for (const x of view.trades) {
+      if (this.inst(x.symbol) !== undefined) continue;
+      const u = entry(x.symbol);
+      u.orders.add(x.brokerOrderId);
+      u.filled += x.qty;
+    }
+    for (const p of view.positions) if (this.inst(p.symbol) === undefined && Math.abs(p.qty) > eps) entry(p.symbol).position = p.qty;
+    for (const [symbol, u] of unknown) {
+      candidates.push({
+        kind: 'UNKNOWN_SYMBOL', key: `UNKNOWN_SYMBOL:${symbol}`, clientOrderId: '', brokerOrderId: '', symbol, currency: '',
+        local: null, broker: u.position,
+        detail: `symbol ${symbol} is not configured in this engine but the broker reports ${u.orders.size} order(s), filled=${round(u.filled)}, position=${round(u.position)}; nothing of it is applied`,
+        explains: undefined,
+        fix: undefined,
+      });
+    }
+    const unknownNote = unknown.size > 0 ? `; the broker also trades symbols this engine does not know (${[...unknown.keys()].join(', ')}), so cash is not corrected automatically` : '';
     const cash = this.target.cash();
     for (const a of view.cash) {
       if (touchedCcy.has(a.currency)) {
@@ -777,10 +802,11 @@ export class Reconciler {
       candidates.push({
         kind: 'CASH_MISMATCH', key: `CASH_MISMATCH:${a.currency}`, clientOrderId: '', brokerOrderId: '', symbol: '', currency: a.currency,
         local: round(local), broker: round(a.cash),
-        detail: `cash ${a.currency}: engine=${round(local)} broker=${round(a.cash)}${dCash.has(a.currency) ? ` (order-level differences account for ${round(dCash.get(a.currency)!)})` : ''}; unexplained=${round(delta)}`,
+        detail: `cash ${a.currency}: engine=${round(local)} broker=${round(a.cash)}${dCash.has(a.currency) ? ` (order-level differences account for ${round(dCash.get(a.currency)!)})` : ''}; unexplained=${round(delta)}${unknownNote}`,
         explains: undefined,
-        // a currency the engine keeps no cash in has no engine side to correct
-        fix: cash[a.currency] === undefined ? undefined : { safe: true, run: () => this.adjustOne({ what: 'cash', currency: a.currency, amount: delta }, 'cash', '', '', '', a.currency, round(local), round(local + delta)) },
+        // a currency the engine keeps no cash in has no engine side to correct; nor is cash
+        // moved by fills in symbols the engine does not know
+        fix: cash[a.currency] === undefined || unknown.size > 0 ? undefined : { safe: true, run: () => this.adjustOne({ what: 'cash', currency: a.currency, amount: delta }, 'cash', '', '', '', a.currency, round(local), round(local + delta)) },
       });
     }
     void now;

@@ -1,7 +1,14 @@
 import type { Instrument } from '../domain/instrument.js';
+import type { MoneySpace } from '../domain/money.js';
 import { R, reasonCode } from '../domain/reject-reason.js';
 import { DailyCounter, TokenBucket } from './frequency.js';
 import type { AccountLimits, LimitTable } from './limits.js';
+
+/** What the account checks read of the positions: signed quantity units, and cost bases in money units. */
+export interface PositionView {
+  readonly pos: Float64Array;
+  basisOf(index: number): number;
+}
 
 /**
  * The checks that run after the per-order gate (PreTradeRisk / the native gate), in this
@@ -28,6 +35,9 @@ export class AccountRisk {
   private refusedBy = '';
   /** 1 where some check of this class applies to the instrument. */
   private readonly active: Uint8Array;
+  /** Open limit orders per instrument valued at their limit prices, gross units (what gross counts before a reference exists). */
+  readonly openValue: Float64Array;
+  private readonly money: MoneySpace;
 
   constructor(
     private readonly instruments: readonly Instrument[],
@@ -39,6 +49,8 @@ export class AccountRisk {
     this.daily = new DailyCounter(tradingDay);
     this.openCount = new Int32Array(instruments.length);
     this.active = new Uint8Array(instruments.length);
+    this.openValue = new Float64Array(instruments.length);
+    this.money = limits.money;
     this.reconfigure(account, now);
   }
 
@@ -77,6 +89,14 @@ export class AccountRisk {
   qty = 0.5;
   px = 0.5;
   now = 0.5;
+  /** The order's quantity units, and price units for its notional (NaN when none is known). */
+  qu = 0.5;
+  pxUnits = 0.5;
+
+  /** `qu` quantity units of an open limit order at `units` price units were added (+1) or left (-1). */
+  openValueAdd(i: number, qu: number, units: number): void {
+    if (units === units) this.openValue[i] = this.openValue[i]! + qu * units * this.limits.grossFactor[i]!;
+  }
 
   /** Whether any check here applies to instrument `i` (when not, the engine skips the call). */
   applies(i: number): boolean {
@@ -86,25 +106,25 @@ export class AccountRisk {
   /** @param reduceOnly the order, or the trading state, allows only a shrinking position */
   check(
     inst: Instrument, side: number, reduceOnly: boolean,
-    position: Float64Array, avgPx: Float64Array, openBuy: Float64Array, openSell: Float64Array, reference: Float64Array,
+    ledger: PositionView, openBuy: Float64Array, openSell: Float64Array, refUnits: Float64Array,
   ): number {
-    const { qty, px, now } = this;
+    const { qu, pxUnits, now } = this;
     const i = inst.index;
     const L = this.limits;
-    if (qty < L.minOrderQty[i]!) return R.MIN_ORDER_QTY;
-    if (L.minOrderNotional[i]! > 0) {
-      if (Number.isNaN(px)) return R.NO_REFERENCE_PRICE;
-      if (qty * px * inst.multiplier < L.minOrderNotional[i]! * (1 - 1e-12)) return R.MIN_ORDER_NOTIONAL;
+    if (qu < L.minQtyUnits[i]!) return R.MIN_ORDER_QTY;
+    if (L.minNotionalUnits[i]! > 0) {
+      if (Number.isNaN(pxUnits)) return R.NO_REFERENCE_PRICE;
+      if (qu * pxUnits * L.orderFactor[i]! < L.minNotionalUnits[i]!) return R.MIN_ORDER_NOTIONAL;
     }
     if (reduceOnly) {
-      const p = position[i]!;
-      const ok = side > 0 ? p < 0 && qty + openBuy[i]! <= -p : p > 0 && qty + openSell[i]! <= p;
+      const p = ledger.pos[i]!;
+      const ok = side > 0 ? p < 0 && qu + openBuy[i]! <= -p : p > 0 && qu + openSell[i]! <= p;
       if (!ok) return R.REDUCE_ONLY;
     }
     if (this.openCount[i]! >= L.maxOpenOrders[i]! || this.openTotal >= this.maxOpenTotal) return R.MAX_OPEN_ORDERS;
-    if (this.maxGross !== Infinity) {
-      if (Number.isNaN(px)) return R.NO_REFERENCE_PRICE;
-      if (this.gross(position, avgPx, openBuy, openSell, reference) + qty * px * inst.multiplier > this.maxGross * (1 + 1e-12)) return R.MAX_GROSS_NOTIONAL;
+    if (L.maxGrossUnits !== Infinity) {
+      if (Number.isNaN(pxUnits)) return R.NO_REFERENCE_PRICE;
+      if (this.gross(ledger, openBuy, openSell, refUnits) + qu * pxUnits * L.grossFactor[i]! > L.maxGrossUnits) return R.MAX_GROSS_NOTIONAL;
     }
     this.refusedBy = '';
     if (this.symbolSec[i] !== undefined && !this.symbolSec[i]!.available(now)) this.refusedBy = 'symbol-per-second';
@@ -115,16 +135,24 @@ export class AccountRisk {
     return this.refusedBy === '' ? 0 : R.RATE_LIMIT;
   }
 
-  /** Gross notional of positions and open orders, valued at reference (or average cost). */
-  gross(position: Float64Array, avgPx: Float64Array, openBuy: Float64Array, openSell: Float64Array, reference: Float64Array): number {
+  /**
+   * Gross notional of positions and open orders in gross units (exact below 2^53): at the
+   * reference price; before one is known, the position at its cost basis and open limit orders
+   * at their limit prices.
+   */
+  gross(ledger: PositionView, openBuy: Float64Array, openSell: Float64Array, refUnits: Float64Array): number {
     let g = 0;
+    const L = this.limits;
     for (let k = 0; k < this.instruments.length; k++) {
-      const q = Math.abs(position[k]!) + openBuy[k]! + openSell[k]!;
-      if (q === 0) continue;
-      const mark = Number.isNaN(reference[k]!) ? avgPx[k]! : reference[k]!;
-      g += q * mark * this.instruments[k]!.multiplier;
+      const ref = refUnits[k]!;
+      if (ref === ref) g += (Math.abs(ledger.pos[k]!) + openBuy[k]! + openSell[k]!) * ref * L.grossFactor[k]!;
+      else g += ledger.basisOf(k) * this.money.grossPerMoney[k]! + this.openValue[k]!;
     }
     return g;
+  }
+
+  private grossDecimal(units: number): number {
+    return units / 10 ** this.money.grossExp;
   }
 
   /** An order was accepted: it uses its rates and counts as open (clock from `this.now`). */
@@ -175,24 +203,27 @@ export class AccountRisk {
     return this.cancels?.waitMs(now) ?? 0;
   }
 
-  detail(reason: number, inst: Instrument, side: number, qty: number, px: number, position: Float64Array, avgPx: Float64Array, openBuy: Float64Array, openSell: Float64Array, reference: Float64Array): string {
+  detail(reason: number, inst: Instrument, side: number, qty: number, _px: number, ledger: PositionView, openBuy: Float64Array, openSell: Float64Array, refUnits: Float64Array): string {
     const i = inst.index;
     const base = `symbol=${inst.symbol}`;
+    const q = this.limits.qtyScale[i]!;
+    const m = this.money;
+    const notional = m.decimal(m.currencyOf[i]!, this.qu * this.pxUnits * this.limits.orderFactor[i]!);
     switch (reasonCode(reason)) {
       case 'MIN_ORDER_QTY':
         return `${base} qty=${qty} min=${this.limits.minOrderQty[i]}`;
       case 'MIN_ORDER_NOTIONAL':
-        return `${base} notional=${qty * px * inst.multiplier} min=${this.limits.minOrderNotional[i]}`;
+        return `${base} notional=${notional} min=${this.limits.minOrderNotional[i]}`;
       case 'NO_REFERENCE_PRICE':
         return `${base} type=market needs=reference`;
       case 'REDUCE_ONLY':
-        return `${base} side=${side > 0 ? 'buy' : 'sell'} position=${position[i]} open=${side > 0 ? openBuy[i] : openSell[i]} qty=${qty}`;
+        return `${base} side=${side > 0 ? 'buy' : 'sell'} position=${ledger.pos[i]! / q} open=${(side > 0 ? openBuy[i]! : openSell[i]!) / q} qty=${qty}`;
       case 'MAX_OPEN_ORDERS':
         return this.openCount[i]! >= this.limits.maxOpenOrders[i]!
           ? `${base} scope=symbol open=${this.openCount[i]} limit=${this.limits.maxOpenOrders[i]}`
           : `${base} scope=account open=${this.openTotal} limit=${this.maxOpenTotal}`;
       case 'MAX_GROSS_NOTIONAL':
-        return `${base} gross=${this.gross(position, avgPx, openBuy, openSell, reference)} order=${qty * px * inst.multiplier} limit=${this.maxGross}`;
+        return `${base} gross=${this.grossDecimal(this.gross(ledger, openBuy, openSell, refUnits))} order=${notional} limit=${this.maxGross}`;
       case 'RATE_LIMIT':
         return `${base} limit=${this.refusedBy}`;
       default:

@@ -1,4 +1,5 @@
 import { toPriceUnits, type Instrument } from '../domain/instrument.js';
+import { MoneySpace, toMoneyUnits } from '../domain/money.js';
 
 /** Per-order and per-symbol limits. Absent means unlimited. */
 export interface RiskLimits {
@@ -183,8 +184,28 @@ export class LimitTable {
   readonly tickUnits: Float64Array;
   readonly lotSize: Float64Array;
   readonly multiplier: Float64Array;
+  /**
+   * The same limits in integers (see domain/money.ts), what the checks compare: quantities in
+   * quantity units (a quantity limit rounds down to one, never widening), amounts in money
+   * units of the instrument's currency, the percent band in millionths of a percent.
+   */
+  readonly qtyScale: Float64Array;
+  readonly lotUnits: Float64Array;
+  readonly maxQtyUnits: Float64Array;
+  readonly maxPosUnits: Float64Array;
+  readonly minQtyUnits: Float64Array;
+  readonly orderFactor: Float64Array;
+  readonly maxNotionalUnits: Float64Array;
+  readonly minNotionalUnits: Float64Array;
+  readonly bandMicroPct: Float64Array;
+  readonly marketBandMicroPct: Float64Array;
+  /** Gross units (10^-money.grossExp) per quantity unit at one price unit, and the account's gross limit in them. */
+  readonly grossFactor: Float64Array;
+  maxGrossUnits = Infinity;
+  readonly money: MoneySpace;
 
-  constructor(instruments: readonly Instrument[], cfg: RiskConfig = {}) {
+  constructor(instruments: readonly Instrument[], cfg: RiskConfig = {}, money?: MoneySpace) {
+    this.money = money ?? new MoneySpace(instruments);
     const n = instruments.length;
     const f64 = () => new Float64Array(n);
     this.maxOrderQty = f64();
@@ -210,6 +231,23 @@ export class LimitTable {
     this.tickUnits = f64();
     this.lotSize = f64();
     this.multiplier = f64();
+    this.qtyScale = f64();
+    this.lotUnits = f64();
+    this.maxQtyUnits = f64();
+    this.maxPosUnits = f64();
+    this.minQtyUnits = f64();
+    this.orderFactor = f64();
+    this.maxNotionalUnits = f64();
+    this.minNotionalUnits = f64();
+    this.bandMicroPct = f64();
+    this.marketBandMicroPct = f64();
+    this.grossFactor = f64();
+    const m = this.money;
+    const qtyDown = (x: number, i: number) => (x === Infinity ? Infinity : Math.floor(x * m.qtyScale[i]! + 1e-7));
+    const amount = (x: number, i: number) => (x === Infinity ? Infinity : Number(toMoneyUnits(x, m.exp[m.currencyOf[i]!]!)));
+    const micro = (x: number) => (x === Infinity ? Infinity : Math.round(x * 1e6));
+    const gross = cfg.account?.maxGrossNotional;
+    this.maxGrossUnits = gross === undefined ? Infinity : Number(toMoneyUnits(gross, m.grossExp));
     for (const inst of instruments) {
       const own = cfg.perSymbol?.[inst.symbol] ?? {};
       const d = cfg.default ?? {};
@@ -229,7 +267,8 @@ export class LimitTable {
       this.ordersPerSecond[i] = own.ordersPerSecond ?? d.ordersPerSecond ?? Infinity;
       this.ordersPerMinute[i] = own.ordersPerMinute ?? d.ordersPerMinute ?? Infinity;
       const abs = own.priceBandAbs ?? d.priceBandAbs;
-      this.priceBandAbsUnits[i] = abs === undefined ? Infinity : abs * inst.scale;
+      // whole price units, rounded toward the inside (never widening the band)
+      this.priceBandAbsUnits[i] = abs === undefined ? Infinity : Math.floor(abs * inst.scale + 1e-7);
       this.marketBandPct[i] = own.marketBandPct ?? d.marketBandPct ?? Infinity;
       this.noRefRefuse[i] = (own.noReferencePolicy ?? d.noReferencePolicy) === 'refuse' ? 1 : 0;
       const ladder = own.tickLadder ?? d.tickLadder;
@@ -243,6 +282,17 @@ export class LimitTable {
       this.tickUnits[i] = inst.tickUnits;
       this.lotSize[i] = inst.lotSize;
       this.multiplier[i] = inst.multiplier;
+      this.qtyScale[i] = m.qtyScale[i]!;
+      this.lotUnits[i] = m.lotUnits[i]!;
+      this.maxQtyUnits[i] = qtyDown(this.maxOrderQty[i]!, i);
+      this.maxPosUnits[i] = qtyDown(this.maxPosition[i]!, i);
+      this.minQtyUnits[i] = Math.ceil(this.minOrderQty[i]! * m.qtyScale[i]! - 1e-7);
+      this.orderFactor[i] = m.orderFactor[i]!;
+      this.maxNotionalUnits[i] = amount(this.maxOrderNotional[i]!, i);
+      this.minNotionalUnits[i] = amount(this.minOrderNotional[i]!, i);
+      this.bandMicroPct[i] = micro(this.priceBandPct[i]!);
+      this.marketBandMicroPct[i] = micro(this.marketBandPct[i]!);
+      this.grossFactor[i] = m.grossFactor[i]!;
     }
   }
 
@@ -255,5 +305,6 @@ export class LimitTable {
       const mine = this[key];
       if (mine instanceof Float64Array) mine.set(next[key] as Float64Array);
     }
+    this.maxGrossUnits = next.maxGrossUnits;
   }
 }
