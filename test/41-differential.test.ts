@@ -12,7 +12,13 @@ const INSTRUMENTS: InstrumentSpec[] = [
   { symbol: 'BBB', tickSize: 0.05, pricePrecision: 2, lotSize: 10 },
   { symbol: 'CCC', tickSize: 0.5, pricePrecision: 1, multiplier: 50 },
   { symbol: 'DDD', tickSize: 0.001, pricePrecision: 3, lotSize: 0.001 },
+  // references that are not exact in binary (10.2, 2.2, 1.10, 0.3): band edges in integers
+  { symbol: 'EEE', tickSize: 0.01, pricePrecision: 2 },
+  { symbol: 'FFF', tickSize: 0.01, pricePrecision: 2, lotSize: 0.1 },
+  { symbol: 'GGG', tickSize: 0.01, pricePrecision: 2 },
+  { symbol: 'HHH', tickSize: 0.01, pricePrecision: 2 },
 ];
+const REFS: Record<string, number> = { AAA: 42.5, BBB: 17.35, DDD: 3.125, EEE: 10.2, FFF: 1.1, GGG: 2.2, HHH: 0.3 };
 const BASE = {
   default: { maxOrderQty: 5000, maxOrderNotional: 400_000, maxPosition: 20_000, priceBandPct: 8, minOrderQty: 0.002, marketBandPct: 2 },
   perSymbol: {
@@ -20,7 +26,11 @@ const BASE = {
     AAA: { tickLadder: [{ from: 0, tick: 0.01 }, { from: 42.5, tick: 0.05 }, { from: 42.8, tick: 0.1 }] },
     BBB: { priceBandAbs: 1.5 },
     CCC: { limitUp: 270, limitDown: 230.25, maxOrderNotional: 2_000_000, maxOpenOrders: 40, minOrderNotional: 100_000 },
-    DDD: { maxPosition: 50, ordersPerSecond: 30_000 },
+    DDD: { maxPosition: 50, ordersPerSecond: 12_000 },
+    EEE: { priceBandPct: 5 },
+    FFF: { priceBandAbs: 0.05, priceBandPct: 50 },
+    GGG: { priceBandPct: 5 },
+    HHH: { priceBandPct: 5 },
   },
 };
 // Two settings, so that every limit binds in one of them: one tight on exposure and table
@@ -53,14 +63,15 @@ const PRICE_EDGES: unknown[] = [0, -1, Number.NaN, Infinity, Number.MAX_SAFE_INT
 
 function randomOrder(rng: Prng, n: number, idPool: number): OrderRequest {
   const inst = rng.pick(INSTRUMENTS);
-  const ref = { AAA: 42.5, BBB: 17.35, CCC: 250, DDD: 3.125 }[inst.symbol]!;
+  const ref = { ...REFS, CCC: 250 }[inst.symbol]!;
   const lot = inst.lotSize ?? 1;
   const r = rng.next();
   const qty = r < 0.08 ? rng.pick(QTYS) : lot * rng.int(1, r < 0.5 ? 20 : 600);
   const u = 10 ** inst.pricePrecision;
   const tick = Math.round(inst.tickSize * u);
   // on the tick around the reference, sometimes one price unit off the tick, sometimes wild
-  const units = Math.round(ref * u) + tick * rng.int(-40, 40) + (rng.chance(0.05) ? 1 : 0);
+  const spread = ref < 11 && inst.symbol !== 'DDD' ? 60 : 40; // the new references: past both band edges
+  const units = Math.round(ref * u) + tick * rng.int(-spread, spread) + (rng.chance(0.05) ? 1 : 0);
   const price = rng.chance(0.04) ? rng.pick(PRICE_EDGES) : units / u;
   const id = rng.chance(0.05) ? `dup-${rng.int(0, idPool)}` : rng.chance(0.002) ? rng.pick(['', 7, 'x'.repeat(65)]) : `o-${n}`;
   const order: Record<string, unknown> = {
@@ -87,7 +98,7 @@ async function engineFor(backend: 'ts' | 'native', setting: Setting, weakHash?: 
     ...(weakHash ? { testHooks: { weakHash } } : {}),
   });
   await engine.start();
-  for (const [s, p] of Object.entries({ AAA: 42.5, BBB: 17.35, DDD: 3.125 })) engine.updateReference(s, p);
+  for (const [s, p] of Object.entries(REFS)) engine.updateReference(s, p);
   return { engine, broker, clock };
 }
 
