@@ -1241,12 +1241,12 @@ export class Engine {
     }
     const A = this.accountRisk;
     A.qty = qty;
-    A.qu = Math.round(qty * this.money.qtyScale[inst.index]!);
     A.px = px;
-    // price units of the order's notional: its limit, else the reference, else its protection
-    A.pxUnits = market ? this.risk.refUnits[inst.index]! : units;
     A.now = now;
     if (!reduceOnly && !A.applies(inst.index)) return 0;
+    A.qu = Math.round(qty * this.money.qtyScale[inst.index]!);
+    // price units of the order's notional: its limit, else the reference
+    A.pxUnits = market ? this.risk.refUnits[inst.index]! : units;
     const r = A.check(inst, side, reduceOnly, this.ledger, openBuy, openSell, this.risk.refUnits);
     if (r !== 0) this.postDetail = A.detail(r, inst, side, qty, px, this.ledger, openBuy, openSell, this.risk.refUnits);
     return r;
@@ -1270,11 +1270,7 @@ export class Engine {
     // break a wire protocol (0x01 is FIX's field separator)
     for (let k = 0; k < id.length; k++) {
       const ch = id.charCodeAt(k);
-      if (ch < 0x21 || ch > 0x7e) {
-        p.idText = id;
-        p.detail = `clientOrderId must be 1 to 64 printable ASCII characters (0x21-0x7E): character ${k + 1} is ${ch <= 0xffff ? `U+${ch.toString(16).toUpperCase().padStart(4, '0')}` : ''}${ch === 0x20 ? ' (space)' : ch < 0x20 || ch === 0x7f ? ' (a control character)' : ''}`;
-        return PARSE_BAD_ID;
-      }
+      if (ch < 0x21 || ch > 0x7e) return this.badIdChar(id, k, ch);
     }
     p.id = id;
     const inst = this.bySymbol.get(order.symbol);
@@ -1305,6 +1301,14 @@ export class Engine {
     }
     p.reduceOnly = ro === true;
     return 0;
+  }
+
+  /** A client order id with a character outside 0x21-0x7E at `k` (kept off the hot path). */
+  private badIdChar(id: string, k: number, ch: number): number {
+    const p = this.parsed;
+    p.idText = id;
+    p.detail = `clientOrderId must be 1 to 64 printable ASCII characters (0x21-0x7E): character ${k + 1} is U+${ch.toString(16).toUpperCase().padStart(4, '0')}${ch === 0x20 ? ' (space)' : ch < 0x20 || ch === 0x7f ? ' (a control character)' : ''}`;
+    return PARSE_BAD_ID;
   }
 
   /** The answer for an id that is already in the table. */
@@ -1751,11 +1755,7 @@ export class Engine {
     let pu = 0;
     if (fill) {
       qu = this.money.qtyUnits(inst.index, lastQty);
-      if (Number.isNaN(qu)) {
-        c.malformedReports++;
-        this.anomaly('MALFORMED_REPORT', `lastQty=${lastQty} is not a whole number of ${inst.symbol}'s quantity unit ${1 / this.money.qtyScale[inst.index]!} execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);
-        return;
-      }
+      if (qu !== qu) return this.offGridFill(slot, r, inst);
       pu = this.money.fillUnits(inst.index, r.lastPx!);
     }
     const priceRounded = fill && this.money.fillRounded;
@@ -1802,15 +1802,8 @@ export class Engine {
       const ex = t.exposure[slot]!;
       if (ex > 0) this.reduceExposure(slot, inst.index, Math.min(ex, qu));
       c.fills++;
-      if (priceRounded) {
-        c.fillPricesRounded++;
-        this.anomaly('FILL_PRICE_ROUNDED', `lastPx=${px} has more decimals than ${inst.symbol}'s fill unit ${1 / this.money.fillScale[inst.index]!}; booked at ${pu / this.money.fillScale[inst.index]!} execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);
-      }
       const limit = t.price[slot]! * FILL_SCALE;
-      if (t.side[slot]! > 0 ? pu > limit : pu < limit) {
-        c.fillsThroughLimit++;
-        this.anomaly('FILL_THROUGH_LIMIT', `${t.side[slot]! > 0 ? 'buy' : 'sell'} filled at lastPx=${px} through its limit price=${fromPriceUnits(t.price[slot]!, inst.scale)} execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);
-      }
+      if (priceRounded || (t.side[slot]! > 0 ? pu > limit : pu < limit)) this.oddFill(slot, r, inst, pu, priceRounded);
       if (t.cumQty[slot]! > t.qty[slot]! + QTY_EPS) {
         c.overfills++;
         t.flags[slot]! |= F_OVERFILLED;
@@ -1845,7 +1838,7 @@ export class Engine {
     }
     t.status[slot] = to;
     t.updatedAt[slot] = now;
-    if (r.cumQty !== undefined && !stale) this.checkCum(slot, r, fill, prevSeq);
+    if (r.cumQty !== undefined && !stale && Math.abs(r.cumQty - t.cumQty[slot]!) > QTY_EPS) this.checkCum(slot, r, fill, prevSeq);
     if (isTerminal(to) && !isTerminal(from)) {
       this.releaseExposure(slot);
       if (!external) this.accountRisk.release(inst.index);
@@ -1854,6 +1847,29 @@ export class Engine {
     // the callbacks run in handleAt, after the state is applied and timed
     this.cbSlot = slot;
     this.cbChanged = changed;
+  }
+
+  /** A fill whose quantity is not a whole number of quantity units: refused, never booked. */
+  private offGridFill(slot: number, r: BrokerReport, inst: Instrument): void {
+    const t = this.table;
+    this.counters.malformedReports++;
+    this.anomaly('MALFORMED_REPORT', `lastQty=${r.lastQty} is not a whole number of ${inst.symbol}'s quantity unit ${1 / this.money.qtyScale[inst.index]!} execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);
+  }
+
+  /** A booked fill at a price finer than a fill unit, or through the order's limit. */
+  private oddFill(slot: number, r: BrokerReport, inst: Instrument, pu: number, rounded: boolean): void {
+    const t = this.table;
+    const c = this.counters;
+    const px = r.lastPx!;
+    if (rounded) {
+      c.fillPricesRounded++;
+      this.anomaly('FILL_PRICE_ROUNDED', `lastPx=${px} has more decimals than ${inst.symbol}'s fill unit ${1 / this.money.fillScale[inst.index]!}; booked at ${pu / this.money.fillScale[inst.index]!} execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);
+    }
+    const limit = t.price[slot]! * FILL_SCALE;
+    if (t.side[slot]! > 0 ? pu > limit : pu < limit) {
+      c.fillsThroughLimit++;
+      this.anomaly('FILL_THROUGH_LIMIT', `${t.side[slot]! > 0 ? 'buy' : 'sell'} filled at lastPx=${px} through its limit price=${fromPriceUnits(t.price[slot]!, inst.scale)} execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);
+    }
   }
 
   /**

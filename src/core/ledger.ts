@@ -67,6 +67,8 @@ export class Ledger {
   private readonly cash: Float64Array;
   private readonly cashWide: bigint[];
   private fillCount = 0;
+  private readonly factor: Float64Array;
+  private readonly currencyOf: Int32Array;
 
   constructor(
     private readonly instruments: readonly Instrument[],
@@ -75,6 +77,8 @@ export class Ledger {
   ) {
     const n = instruments.length;
     this.money = new MoneySpace(instruments, currencyPrecision, Object.keys(initialCash));
+    this.factor = this.money.factor;
+    this.currencyOf = this.money.currencyOf;
     this.pos = new Float64Array(n);
     this.basis = new Float64Array(n);
     this.realized = new Float64Array(n);
@@ -92,9 +96,26 @@ export class Ledger {
    * Returns false, changing nothing, when the position would pass 2^53 quantity units.
    */
   applyFill(index: number, side: number, qu: number, pu: number): boolean {
-    const cost = qu * pu * this.money.factor[index]!;
+    const cost = qu * pu * this.factor[index]!;
     // a product of integers below 2^53 is exact; one at or above it reads as above MAX_SAFE
-    const ok = this.book(index, side, qu, cost <= MAX_SAFE ? cost : BigInt(qu) * BigInt(pu) * BigInt(this.money.factor[index]!));
+    if (cost <= MAX_SAFE && this.wide[index] === 0) {
+      const p = this.pos[index]!;
+      if (p === 0 || p > 0 === side > 0) {
+        // the common case inline: adding to a position (or opening one)
+        const nb = this.basis[index]! + cost;
+        const next = p + side * qu;
+        const c = this.currencyOf[index]!;
+        const cash = this.cash[c]! - side * cost;
+        if (nb <= MAX_SAFE && Math.abs(next) <= MAX_SAFE && Math.abs(cash) <= MAX_SAFE) {
+          this.basis[index] = nb;
+          this.pos[index] = next;
+          this.cash[c] = cash;
+          this.fillCount++;
+          return true;
+        }
+      }
+    }
+    const ok = this.book(index, side, qu, cost <= MAX_SAFE ? cost : BigInt(qu) * BigInt(pu) * BigInt(this.factor[index]!));
     if (ok) this.fillCount++;
     return ok;
   }

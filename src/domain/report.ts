@@ -59,6 +59,7 @@ export interface ExecutionReport {
   /** The engine's cumulative filled quantity after this report. */
   readonly cumQty: number;
   readonly leavesQty: number;
+  /** On `rejected`: the reject code. On `cancel_rejected`: the adapter's code for the refusal (e.g. TOO_LATE_TO_CANCEL), when it gave a known one. */
   readonly reason?: RejectReason;
   readonly text?: string;
   /** Broker time when given, else engine clock time, epoch ms. */
