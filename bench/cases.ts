@@ -8,6 +8,7 @@ import type { OrderRequest } from '../src/domain/order.js';
 import { MapEngine } from './baseline.js';
 import { EchoBroker } from './echo-broker.js';
 import { makeGateCases } from './gate-cases.js';
+import { makeLedgerCases } from './ledger-cases.js';
 
 /** One benchmark case: `op` is timed; `prepare` runs untimed before each cycle of `count` ops. */
 export interface BenchCase {
@@ -240,5 +241,5 @@ export function makeCases(): BenchCase[] {
     };
   };
   cases.push(simLoop('engine'), simLoop('baseline-map'));
-  return [...cases, ...makeGateCases()];
+  return [...cases, ...makeGateCases(), ...makeLedgerCases()];
 }

@@ -23,6 +23,9 @@ const CASES: Array<[string, string]> = [
   ['loop-sim', 'engine'],
   ['loop-sim', 'baseline-map'],
   ['napi', 'empty-call'],
+  ['ledger-fill', 'float-naive'],
+  ['ledger-fill', 'exact'],
+  ['ledger-fill', 'exact-bigint'],
   ...(['10k', '1M'] as const).flatMap((n): Array<[string, string]> => [
     [`gate-${n}`, 'ts-per-order'],
     ...[1, 16, 256].flatMap((b): Array<[string, string]> => [[`gate-${n}`, `ts-batch-${b}`], [`gate-${n}`, `native-batch-${b}`]]),
@@ -175,7 +178,7 @@ async function main(): Promise<void> {
   const ratios: Record<string, number> = {};
   const p50 = (suite: string, name: string) => rows.find((r) => r.suite === suite && r.case === name)?.ns_per_op_p50;
   for (const r of rows) {
-    const ref = r.suite.startsWith('gate-') ? 'ts-per-order' : r.suite.startsWith('dedup-') ? 'baseline-map-get' : r.suite === 'journal-append' ? 'fsync-file' : r.suite === 'journal-loop' ? 'engine' : r.suite.startsWith('recon-') ? 'naive' : 'baseline-map';
+    const ref = r.suite.startsWith('gate-') ? 'ts-per-order' : r.suite.startsWith('dedup-') ? 'baseline-map-get' : r.suite === 'journal-append' ? 'fsync-file' : r.suite === 'journal-loop' ? 'engine' : r.suite.startsWith('recon-') ? 'naive' : r.suite === 'ledger-fill' ? 'float-naive' : 'baseline-map';
     const base = p50(r.suite, ref);
     if (base !== undefined && r.case !== ref) ratios[`${r.suite}/${r.case} vs ${ref}`] = Math.round((base / r.ns_per_op_p50) * 100) / 100;
   }

@@ -53,6 +53,13 @@ describe('demo (the paper session)', () => {
       expect(summary.seed).toBe(3);
       expect(summary.consistency.consistent).toBe(true);
       expect(summary.latencyUs.ack.p99).toBeGreaterThanOrEqual(summary.latencyUs.ack.p50);
+      // money at the edge: rounded once to the currency's cents, never floating-point noise
+      const positions = (summary as unknown as { positions: Array<{ realizedPnl: number; avgPx: number }> }).positions;
+      expect(positions.length).toBeGreaterThan(0);
+      for (const p of positions) {
+        expect(Math.round(p.realizedPnl * 100) / 100, JSON.stringify(p)).toBe(p.realizedPnl);
+        expect(Math.round(p.avgPx * 1e4) / 1e4, JSON.stringify(p)).toBe(p.avgPx);
+      }
     });
 
     it('prints a text summary', async () => {
