@@ -40,7 +40,15 @@ describe('money is exact', () => {
       h.broker.fill(id, `F${k}`, qty, px);
     });
     const p = h.engine.positions().find((x) => x.symbol === 'FRAC')!;
+
     expect(p).toEqual({ symbol: 'FRAC', qty: 0, avgPx: 0, realizedPnl: 0.1, currency: 'USD' });
+    // an order filled 0.1 then 0.2 has filled 0.3, on the quantity grid
+    expect(h.engine.submit(order('d', 11, 0.3, 'FRAC')).status).toBe('accepted');
+    h.broker.ack('d', 'F9');
+    h.broker.fill('d', 'F9', 0.1, 11);
+    h.broker.fill('d', 'F9', 0.2, 11);
+    expect(h.engine.getOrder('d')).toMatchObject({ cumQty: 0.3, leavesQty: 0, status: 'Filled' });
+    expect(h.anomalies).toEqual([]);
   });
 
   it('a fill price finer than a fill unit is booked at the nearest unit, with an anomaly; a fill quantity off the quantity grid is refused', async () => {
@@ -199,6 +207,9 @@ describe('reconciliation compares every symbol the broker reports', () => {
       expect(u).toMatchObject({ severity: 'critical', symbol: 'ZZZ', broker: 10, state: 'open' });
       expect(run.raised.find((d) => d.kind === 'CASH_MISMATCH')!.detail).toContain('symbols this engine does not know (ZZZ)');
       expect(engine.account().cash.USD).toBe(1_000_000);
+      // the broker's side cannot be taken (nothing to apply it to); the engine's can
+      await expect(engine.recon.resolve(u.id, 'broker', 'ops', 'take it')).rejects.toThrow(/cannot take the broker's side/);
+      expect((await engine.recon.resolve(u.id, 'local', 'ops', 'not ours: the desk trades ZZZ')).state).toBe('resolved');
     } finally {
       await engine.stop();
     }

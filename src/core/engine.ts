@@ -1797,7 +1797,9 @@ export class Engine {
         this.boundReached(`position:${inst.symbol}`, `a fill would take the ${inst.symbol} position past 2^53 quantity units; refused execId=${r.execId}`, t.clientId[slot], t.brokerId[slot]);
         return;
       }
-      t.cumQty[slot] = t.cumQty[slot]! + lastQty;
+      // on the quantity grid: 0.1 + 0.2 fills read 0.3, not 0.30000000000000004
+      const qs = this.money.qtyScale[inst.index]!;
+      t.cumQty[slot] = (Math.round(t.cumQty[slot]! * qs) + qu) / qs;
       t.fillValue[slot] = t.fillValue[slot]! + lastQty * px;
       const ex = t.exposure[slot]!;
       if (ex > 0) this.reduceExposure(slot, inst.index, Math.min(ex, qu));

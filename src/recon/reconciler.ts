@@ -965,7 +965,7 @@ export class Reconciler {
       const now = this.target.clock.now();
       const { candidates } = await this.compareOrders(view, new Set(), now + this.config.graceMs);
       cand = candidates.find((c) => c.key === d.key);
-      if (cand === undefined && (d.kind === 'POSITION_MISMATCH' || d.kind === 'CASH_MISMATCH')) {
+      if (cand === undefined && (d.kind === 'POSITION_MISMATCH' || d.kind === 'CASH_MISMATCH' || d.kind === 'UNKNOWN_SYMBOL')) {
         const explained = candidates.filter((c) => this.openByKey.has(c.key) && c.key !== d.key);
         cand = this.comparePositions(view, explained, new Set(), now).candidates.find((c) => c.key === d.key);
       }
