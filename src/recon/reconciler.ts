@@ -30,6 +30,15 @@ import {
 } from './diff.js';
 
 /** The broker's records at one moment. `day` is undefined when the adapter cannot list finished orders. */
+/** What the broker reports in symbols this engine does not configure, by symbol. */
+type UnknownSymbols = Map<string, { orders: Set<string>; filled: number; position: number }>;
+
+function unknownEntry(unknown: UnknownSymbols, symbol: string) {
+  let u = unknown.get(symbol);
+  if (u === undefined) unknown.set(symbol, (u = { orders: new Set(), filled: 0, position: 0 }));
+  return u;
+}
+
 export interface BrokerView {
   readonly open: BrokerOrder[];
   readonly day: BrokerOrder[] | undefined;
@@ -361,7 +370,7 @@ export class Reconciler {
       this.sliceStart = performance.now();
       const now = clock.now();
       // 1. orders and fills
-      const { candidates, skippedOrders, orders, checkedOrders, brokerOrders } = await this.compareOrders(view, watch.touched, now);
+      const { candidates, skippedOrders, orders, checkedOrders, brokerOrders, unknown: unknownSymbols } = await this.compareOrders(view, watch.touched, now);
       inFlight += skippedOrders.length;
       for (const id of skippedOrders) for (const k of ORDER_KEYS) skipped.add(`${k}:${id}`);
       const explained: Candidate[] = [];
@@ -382,7 +391,7 @@ export class Reconciler {
       await this.slice();
       // 2. positions and cash, on the engine's state after the order-level fixes
       const touchedSymbols = this.symbolsOf(watch.touched, orders);
-      const pc = this.comparePositions(view, explained, touchedSymbols, this.target.clock.now());
+      const pc = this.comparePositions(view, explained, touchedSymbols, this.target.clock.now(), unknownSymbols);
       inFlight += pc.skipped.length;
       for (const k of pc.skipped) skipped.add(k);
       for (const c of pc.candidates) {
@@ -510,6 +519,7 @@ export class Reconciler {
     });
     const candidates: Candidate[] = [];
     const skippedOrders: string[] = [];
+    const unknown: UnknownSymbols = new Map();
     const matched = new Set<string>();
     const seenClient = new Set<string>();
     const inFlight = (o: LocalOrder) => (o.status === 'PendingNew' || o.status === 'PendingCancel') && now - o.updatedAt < graceMs;
@@ -563,7 +573,13 @@ export class Reconciler {
       const tradesCoverAll = Math.abs(todayQty - filled) <= eps;
       const symbol = b?.symbol ?? trades[0]!.symbol;
       const inst = this.inst(symbol);
-      if (inst === undefined) continue;
+      if (inst === undefined) {
+        // a symbol this engine does not configure: counted here, raised with the positions
+        const u = unknownEntry(unknown, symbol);
+        u.orders.add(id);
+        u.filled += sum(trades, (t) => t.qty);
+        continue;
+      }
       const side = b?.side ?? trades[0]!.side;
       const sign = side === 'buy' ? 1 : -1;
       if (l === undefined) {
@@ -686,7 +702,7 @@ export class Reconciler {
         fix: { safe: false, run: () => this.dropMissing(l) },
       });
     }
-    return { candidates, skippedOrders, orders, checkedOrders: orders.size + archived - inBoth, brokerOrders: brokerOrders.size };
+    return { candidates, skippedOrders, orders, checkedOrders: orders.size + archived - inBoth, brokerOrders: brokerOrders.size, unknown };
   }
 
   /** Per position of the day's store: the broker's status (index + 1; 0: not verified), cumQty and today's traded quantity when it was last compared clean. */
@@ -725,7 +741,7 @@ export class Reconciler {
   }
 
   /** Positions and cash, net of what the unfixed order-level differences account for. */
-  private comparePositions(view: BrokerView, explained: Candidate[], touchedSymbols: Set<string>, now: number) {
+  private comparePositions(view: BrokerView, explained: Candidate[], touchedSymbols: Set<string>, now: number, unknown: UnknownSymbols) {
     const { qtyTolerance: eps, cashTolerance } = this.config;
     const candidates: Candidate[] = [];
     const skipped: string[] = [];
@@ -764,21 +780,9 @@ export class Reconciler {
         fix: { safe: true, run: () => this.adjustOne({ what: 'position', symbol, qty: delta }, 'position', '', '', symbol, inst.currency, local, local + delta) },
       });
     }
-    // the broker's activity in symbols this engine does not configure: critical, never applied
-    const unknown = new Map<string, { orders: Set<string>; filled: number; position: number }>();
-    const entry = (symbol: string) => {
-      let u = unknown.get(symbol);
-      if (u === undefined) unknown.set(symbol, (u = { orders: new Set(), filled: 0, position: 0 }));
-      return u;
-    };
-    for (const o of [...view.open, ...(view.day ?? [])]) if (this.inst(o.symbol) === undefined) entry(o.symbol).orders.add(o.brokerOrderId);
-    for (const x of view.trades) {
-      if (this.inst(x.symbol) !== undefined) continue;
-      const u = entry(x.symbol);
-      u.orders.add(x.brokerOrderId);
-      u.filled += x.qty;
-    }
-    for (const p of view.positions) if (this.inst(p.symbol) === undefined && Math.abs(p.qty) > eps) entry(p.symbol).position = p.qty;
+    // the broker's activity in symbols this engine does not configure (orders and fills counted
+    // by compareOrders): critical, never applied
+    for (const p of view.positions) if (this.inst(p.symbol) === undefined && Math.abs(p.qty) > eps) unknownEntry(unknown, p.symbol).position = p.qty;
     for (const [symbol, u] of unknown) {
       candidates.push({
         kind: 'UNKNOWN_SYMBOL', key: `UNKNOWN_SYMBOL:${symbol}`, clientOrderId: '', brokerOrderId: '', symbol, currency: '',
@@ -963,11 +967,11 @@ export class Reconciler {
       const view = await this.fetch();
       this.lastView = view;
       const now = this.target.clock.now();
-      const { candidates } = await this.compareOrders(view, new Set(), now + this.config.graceMs);
+      const { candidates, unknown } = await this.compareOrders(view, new Set(), now + this.config.graceMs);
       cand = candidates.find((c) => c.key === d.key);
       if (cand === undefined && (d.kind === 'POSITION_MISMATCH' || d.kind === 'CASH_MISMATCH' || d.kind === 'UNKNOWN_SYMBOL')) {
         const explained = candidates.filter((c) => this.openByKey.has(c.key) && c.key !== d.key);
-        cand = this.comparePositions(view, explained, new Set(), now).candidates.find((c) => c.key === d.key);
+        cand = this.comparePositions(view, explained, new Set(), now, unknown).candidates.find((c) => c.key === d.key);
       }
     } finally {
       watch.stop();
