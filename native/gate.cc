@@ -187,7 +187,7 @@ inline int Check(const Gate& g, int32_t i, int8_t side, bool market, double qty,
   if (!(std::fabs(x - qu) <= std::fmax(1e-9, x * 1e-12)) || qu > 9007199254740991.0) return qu == 0 ? cInvalidQuantity : cLotSize;
   const double lot = g.lotUnits.data[i];
   if (qu < lot) return cInvalidQuantity;
-  if (std::fmod(qu, lot) != 0) return cLotSize;
+  if (lot != 1 && std::fmod(qu, lot) != 0) return cLotSize;
   *quOut = qu;
   double units = NAN;
   const double scale = g.scale.data[i];

@@ -85,7 +85,7 @@ export class PreTradeRisk {
     if (!(Math.abs(x - qu) <= Math.max(1e-9, x * 1e-12)) || qu > MAX_SAFE) return qu === 0 ? R.INVALID_QUANTITY : R.LOT_SIZE;
     const lot = L.lotUnits[i]!;
     if (qu < lot) return R.INVALID_QUANTITY;
-    if (qu % lot !== 0) return R.LOT_SIZE;
+    if (lot !== 1 && qu % lot !== 0) return R.LOT_SIZE; // a double % is a libm call: skipped for lot 1
     this.qtyUnits = qu;
     let units = Number.NaN;
     if (!market) {
