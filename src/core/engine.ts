@@ -8,7 +8,7 @@ import { R, isRejectReason, reasonCode, reasonId, type RejectReason } from '../d
 import type { BrokerReport, ExecutionReport, Trade } from '../domain/report.js';
 import { INVALID, OrderEvent, RESTORE, nextStatus } from '../domain/transitions.js';
 import { LatencyHistogram, type LatencySummary } from '../ops/latency.js';
-import { createLogger, type Logger } from '../ops/logger.js';
+import { createLogger, debugEnabled, type Logger } from '../ops/logger.js';
 import { LimitTable, ladderUnitProblems, riskProblems, type RiskConfig } from '../risk/limits.js';
 import { PreTradeRisk, mulDivFloor } from '../risk/pretrade.js';
 import { ANOMALY_SEVERITY, type Anomaly, type AnomalyKind } from './anomaly.js';
@@ -212,7 +212,7 @@ export class Engine {
   private cbChanged = false;
   /** The logger is at debug or below (per-order lines): pino's numeric level, not isLevelEnabled (a lookup per call). */
   private get debugOrders(): boolean {
-    return this.logger.levelVal <= 20;
+    return debugEnabled(this.logger);
   }
   /** Scratch for `parse` (no allocation per order). */
   private readonly parsed = { id: '', idText: '', inst: undefined as Instrument | undefined, side: 0, type: 0, tif: 0, reduceOnly: false, detail: '' };
