@@ -1,7 +1,7 @@
 import { NotSentError, type BrokerAdapter } from '../brokers/adapter.js';
 import { SimBroker } from '../brokers/sim/sim-broker.js';
 import { fromPriceUnits, makeInstrument, type Instrument, type InstrumentSpec } from '../domain/instrument.js';
-import { FILL_PRICE_DIGITS, type MoneySpace } from '../domain/money.js';
+import { FILL_PRICE_DIGITS, mulDivFloor, type MoneySpace } from '../domain/money.js';
 import type { CancelResult, Order, OrderRequest, OrderType, Side, SubmitResult, TimeInForce } from '../domain/order.js';
 import { OrderStatus, STATUS_NAMES, isOpen, isTerminal, statusName } from '../domain/order-status.js';
 import { R, isRejectReason, reasonCode, reasonId, type RejectReason } from '../domain/reject-reason.js';
@@ -10,7 +10,7 @@ import { INVALID, OrderEvent, RESTORE, nextStatus } from '../domain/transitions.
 import { LatencyHistogram, type LatencySummary } from '../ops/latency.js';
 import { createLogger, debugEnabled, type Logger } from '../ops/logger.js';
 import { LimitTable, ladderUnitProblems, riskProblems, type RiskConfig } from '../risk/limits.js';
-import { PreTradeRisk, mulDivFloor } from '../risk/pretrade.js';
+import { PreTradeRisk } from '../risk/pretrade.js';
 import { ANOMALY_SEVERITY, type Anomaly, type AnomalyKind } from './anomaly.js';
 import { environmentProblems, type Environment, type LiveArm } from '../connectivity/credentials.js';
 import { ConnectionSupervisor, type ConnectionState, type ConnectionStateChange, type ConnectionStats } from '../connectivity/supervisor.js';

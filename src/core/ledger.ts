@@ -57,8 +57,8 @@ export class Ledger {
   readonly money: MoneySpace;
   /** Signed position per instrument, in quantity units. The gates read it. */
   readonly pos: Float64Array;
-  /** Cost basis of the open quantity, money units (≥ 0), while the instrument is not wide. */
-  readonly basis: Float64Array;
+  /** Cost basis of the open quantity, money units (≥ 0), while the instrument is not wide (read it with `basisOf`). */
+  private readonly basis: Float64Array;
   private readonly realized: Float64Array;
   /** 1 when the instrument's basis and P&L live in `wideBasis` / `wideRealized`. */
   private readonly wide: Uint8Array;

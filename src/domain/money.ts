@@ -39,14 +39,27 @@ export function decimalsOf(x: number): number {
   return -1;
 }
 
-/** Round a/b (integers, b > 0, |a| ≤ 2^53) to the nearest integer, halves away from zero; exact. */
-export function divRound(a: number, b: number): number {
-  const m = Math.abs(a);
+/** floor(m / b) for integers m ≥ 0, b > 0, m ≤ 2^53: exact (the double quotient corrected by one). */
+function divFloor(m: number, b: number): number {
   let q = Math.floor(m / b);
   while (q * b > m) q--;
   while ((q + 1) * b <= m) q++;
+  return q;
+}
+
+/** Round a/b (integers, b > 0, |a| ≤ 2^53) to the nearest integer, halves away from zero; exact. */
+export function divRound(a: number, b: number): number {
+  const m = Math.abs(a);
+  let q = divFloor(m, b);
   if (2 * (m - q * b) >= b) q++;
   return a < 0 ? -q : q;
+}
+
+/** floor(a × b / d) for non-negative integers, exact (bigint when the product passes 2^53). */
+export function mulDivFloor(a: number, b: number, d: number): number {
+  const p = a * b;
+  if (p <= MAX_SAFE) return divFloor(p, d);
+  return Number((BigInt(a) * BigInt(b)) / BigInt(d));
 }
 
 /** The same for bigints. */

@@ -1,5 +1,4 @@
 import type { Instrument } from '../domain/instrument.js';
-import type { MoneySpace } from '../domain/money.js';
 import { R, reasonCode } from '../domain/reject-reason.js';
 import { DailyCounter, TokenBucket } from './frequency.js';
 import type { AccountLimits, LimitTable } from './limits.js';
@@ -37,7 +36,6 @@ export class AccountRisk {
   private readonly active: Uint8Array;
   /** Open limit orders per instrument valued at their limit prices, gross units (what gross counts before a reference exists). */
   readonly openValue: Float64Array;
-  private readonly money: MoneySpace;
 
   constructor(
     private readonly instruments: readonly Instrument[],
@@ -50,7 +48,6 @@ export class AccountRisk {
     this.openCount = new Int32Array(instruments.length);
     this.active = new Uint8Array(instruments.length);
     this.openValue = new Float64Array(instruments.length);
-    this.money = limits.money;
     this.reconfigure(account, now);
   }
 
@@ -146,13 +143,13 @@ export class AccountRisk {
     for (let k = 0; k < this.instruments.length; k++) {
       const ref = refUnits[k]!;
       if (ref === ref) g += (Math.abs(ledger.pos[k]!) + openBuy[k]! + openSell[k]!) * ref * L.grossFactor[k]!;
-      else g += ledger.basisOf(k) * this.money.grossPerMoney[k]! + this.openValue[k]!;
+      else g += ledger.basisOf(k) * this.limits.money.grossPerMoney[k]! + this.openValue[k]!;
     }
     return g;
   }
 
   private grossDecimal(units: number): number {
-    return units / 10 ** this.money.grossExp;
+    return units / 10 ** this.limits.money.grossExp;
   }
 
   /** An order was accepted: it uses its rates and counts as open (clock from `this.now`). */
@@ -207,7 +204,7 @@ export class AccountRisk {
     const i = inst.index;
     const base = `symbol=${inst.symbol}`;
     const q = this.limits.qtyScale[i]!;
-    const m = this.money;
+    const m = this.limits.money;
     const notional = m.decimal(m.currencyOf[i]!, this.qu * this.pxUnits * this.limits.orderFactor[i]!);
     switch (reasonCode(reason)) {
       case 'MIN_ORDER_QTY':

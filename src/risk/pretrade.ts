@@ -1,5 +1,5 @@
 import { toPriceUnits, type Instrument } from '../domain/instrument.js';
-import { MAX_SAFE } from '../domain/money.js';
+import { MAX_SAFE, mulDivFloor } from '../domain/money.js';
 import { R, reasonCode } from '../domain/reject-reason.js';
 import { LimitTable } from './limits.js';
 
@@ -167,16 +167,4 @@ export class PreTradeRisk {
         return base;
     }
   }
-}
-
-/** floor(a × b / d) for non-negative integers, exact (bigint when the product passes 2^53). */
-export function mulDivFloor(a: number, b: number, d: number): number {
-  const p = a * b;
-  if (p <= MAX_SAFE) {
-    let q = Math.floor(p / d);
-    while (q * d > p) q--;
-    while ((q + 1) * d <= p) q++;
-    return q;
-  }
-  return Number((BigInt(a) * BigInt(b)) / BigInt(d));
 }
