@@ -427,4 +427,49 @@ describe('logs', () => {
     expect(all).not.toContain('hunter2');
     expect(all).not.toContain(TOKEN);
   });
+
+  it('per-order debug lines follow the logger level as it changes, on every engine sharing the logger', async () => {
+    const log = captured();
+    log.logger.level = 'info';
+    const engine = createEngine({ instruments: INSTRUMENTS, broker: new ScriptedBroker(), logger: log.logger, connection: { heartbeatMs: 0 } });
+    await engine.start();
+    cleanups.push(() => engine.stop());
+    const second = createEngine({ instruments: INSTRUMENTS, broker: new ScriptedBroker(), logger: log.logger, connection: { heartbeatMs: 0 } });
+    await second.start();
+    cleanups.push(() => second.stop());
+    const sent = () => log.lines.filter((l) => l.msg === 'order sent').map((l) => l.clientOrderId);
+    engine.submit({ clientOrderId: 'D1', symbol: 'ACME', side: 'buy', qty: 1, price: 10 });
+    second.submit({ clientOrderId: 'S1', symbol: 'ACME', side: 'buy', qty: 1, price: 10 });
+    log.logger.level = 'debug';
+    engine.submit({ clientOrderId: 'D2', symbol: 'ACME', side: 'buy', qty: 1, price: 10 });
+    second.submit({ clientOrderId: 'S2', symbol: 'ACME', side: 'buy', qty: 1, price: 10 });
+    log.logger.level = 'warn';
+    engine.submit({ clientOrderId: 'D3', symbol: 'ACME', side: 'buy', qty: 1, price: 10 });
+    log.logger.level = 'trace';
+    second.submit({ clientOrderId: 'S4', symbol: 'ACME', side: 'buy', qty: 1, price: 10 });
+    await settle();
+    expect(sent()).toEqual(['D2', 'S2', 'S4']);
+  });
+
+  it('a logger that emits no level-change event is asked on every order', async () => {
+    const lines: string[] = [];
+    let level = 30;
+    const proxy = new Proxy(pino({ level: 'info' }, { write: (s: string) => void lines.push(s) }), {
+      get(target, key) {
+        if (key === 'on') return undefined;
+        if (key === 'levelVal') return level;
+        if (typeof key === 'symbol' && key.description === 'pino.levelVal') return undefined;
+        if (key === 'debug') return level <= 20 ? (o: object, m: string) => lines.push(JSON.stringify({ ...o, msg: m })) : () => {};
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const engine = createEngine({ instruments: INSTRUMENTS, broker: new ScriptedBroker(), logger: proxy, connection: { heartbeatMs: 0 } });
+    await engine.start();
+    cleanups.push(() => engine.stop());
+    engine.submit({ clientOrderId: 'P1', symbol: 'ACME', side: 'buy', qty: 1, price: 10 });
+    level = 20;
+    engine.submit({ clientOrderId: 'P2', symbol: 'ACME', side: 'buy', qty: 1, price: 10 });
+    expect(lines.filter((l) => l.includes('order sent')).map((l) => (JSON.parse(l) as { clientOrderId: string }).clientOrderId)).toEqual(['P2']);
+  });
 });

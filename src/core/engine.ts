@@ -8,7 +8,7 @@ import { R, isRejectReason, reasonCode, reasonId, type RejectReason } from '../d
 import type { BrokerReport, ExecutionReport, Trade } from '../domain/report.js';
 import { INVALID, OrderEvent, RESTORE, nextStatus } from '../domain/transitions.js';
 import { LatencyHistogram, type LatencySummary } from '../ops/latency.js';
-import { createLogger, debugEnabled, type Logger } from '../ops/logger.js';
+import { createLogger, watchDebug, type DebugWatch, type Logger } from '../ops/logger.js';
 import { LimitTable, ladderUnitProblems, riskProblems, type RiskConfig } from '../risk/limits.js';
 import { PreTradeRisk } from '../risk/pretrade.js';
 import { ANOMALY_SEVERITY, type Anomaly, type AnomalyKind } from './anomaly.js';
@@ -210,9 +210,10 @@ export class Engine {
   /** Set by `apply` for the callbacks that follow: the slot (-1: none) and whether its order changed. */
   private cbSlot = -1;
   private cbChanged = false;
-  /** The logger is at debug or below (per-order lines): pino's numeric level, not isLevelEnabled (a lookup per call). */
+  /** The logger is at debug or below (per-order lines): a field kept by pino's level-change event. */
+  private readonly debugWatch: DebugWatch;
   private get debugOrders(): boolean {
-    return debugEnabled(this.logger);
+    return this.debugWatch.debug;
   }
   /** Scratch for `parse` (no allocation per order). */
   private readonly parsed = { id: '', idText: '', inst: undefined as Instrument | undefined, side: 0, type: 0, tif: 0, reduceOnly: false, detail: '' };
@@ -306,6 +307,7 @@ export class Engine {
     for (const inst of this.instruments) this.bySymbol.set(inst.symbol, inst);
     this.clock = config.clock ?? systemClock;
     this.logger = config.logger ?? createLogger();
+    this.debugWatch = watchDebug(this.logger);
     const capacity = config.capacity ?? 65536;
     this.limits = resolveLimits(config.limits, capacity);
     this.table = new OrderTable({
@@ -1230,8 +1232,21 @@ export class Engine {
 
   /** The account checks after the gate; on a refusal the detail is left in `postDetail`. */
   private postCheck(inst: Instrument, side: number, market: boolean, qty: number, units: number, reduceOnly: boolean, openBuy: Float64Array, openSell: Float64Array, now: number): number {
-    const px = market ? this.risk.reference[inst.index]! : units / inst.scale;
     this.protection = Number.NaN;
+    const A = this.accountRisk;
+    A.now = now;
+    // The common case (a limit order, no account check on the instrument) stays this small, so
+    // V8 inlines it into submit with the dedup probe and the clock: the rest is a call.
+    if (!market && !reduceOnly && !A.applies(inst.index)) return 0;
+    A.qty = qty;
+    A.pxUnits = units;
+    return this.accountCheck(inst, side, market, reduceOnly, openBuy, openSell);
+  }
+
+  /** postCheck past its common case: market protection, then the account checks (order from accountRisk's fields). */
+  private accountCheck(inst: Instrument, side: number, market: boolean, reduceOnly: boolean, openBuy: Float64Array, openSell: Float64Array): number {
+    const A = this.accountRisk;
+    const qty = A.qty;
     if (market) {
       const r = this.protectionFor(inst, side);
       if (r !== 0) {
@@ -1239,16 +1254,15 @@ export class Engine {
         return r;
       }
     }
-    const A = this.accountRisk;
-    A.qty = qty;
-    A.px = px;
-    A.now = now;
     if (!reduceOnly && !A.applies(inst.index)) return 0;
     A.qu = Math.round(qty * this.money.qtyScale[inst.index]!);
     // price units of the order's notional: its limit, else the reference
-    A.pxUnits = market ? this.risk.refUnits[inst.index]! : units;
+    if (market) A.pxUnits = this.risk.refUnits[inst.index]!;
     const r = A.check(inst, side, reduceOnly, this.ledger, openBuy, openSell, this.risk.refUnits);
-    if (r !== 0) this.postDetail = A.detail(r, inst, side, qty, px, this.ledger, openBuy, openSell, this.risk.refUnits);
+    if (r !== 0) {
+      const px = market ? this.risk.reference[inst.index]! : A.pxUnits / inst.scale;
+      this.postDetail = A.detail(r, inst, side, qty, px, this.ledger, openBuy, openSell, this.risk.refUnits);
+    }
     return r;
   }
 

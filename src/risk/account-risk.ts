@@ -79,12 +79,11 @@ export class AccountRisk {
   }
 
   /**
-   * The order's quantity, price (decimal; the reference for a market order, NaN if none) and
-   * the engine clock, set by the caller before `check` / `accept`. Fields, not arguments: a
-   * double passed to a call V8 does not inline is boxed, measured 32 B per order.
+   * The order's quantity (decimal) and the engine clock, set by the caller before `check` /
+   * `accept`. Fields, not arguments: a double passed to a call V8 does not inline is boxed,
+   * measured 32 B per order.
    */
   qty = 0.5;
-  px = 0.5;
   now = 0.5;
   /** The order's quantity units, and price units for its notional (NaN when none is known). */
   qu = 0.5;
