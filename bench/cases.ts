@@ -5,7 +5,10 @@ import { systemClock, type Clock } from '../src/core/clock.js';
 import { loadNative } from '../src/native/loader.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
 import type { OrderRequest } from '../src/domain/order.js';
-import { MapEngine } from './baseline.js';
+import { FloorEngine } from './floor.js';
+import { NaiveMapEngine } from './naive.js';
+import { SameWorkEngine } from './same-work.js';
+import type { StrategyCallbacks } from '../src/core/strategy.js';
 import { EchoBroker } from './echo-broker.js';
 import { makeGateCases } from './gate-cases.js';
 import { makeLedgerCases } from './ledger-cases.js';
@@ -55,6 +58,8 @@ function orderPool(n: number): OrderRequest[] {
 const dayShift = { ms: 0 };
 const origin = performance.timeOrigin;
 const benchClock: Clock = { ...systemClock, now: () => origin + performance.now() + dayShift.ms };
+/** The baselines' and the floor's clock: the engine's reading, without the day shift. */
+const wallMs = (): number => origin + performance.now();
 function nextDay(engine: Engine): void {
   dayShift.ms += 86_400_000;
   engine.tradingDayNow();
@@ -110,30 +115,44 @@ export function makeCases(): BenchCase[] {
       check: () => engineCheck(engine, false),
     });
   }
-  {
+  // submit alone on the fair baseline, the naive one and the floor
+  for (const name of ['same-work-map', 'naive-map', 'floor'] as const) {
     const broker = new EchoBroker();
-    let base!: MapEngine;
+    let same!: SameWorkEngine;
+    let naive!: NaiveMapEngine;
+    let floor!: FloorEngine;
     let i = 0;
     let denied = 0;
     cases.push({
-      suite: 'submit', name: 'baseline-map', backend: 'js-map', workload: 'Map-of-objects submit with the same checks',
+      suite: 'submit', name, backend: name === 'floor' ? 'js-floor' : 'js-map',
+      workload: name === 'same-work-map' ? 'Map-of-objects submit doing the engine\'s work (fair baseline)'
+        : name === 'naive-map' ? 'Map-of-objects submit with only the basic checks (NAIVE baseline: less work than the engine)'
+          : 'the least JS that submits: typed arrays, open addressing, one clock read (the floor)',
       init: async () => {
         needPool();
-        base = new MapEngine(INSTRUMENTS, broker, LIMITS);
-        await broker.connect(base.sink);
+        if (name === 'same-work-map') same = new SameWorkEngine(INSTRUMENTS, broker, LIMITS, wallMs);
+        else if (name === 'naive-map') naive = new NaiveMapEngine(INSTRUMENTS, broker, LIMITS);
+        else floor = new FloorEngine(INSTRUMENTS, broker, LIMITS, wallMs, POOL, POOL);
+        await broker.connect(same?.sink ?? naive?.sink ?? floor.sink);
       },
       prepare: (count) => {
         if (count > POOL) throw new Error(`cycle of ${count} ops exceeds the pool of ${POOL} orders`);
         broker.rejectAll();
+        same?.rollDay();
+        floor?.rollDay();
         i = 0;
       },
       op: () => {
-        if (base.submit(pool[i++]!).status !== 'accepted') denied++;
+        const o = pool[i++]!;
+        if (name === 'same-work-map') {
+          if (same.submit(o).status !== 'accepted') denied++;
+        } else if (name === 'naive-map') {
+          if (naive.submit(o).status !== 'accepted') denied++;
+        } else if (floor.submit(o) !== 0) denied++;
       },
-      check: () => (denied > 0 ? `baseline denied ${denied}` : undefined),
+      check: () => (denied > 0 ? `${name} denied ${denied}` : undefined),
     });
   }
-
   // the whole submit path in batches: submitMany on each gate backend
   for (const backend of ['ts', 'native'] as const) {
     if (backend === 'native' && loadNative().addon === undefined) continue;
@@ -164,52 +183,93 @@ export function makeCases(): BenchCase[] {
     });
   }
 
-  // the whole loop on the echo broker: submit → ack → fill, zero latency
-  const loop = (name: 'engine' | 'engine-no-latency' | 'baseline-map'): BenchCase => {
+  // the whole loop on the echo broker: submit → ack → fill, zero latency; with and without a
+  // registered strategy (three callbacks that read what they are given)
+  type LoopName = 'engine' | 'engine-no-latency' | 'engine-strategy' | 'same-work-map' | 'same-work-map-strategy' | 'naive-map' | 'floor' | 'floor-strategy' | 'harness';
+  const loop = (name: LoopName): BenchCase => {
     const broker = new EchoBroker();
     const expected = new Map<string, number>();
+    const isEngine = name.startsWith('engine');
+    const withStrategy = name.endsWith('-strategy');
     let engine!: Engine;
-    let base!: MapEngine;
+    let same!: SameWorkEngine;
+    let naive!: NaiveMapEngine;
+    let floor!: FloorEngine;
     let i = 0;
+    let seen = 0;
+    const strategy: StrategyCallbacks = {
+      onExecutionReport: (r) => void (seen += r.cumQty > 0 ? 1 : 0),
+      onTrade: (t) => void (seen += t.clientOrderId.length > 0 && t.brokerOrderId.length > 0 ? 1 : 0),
+      onOrder: (o) => void (seen += o.status === 'Filled' ? 1 : 0),
+    };
     return {
-      suite: 'loop-echo', name, backend: name === 'baseline-map' ? 'js-map' : 'ts',
-      workload: `submit, then ack + full fill report applied (echo broker, zero latency; the engine's day rolls every 65536 orders, as its ids come round again)${name === 'engine-no-latency' ? '; latency histograms off' : ''}`,
+      suite: 'loop-echo', name, backend: isEngine ? 'ts' : name.startsWith('floor') ? 'js-floor' : name === 'harness' ? 'js' : 'js-map',
+      workload: `submit, then ack + full fill report applied (echo broker, zero latency; the day rolls every 65536 orders, as the ids come round again)${name === 'engine-no-latency' ? '; latency histograms off' : ''}${withStrategy ? '; a strategy with three callbacks registered' : ''}${name.startsWith('same-work') ? '; the fair baseline' : name === 'naive-map' ? '; the NAIVE baseline (less work than the engine)' : name.startsWith('floor') ? '; the floor' : name === 'harness' ? '; NO ENGINE: the echo broker and this loop alone, their own cost in every row above' : ''}`,
       init: async () => {
         needPool();
-        if (name !== 'baseline-map') {
-          engine = engineOn(broker, 1 << 12, name === 'engine');
+        if (isEngine) {
+          engine = engineOn(broker, 1 << 12, name !== 'engine-no-latency');
+          if (withStrategy) engine.setStrategy(strategy);
           await engine.start();
+        } else if (name.startsWith('same-work')) {
+          same = new SameWorkEngine(INSTRUMENTS, broker, LIMITS, wallMs);
+          if (withStrategy) same.strategy = strategy;
+          await broker.connect(same.sink);
+        } else if (name === 'naive-map') {
+          naive = new NaiveMapEngine(INSTRUMENTS, broker, LIMITS);
+          await broker.connect(naive.sink);
+        } else if (name === 'harness') {
+          await broker.connect({ onReport: (r) => void (seen += r.kind === 'trade' ? 1 : 0), onDisconnect: () => {} });
         } else {
-          base = new MapEngine(INSTRUMENTS, broker, LIMITS);
-          await broker.connect(base.sink);
+          floor = new FloorEngine(INSTRUMENTS, broker, LIMITS, wallMs, 1 << 12, 1 << 16);
+          if (withStrategy) {
+            floor.callbacks = {
+              report: (_c, _b, cum) => void (seen += cum > 0 ? 1 : 0),
+              trade: (c, b) => void (seen += c.length > 0 && b.length > 0 ? 1 : 0),
+              order: (_c, _b, st) => void (seen += st === 3 ? 1 : 0),
+            };
+          }
+          await broker.connect(floor.sink);
         }
       },
       prepare: () => {},
       op: () => {
-        if ((i & 0xffff) === 0 && i > 0 && name !== 'baseline-map') nextDay(engine);
+        if ((i & 0xffff) === 0 && i > 0) {
+          if (isEngine) nextDay(engine);
+          same?.rollDay();
+          floor?.rollDay();
+        }
         const o = pool[i++ & 0xffff]!;
-        if (name !== 'baseline-map') engine.submit(o);
-        else base.submit(o);
+        if (isEngine) engine.submit(o);
+        else if (same !== undefined) same.submit(o);
+        else if (naive !== undefined) naive.submit(o);
+        else if (floor !== undefined) floor.submit(o);
+        else broker.placeOrder({ clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, type: 'limit', tif: 'day', qty: o.qty, price: o.price!, protectionPrice: undefined });
         broker.flush();
         expected.set(o.symbol, (expected.get(o.symbol) ?? 0) + (o.side === 'buy' ? o.qty : -o.qty));
       },
-      check: () =>
-        name !== 'baseline-map'
-          ? (engineCheck(engine, true) ?? positionsCheck((s) => engine.positions().find((p) => p.symbol === s)!.qty, expected))
-          : (positionsCheck((s) => base.positions.get(s)!, expected) ?? (base.size !== 0 ? `baseline kept ${base.size} orders` : undefined)),
+      check: () => {
+        if (withStrategy && seen < i * 3) return `the strategy saw ${seen} callbacks for ${i} orders`;
+        if (isEngine) return engineCheck(engine, true) ?? positionsCheck((s) => engine.positions().find((p) => p.symbol === s)!.qty, expected);
+        if (same !== undefined) return positionsCheck((s) => same.position(s), expected) ?? (same.size !== 0 ? `same-work kept ${same.size} open orders` : same.denied + same.invalid > 0 ? `same-work denied ${same.denied}, invalid ${same.invalid}` : undefined);
+        if (naive !== undefined) return positionsCheck((s) => naive.positions.get(s)!, expected) ?? (naive.size !== 0 ? `naive kept ${naive.size} orders` : undefined);
+        if (floor === undefined) return seen === i ? undefined : `the harness saw ${seen} fills for ${i} orders`;
+        return positionsCheck((s) => floor.position[INSTRUMENTS.findIndex((x) => x.symbol === s)]!, expected) ?? (floor.fills !== i ? `floor fills ${floor.fills} != ${i}` : undefined);
+      },
     };
   };
-  cases.push(loop('engine'), loop('engine-no-latency'), loop('baseline-map'));
+  cases.push(...(['engine', 'engine-no-latency', 'engine-strategy', 'same-work-map', 'same-work-map-strategy', 'naive-map', 'floor', 'floor-strategy', 'harness'] as const).map(loop));
 
   // the whole loop on the embedded simulated broker (matching, reports, records)
-  const simLoop = (name: 'engine' | 'baseline-map'): BenchCase => {
+  const simLoop = (name: 'engine' | 'same-work-map' | 'naive-map'): BenchCase => {
     const sim = new SimBroker({
       instruments: INSTRUMENTS, seed: 1, marketStepMs: 0, delivery: 'manual', startPrices: PRICES,
       market: { minLevelLots: 1e9, maxLevelLots: 1e9, maxMoveTicks: 0 },
     });
     const marketable = new Map(INSTRUMENTS.map((inst) => [inst.symbol, sim.quote(inst.symbol)]));
     let engine!: Engine;
-    let base!: MapEngine;
+    let same!: SameWorkEngine;
+    let naive!: NaiveMapEngine;
     let n = 0;
     return {
       suite: 'loop-sim', name, backend: name === 'engine' ? 'ts' : 'js-map',
@@ -218,28 +278,36 @@ export function makeCases(): BenchCase[] {
         if (name === 'engine') {
           engine = engineOn(sim, 1 << 12);
           await engine.start();
+        } else if (name === 'same-work-map') {
+          same = new SameWorkEngine(INSTRUMENTS, sim, LIMITS, wallMs);
+          await sim.connect(same.sink);
         } else {
-          base = new MapEngine(INSTRUMENTS, sim, LIMITS);
-          await sim.connect(base.sink);
+          naive = new NaiveMapEngine(INSTRUMENTS, sim, LIMITS);
+          await sim.connect(naive.sink);
         }
       },
       prepare: () => {},
       op: () => {
-        if ((n & 0xffff) === 0 && n > 0 && name === 'engine') nextDay(engine);
+        if ((n & 0xffff) === 0 && n > 0) {
+          if (name === 'engine') nextDay(engine);
+          same?.rollDay();
+        }
         const inst = INSTRUMENTS[n & 3]!;
         const buy = (n & 4) === 0;
         const q = marketable.get(inst.symbol)!;
         const o: OrderRequest = { clientOrderId: `s${n++}`, symbol: inst.symbol, side: buy ? 'buy' : 'sell', qty: inst.lotSize ?? 1, price: buy ? q.ask : q.bid };
         if (name === 'engine') engine.submit(o);
-        else base.submit(o);
+        else if (same !== undefined) same.submit(o);
+        else naive.submit(o);
         sim.flush();
       },
       check: () => {
         if (name === 'engine') return engineCheck(engine, true);
-        return base.fills === n ? undefined : `baseline fills ${base.fills} != orders ${n}`;
+        const fills = same?.fills ?? naive.fills;
+        return fills === n ? undefined : `${name} fills ${fills} != orders ${n}`;
       },
     };
   };
-  cases.push(simLoop('engine'), simLoop('baseline-map'));
+  cases.push(simLoop('engine'), simLoop('same-work-map'), simLoop('naive-map'));
   return [...cases, ...makeGateCases(), ...makeLedgerCases()];
 }

@@ -1,6 +1,8 @@
 // tradecore benchmarks: each case in a fresh process, engine beside an idiomatic baseline.
-// Workloads: submit alone; the whole loop (submit → ack → fill) on an echo broker and on the
-// embedded simulated broker; the journal (bench/journal.ts); reconciliation with 10k open
+// Workloads: submit alone; the whole loop (submit → ack → fill) on an echo broker (with and
+// without a registered strategy) and on the embedded simulated broker, each beside the fair
+// same-work baseline (bench/same-work.ts), the naive one (bench/naive.ts) and the floor
+// (bench/floor.ts), with per-row x_faster_than_same_work and x_floor; the journal (bench/journal.ts); reconciliation with 10k open
 // orders against a one-pass comparison (bench/recon.ts). Writes bench/results/latest.json: an array of
 // {suite, case, backend, ops_per_sec, ns_per_op_p50, ns_per_op_p99, samples, ...}.
 // Full mode runs every case in 3 fresh processes and keeps the median one.
@@ -16,12 +18,21 @@ const CASES: Array<[string, string]> = [
   ['submit', 'engine'],
   ['submit', 'engine-submitMany-ts'],
   ['submit', 'engine-submitMany-native'],
-  ['submit', 'baseline-map'],
+  ['submit', 'same-work-map'],
+  ['submit', 'naive-map'],
+  ['submit', 'floor'],
   ['loop-echo', 'engine'],
   ['loop-echo', 'engine-no-latency'],
-  ['loop-echo', 'baseline-map'],
+  ['loop-echo', 'engine-strategy'],
+  ['loop-echo', 'same-work-map'],
+  ['loop-echo', 'same-work-map-strategy'],
+  ['loop-echo', 'naive-map'],
+  ['loop-echo', 'floor'],
+  ['loop-echo', 'floor-strategy'],
+  ['loop-echo', 'harness'],
   ['loop-sim', 'engine'],
-  ['loop-sim', 'baseline-map'],
+  ['loop-sim', 'same-work-map'],
+  ['loop-sim', 'naive-map'],
   ['napi', 'empty-call'],
   ['ledger-fill', 'float-naive'],
   ['ledger-fill', 'exact'],
@@ -178,9 +189,27 @@ async function main(): Promise<void> {
   const ratios: Record<string, number> = {};
   const p50 = (suite: string, name: string) => rows.find((r) => r.suite === suite && r.case === name)?.ns_per_op_p50;
   for (const r of rows) {
-    const ref = r.suite.startsWith('gate-') ? 'ts-per-order' : r.suite.startsWith('dedup-') ? 'baseline-map-get' : r.suite === 'journal-append' ? 'fsync-file' : r.suite === 'journal-loop' ? 'engine' : r.suite.startsWith('recon-') ? 'naive' : r.suite === 'ledger-fill' ? 'float-naive' : 'baseline-map';
-    const base = p50(r.suite, ref);
+    const ref = r.suite.startsWith('gate-') ? 'ts-per-order' : r.suite.startsWith('dedup-') ? 'baseline-map-get' : r.suite === 'journal-append' ? 'fsync-file' : r.suite === 'journal-loop' ? 'engine' : r.suite.startsWith('recon-') ? 'naive' : r.suite === 'ledger-fill' ? 'float-naive' : undefined;
+    const base = ref === undefined ? undefined : p50(r.suite, ref);
     if (base !== undefined && r.case !== ref) ratios[`${r.suite}/${r.case} vs ${ref}`] = Math.round((base / r.ns_per_op_p50) * 100) / 100;
+  }
+  // the order-path suites, per row: speed-up over the fair (same-work) baseline, and the
+  // multiple of the floor, each against the variant with the same strategy setting
+  const round2 = (x: number) => Math.round(x * 100) / 100;
+  for (const r of rows) {
+    if ((r.suite !== 'submit' && !r.suite.startsWith('loop-')) || r.case === 'harness') continue;
+    const tail = r.case.endsWith('-strategy') ? '-strategy' : '';
+    const fair = p50(r.suite, `same-work-map${tail}`);
+    const floor = p50(r.suite, `floor${tail}`);
+    const row = r as unknown as Record<string, number>;
+    if (fair !== undefined) {
+      row.x_faster_than_same_work = round2(fair / r.ns_per_op_p50);
+      if (!r.case.startsWith('same-work')) ratios[`${r.suite}/${r.case} vs same-work-map${tail} (speed-up)`] = row.x_faster_than_same_work;
+    }
+    if (floor !== undefined) {
+      row.x_floor = round2(r.ns_per_op_p50 / floor);
+      if (!r.case.startsWith('floor')) ratios[`${r.suite}/${r.case} as a multiple of floor${tail}`] = row.x_floor;
+    }
   }
   // what the latency histograms cost per order: the same loop with them off, in this run
   const withH = p50('loop-echo', 'engine');
@@ -198,7 +227,7 @@ async function main(): Promise<void> {
     ...rows.map((r) =>
       `${r.suite.padEnd(11)} ${r.case.padEnd(26)} ${r.backend.padEnd(8)} ${String(r.ops_per_sec).padStart(10)} ${String(r.ns_per_op_p50).padStart(10)} ${String(r.ns_per_op_p99).padStart(10)} ${String(r.samples).padStart(8)}`,
     ),
-    ...Object.entries(ratios).map(([what, x]) => `${what}: ${x}x (p50 speed-up)`),
+    ...Object.entries(ratios).map(([what, x]) => `${what}: ${x}x${what.includes('multiple') || what.includes('speed-up') || what.includes('cost') ? '' : ' (p50 speed-up)'}`),
   ].join('\n');
   process.stdout.write(`${table}\n`);
   mkdirSync(resultsDir, { recursive: true });

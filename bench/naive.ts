@@ -18,12 +18,14 @@ interface MapOrder {
 const OPEN = new Set(['PendingNew', 'Submitted', 'PartiallyFilled', 'PendingCancel']);
 
 /**
- * The idiomatic way to write the same engine: a `Map` of plain order objects keyed by id, a
- * `Set` of exec ids per order, status strings, the same checks (price precision, tick, lot,
- * max quantity and notional, position with open exposure). It is what the engine's typed
- * arrays and open addressing are measured against.
+ * The NAIVE baseline, kept for comparison with earlier results and named so nobody takes it
+ * for a fair one (that is `SameWorkEngine` in same-work.ts): a `Map` of plain order objects,
+ * a `Set` of exec ids per order, status strings and the basic checks (price precision, tick,
+ * lot, quantity, notional, position with open exposure), but no clock reads, no histograms,
+ * no trading state or session checks, no transition table, no average-price ledger, no
+ * callbacks, and it deletes finished orders instead of keeping their ids for the day.
  */
-export class MapEngine {
+export class NaiveMapEngine {
   private readonly orders = new Map<string, MapOrder>();
   private readonly byBroker = new Map<string, MapOrder>();
   private readonly instruments = new Map<string, InstrumentSpec & { scale: number; tickUnits: number }>();
