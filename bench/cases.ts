@@ -65,8 +65,8 @@ function nextDay(engine: Engine): void {
   engine.tradingDayNow();
 }
 
-function engineOn(broker: EchoBroker | SimBroker, capacity: number, latencyHistograms = true): Engine {
-  return createEngine({ instruments: INSTRUMENTS, broker, capacity, retentionMs: 0, risk: { default: LIMITS }, logger: pino({ level: 'silent' }), latencyHistograms, clock: benchClock, connection: { heartbeatMs: 0 } });
+function engineOn(broker: EchoBroker | SimBroker, capacity: number, latencyHistograms = true, callbackArgs: 'views' | 'objects' = 'views'): Engine {
+  return createEngine({ instruments: INSTRUMENTS, broker, capacity, retentionMs: 0, risk: { default: LIMITS }, logger: pino({ level: 'silent' }), latencyHistograms, clock: benchClock, connection: { heartbeatMs: 0 }, callbackArgs });
 }
 
 function engineCheck(engine: Engine, expectFills: boolean): string | undefined {
@@ -185,12 +185,12 @@ export function makeCases(): BenchCase[] {
 
   // the whole loop on the echo broker: submit → ack → fill, zero latency; with and without a
   // registered strategy (three callbacks that read what they are given)
-  type LoopName = 'engine' | 'engine-no-latency' | 'engine-strategy' | 'same-work-map' | 'same-work-map-strategy' | 'naive-map' | 'floor' | 'floor-strategy' | 'harness';
+  type LoopName = 'engine' | 'engine-no-latency' | 'engine-strategy' | 'engine-strategy-objects' | 'same-work-map' | 'same-work-map-strategy' | 'naive-map' | 'floor' | 'floor-strategy' | 'harness';
   const loop = (name: LoopName): BenchCase => {
     const broker = new EchoBroker();
     const expected = new Map<string, number>();
     const isEngine = name.startsWith('engine');
-    const withStrategy = name.endsWith('-strategy');
+    const withStrategy = name.includes('-strategy');
     let engine!: Engine;
     let same!: SameWorkEngine;
     let naive!: NaiveMapEngine;
@@ -204,11 +204,11 @@ export function makeCases(): BenchCase[] {
     };
     return {
       suite: 'loop-echo', name, backend: isEngine ? 'ts' : name.startsWith('floor') ? 'js-floor' : name === 'harness' ? 'js' : 'js-map',
-      workload: `submit, then ack + full fill report applied (echo broker, zero latency; the day rolls every 65536 orders, as the ids come round again)${name === 'engine-no-latency' ? '; latency histograms off' : ''}${withStrategy ? '; a strategy with three callbacks registered' : ''}${name.startsWith('same-work') ? '; the fair baseline' : name === 'naive-map' ? '; the NAIVE baseline (less work than the engine)' : name.startsWith('floor') ? '; the floor' : name === 'harness' ? '; NO ENGINE: the echo broker and this loop alone, their own cost in every row above' : ''}`,
+      workload: `submit, then ack + full fill report applied (echo broker, zero latency; the day rolls every 65536 orders, as the ids come round again)${name === 'engine-no-latency' ? '; latency histograms off' : ''}${withStrategy ? '; a strategy with three callbacks registered' : ''}${name === 'engine-strategy-objects' ? " (callbackArgs: 'objects', a fresh object per callback)" : ''}${name.startsWith('same-work') ? '; the fair baseline' : name === 'naive-map' ? '; the NAIVE baseline (less work than the engine)' : name.startsWith('floor') ? '; the floor' : name === 'harness' ? '; NO ENGINE: the echo broker and this loop alone, their own cost in every row above' : ''}`,
       init: async () => {
         needPool();
         if (isEngine) {
-          engine = engineOn(broker, 1 << 12, name !== 'engine-no-latency');
+          engine = engineOn(broker, 1 << 12, name !== 'engine-no-latency', name === 'engine-strategy-objects' ? 'objects' : 'views');
           if (withStrategy) engine.setStrategy(strategy);
           await engine.start();
         } else if (name.startsWith('same-work')) {
@@ -258,7 +258,7 @@ export function makeCases(): BenchCase[] {
       },
     };
   };
-  cases.push(...(['engine', 'engine-no-latency', 'engine-strategy', 'same-work-map', 'same-work-map-strategy', 'naive-map', 'floor', 'floor-strategy', 'harness'] as const).map(loop));
+  cases.push(...(['engine', 'engine-no-latency', 'engine-strategy', 'engine-strategy-objects', 'same-work-map', 'same-work-map-strategy', 'naive-map', 'floor', 'floor-strategy', 'harness'] as const).map(loop));
 
   // the whole loop on the embedded simulated broker (matching, reports, records)
   const simLoop = (name: 'engine' | 'same-work-map' | 'naive-map'): BenchCase => {

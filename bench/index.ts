@@ -24,6 +24,7 @@ const CASES: Array<[string, string]> = [
   ['loop-echo', 'engine'],
   ['loop-echo', 'engine-no-latency'],
   ['loop-echo', 'engine-strategy'],
+  ['loop-echo', 'engine-strategy-objects'],
   ['loop-echo', 'same-work-map'],
   ['loop-echo', 'same-work-map-strategy'],
   ['loop-echo', 'naive-map'],
@@ -198,7 +199,7 @@ async function main(): Promise<void> {
   const round2 = (x: number) => Math.round(x * 100) / 100;
   for (const r of rows) {
     if ((r.suite !== 'submit' && !r.suite.startsWith('loop-')) || r.case === 'harness') continue;
-    const tail = r.case.endsWith('-strategy') ? '-strategy' : '';
+    const tail = r.case.includes('-strategy') ? '-strategy' : '';
     const fair = p50(r.suite, `same-work-map${tail}`);
     const floor = p50(r.suite, `floor${tail}`);
     const row = r as unknown as Record<string, number>;

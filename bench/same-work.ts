@@ -4,6 +4,7 @@ import type { InstrumentSpec } from '../src/domain/instrument.js';
 import type { Order, OrderRequest, SubmitResult, TimeInForce } from '../src/domain/order.js';
 import type { BrokerReport, ExecutionReport, Trade } from '../src/domain/report.js';
 import type { StrategyCallbacks } from '../src/core/strategy.js';
+import { selfObject } from '../src/core/views.js';
 
 interface SwOrder {
   clientOrderId: string;
@@ -63,8 +64,8 @@ const histogram = () => hdr.build({ useWebAssembly: true, lowestDiscernibleValue
  * cumulative-quantity checks; finished orders kept for the day, so their ids stay refused
  * until the day rolls; the same HDR records through hdr-histogram-js (ack and fill latency,
  * report handling, callbacks) and the same clock reads around them; and, with a strategy,
- * the three callbacks with both ids, each given a fresh object as the engine's object
- * callbacks are. What it leaves out is what it could not do without the engine's own
+ * the three callbacks with both ids, each given a fresh object as the engine's
+ * `callbackArgs: 'objects'` gives. What it leaves out is what it could not do without the engine's own
  * machinery: a journal (off in the benchmark), recovery and reconciliation.
  */
 export class SameWorkEngine {
@@ -219,24 +220,24 @@ export class SameWorkEngine {
     if (s === undefined) return;
     const leaves = OPEN.has(status) ? o.qty - o.cumQty : 0;
     if (s.onExecutionReport) {
-      const er: ExecutionReport = {
+      const er: ExecutionReport & { toObject(): ExecutionReport } = {
         kind: r.kind, execId: r.execId, clientOrderId: o.clientOrderId, brokerOrderId: o.brokerOrderId, symbol: o.symbol, side: o.side,
-        status, lastQty: r.lastQty ?? 0, lastPx: r.lastPx ?? Number.NaN, cumQty: o.cumQty, leavesQty: leaves, time: r.time ?? t0,
+        status, lastQty: r.lastQty ?? 0, lastPx: r.lastPx ?? Number.NaN, cumQty: o.cumQty, leavesQty: leaves, time: r.time ?? t0, toObject: selfObject,
       };
       s.onExecutionReport(er);
     }
     if (r.kind === 'trade' && s.onTrade) {
-      const tr: Trade = {
+      const tr: Trade & { toObject(): Trade } = {
         tradeId: `${o.brokerOrderId}:${r.execId}`, execId: r.execId, clientOrderId: o.clientOrderId, brokerOrderId: o.brokerOrderId,
-        symbol: o.symbol, side: o.side, qty: r.lastQty!, price: r.lastPx!, time: r.time ?? t0, external: false,
+        symbol: o.symbol, side: o.side, qty: r.lastQty!, price: r.lastPx!, time: r.time ?? t0, external: false, toObject: selfObject,
       };
       s.onTrade(tr);
     }
     if (s.onOrder) {
-      const snap: Order = {
+      const snap: Order & { toObject(): Order } = {
         clientOrderId: o.clientOrderId, brokerOrderId: o.brokerOrderId, symbol: o.symbol, side: o.side, type: o.type, tif: o.tif,
         qty: o.qty, price: o.price, status, cumQty: o.cumQty, leavesQty: leaves, avgPx: o.avgPx, external: false, overfilled: false,
-        createdAt: o.createdAt, updatedAt: o.updatedAt,
+        createdAt: o.createdAt, updatedAt: o.updatedAt, toObject: selfObject,
       };
       s.onOrder(snap);
     }

@@ -130,7 +130,7 @@ describe('report checks', () => {
   it("a cancel reject's reason reaches the strategy", async () => {
     const h = await baseHarness();
     const seen: ExecutionReport[] = [];
-    h.engine.setStrategy({ onExecutionReport: (r) => seen.push(r) });
+    h.engine.setStrategy({ onExecutionReport: (r) => seen.push(r.toObject()) });
     h.engine.submit(order('a', 10));
     h.broker.ack('a', 'B1');
     h.engine.cancel('a');

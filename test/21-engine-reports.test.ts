@@ -14,12 +14,74 @@ describe.each(PATHS)('on the %s path', (path: SubmitPath) => {
     const h = await harness();
     const seen = { orders: [] as Order[], trades: [] as Trade[], reports: [] as ExecutionReport[] };
     h.engine.setStrategy({
-      onOrder: (o) => seen.orders.push(o),
-      onTrade: (t) => seen.trades.push(t),
-      onExecutionReport: (r) => seen.reports.push(r),
+      onOrder: (o) => seen.orders.push(o.toObject()),
+      onTrade: (t) => seen.trades.push(t.toObject()),
+      onExecutionReport: (r) => seen.reports.push(r.toObject()),
     });
     return { ...h, seen };
   }
+
+  describe('callback views', () => {
+    it('a view kept past its call shows later changes; its toObject() copy does not', async () => {
+      const h = await harness();
+      const kept: { order?: Order; report?: ExecutionReport; trade?: Trade } = {};
+      const copies: { order?: Order; report?: ExecutionReport; trade?: Trade } = {};
+      h.engine.setStrategy({
+        onOrder: (o) => {
+          if (o.clientOrderId !== 'a') return;
+          kept.order ??= o;
+          copies.order ??= o.toObject();
+        },
+        onTrade: (t) => {
+          kept.trade ??= t;
+          copies.trade ??= t.toObject();
+        },
+        onExecutionReport: (r) => {
+          kept.report ??= r;
+          copies.report ??= r.toObject();
+        },
+      });
+      h.engine.submit(buy('a'));
+      h.broker.ack('a', 'B1');
+      // during the call and in the copy: the ack
+      expect(copies.order).toMatchObject({ clientOrderId: 'a', brokerOrderId: 'B1', status: 'Submitted', cumQty: 0, leavesQty: 100 });
+      expect(copies.report).toMatchObject({ kind: 'new', clientOrderId: 'a', status: 'Submitted' });
+      h.broker.fill('a', 'B1', 40, 10);
+      expect(kept.order!.status).toBe('PartiallyFilled');
+      expect(kept.order!.cumQty).toBe(40);
+      expect(kept.report!.kind).toBe('trade');
+      expect(copies.report!.kind).toBe('new');
+      expect(copies.trade).toMatchObject({ tradeId: 'B1:X2', clientOrderId: 'a', brokerOrderId: 'B1', qty: 40, price: 10, external: false });
+      h.engine.submit(buy('b'));
+      h.broker.ack('b', 'B2');
+      h.broker.fill('b', 'B2', 7, 10);
+      // the kept views now show the other order; the copies still say what they said
+      expect(kept.report!.clientOrderId).toBe('b');
+      expect(kept.trade!.clientOrderId).toBe('b');
+      expect(kept.trade!.qty).toBe(7);
+      expect(copies.order).toMatchObject({ clientOrderId: 'a', status: 'Submitted', cumQty: 0 });
+      expect(copies.trade).toMatchObject({ clientOrderId: 'a', qty: 40 });
+      expect(JSON.parse(JSON.stringify(kept.trade))).toMatchObject({ clientOrderId: 'b', qty: 7 });
+    });
+
+    it("callbackArgs: 'objects' gives a fresh object per call that keeps its values", async () => {
+      const h = await harness({ callbackArgs: 'objects' });
+      const orders: Order[] = [];
+      const reports: ExecutionReport[] = [];
+      h.engine.setStrategy({ onOrder: (o) => void orders.push(o), onExecutionReport: (r) => void reports.push(r) });
+      h.engine.submit(buy('a'));
+      h.broker.ack('a', 'B1');
+      h.broker.fill('a', 'B1', 100, 10);
+      expect(orders.map((o) => o.status)).toEqual(['Submitted', 'Filled']);
+      expect(reports.map((r) => r.kind)).toEqual(['new', 'trade']);
+      expect(orders[0]).not.toBe(orders[1]);
+      expect((orders[0] as Order & { toObject(): Order }).toObject()).toBe(orders[0]);
+    });
+
+    it('refuses an unknown callbackArgs', async () => {
+      await expect(harness({ callbackArgs: 'proxies' as never })).rejects.toThrow("callbackArgs: must be 'views' or 'objects'");
+    });
+  });
 
   describe('lifecycle paths', () => {
     it('normal: ack then full fill', async () => {

@@ -193,7 +193,7 @@ describe('replay of a journal', () => {
     const e = createEngine({
       instruments: INSTRUMENTS, broker, clock, logger: quiet(), connection: NO_HEARTBEAT,
       journal: { dir, snapshotEveryRecords: 0, snapshotEveryMs: 0, compaction: 'off' },
-      strategy: { onTrade: (t) => void trades.push(t) },
+      strategy: { onTrade: (t) => void trades.push(t.toObject()) },
     });
     await e.start();
     for (let i = 0; i < 20; i++) {

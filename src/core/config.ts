@@ -54,6 +54,13 @@ export interface EngineConfig {
   logger?: Logger;
   /** Strategy callbacks; may also be registered once with `engine.setStrategy`. */
   strategy?: StrategyCallbacks;
+  /**
+   * What the strategy callbacks are given. `'views'` (default): reusable views over the order
+   * table, valid during the call, no allocation per report; call `toObject()` on one to keep it.
+   * `'objects'`: a fresh plain object per call (what earlier versions gave), which may be kept
+   * as it is; measured slower (see bench/results).
+   */
+  callbackArgs?: 'views' | 'objects';
   /** Receives every anomaly (unknown order, overfill, invalid transition, ...). */
   onAnomaly?: AnomalyHook;
   /**
@@ -103,7 +110,7 @@ export interface EngineConfig {
 
 const KNOWN = new Set([
   'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'currencyPrecision', 'clock', 'logger', 'strategy', 'onAnomaly', 'backend', 'testHooks', 'onTradingState', 'markets', 'cancelOutsideSession',
-  'environment', 'live', 'connection', 'onConnectionState', 'journal', 'latencyHistograms', 'recon', 'tradingDay', 'limits', 'onDayRoll',
+  'environment', 'live', 'connection', 'onConnectionState', 'journal', 'latencyHistograms', 'recon', 'tradingDay', 'limits', 'onDayRoll', 'callbackArgs',
 ]);
 
 /** Thrown by `createEngine` with every problem of the config at once. */
@@ -223,6 +230,7 @@ export function configProblems(cfg: unknown, options: { fileOnly?: boolean } = {
   errors.push(...connectionProblems(c.connection));
   if (c.journal !== undefined) errors.push(...journalProblems(c.journal));
   if (c.latencyHistograms !== undefined && typeof c.latencyHistograms !== 'boolean') errors.push('latencyHistograms: must be true or false');
+  if (c.callbackArgs !== undefined && c.callbackArgs !== 'views' && c.callbackArgs !== 'objects') errors.push(`callbackArgs: must be 'views' or 'objects', got ${JSON.stringify(c.callbackArgs)}`);
   if (c.onConnectionState !== undefined && typeof c.onConnectionState !== 'function') errors.push('onConnectionState: must be a function');
   errors.push(...reconProblems(c.recon));
   return errors;

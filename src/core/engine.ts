@@ -2,12 +2,13 @@ import { NotSentError, type BrokerAdapter } from '../brokers/adapter.js';
 import { SimBroker } from '../brokers/sim/sim-broker.js';
 import { fromPriceUnits, makeInstrument, type Instrument, type InstrumentSpec } from '../domain/instrument.js';
 import { FILL_PRICE_DIGITS, mulDivFloor, type MoneySpace } from '../domain/money.js';
-import type { CancelResult, Order, OrderRequest, OrderType, Side, SubmitResult, TimeInForce } from '../domain/order.js';
+import type { CancelResult, Order, OrderRequest, Side, SubmitResult } from '../domain/order.js';
 import { OrderStatus, STATUS_NAMES, isOpen, isTerminal, statusName } from '../domain/order-status.js';
 import { R, isRejectReason, reasonCode, reasonId, type RejectReason } from '../domain/reject-reason.js';
-import type { BrokerReport, ExecutionReport, Trade } from '../domain/report.js';
+import type { BrokerReport } from '../domain/report.js';
 import { INVALID, OrderEvent, RESTORE, nextStatus } from '../domain/transitions.js';
 import { LatencyHistogram, type LatencySummary } from '../ops/latency.js';
+import { ExecutionReportTableView, OrderTableView, TIF_NAMES, TYPE_NAMES, TradeTableView, executionReportObject, orderObject, selfObject, tradeObject, type Keepable } from './views.js';
 import { createLogger, watchDebug, type DebugWatch, type Logger } from '../ops/logger.js';
 import { LimitTable, ladderUnitProblems, riskProblems, type RiskConfig } from '../risk/limits.js';
 import { PreTradeRisk } from '../risk/pretrade.js';
@@ -156,8 +157,6 @@ export interface EngineLatency {
   callback: LatencySummary;
 }
 
-const TIF_NAMES: readonly TimeInForce[] = ['day', 'gtc', 'ioc'];
-const TYPE_NAMES: readonly OrderType[] = ['limit', 'market'];
 /** Quantity tolerance: fills of fractional lots accumulate float noise. */
 const QTY_EPS = 1e-9;
 /** Fill units per order price unit. */
@@ -207,6 +206,11 @@ export class Engine {
   private readonly callbackLatency = new LatencyHistogram();
   /** Latency histograms recorded (config `latencyHistograms`, default on). */
   private readonly timed: boolean;
+  /** Callback arguments: reusable views (default) or fresh objects (`callbackArgs: 'objects'`). */
+  private readonly objectArgs: boolean;
+  private readonly orderView: OrderTableView;
+  private readonly reportView: ExecutionReportTableView;
+  private readonly tradeView: TradeTableView;
   /** Set by `apply` for the callbacks that follow: the slot (-1: none) and whether its order changed. */
   private cbSlot = -1;
   private cbChanged = false;
@@ -358,6 +362,10 @@ export class Engine {
       cumQtyMismatches: 0, fillsThroughLimit: 0, fillPricesRounded: 0,
     };
     this.timed = config.latencyHistograms ?? true;
+    this.objectArgs = config.callbackArgs === 'objects';
+    this.orderView = new OrderTableView(this.table, this.instruments);
+    this.reportView = new ExecutionReportTableView(this.table, this.instruments);
+    this.tradeView = new TradeTableView(this.table, this.instruments);
 
     this.environment = config.environment ?? 'paper';
     this.liveArm = config.live;
@@ -1691,10 +1699,27 @@ export class Engine {
     }
     const s = this.strategy;
     if (slot < 0 || s === undefined) return;
-    const inst = this.instruments[t.instrument[slot]!]!;
-    if (s.onExecutionReport !== undefined) this.call(s.onExecutionReport, s, this.executionReport(slot, r, inst), slot);
-    if (r.kind === 'trade' && s.onTrade !== undefined) this.call(s.onTrade, s, this.trade(slot, r, inst, (t.flags[slot]! & F_EXTERNAL) !== 0, t0), slot);
-    if (this.cbChanged && s.onOrder !== undefined) this.call(s.onOrder, s, this.snapshot(slot), slot);
+    if (this.objectArgs) this.callWithObjects(s, slot, r, t0);
+    else {
+      if (s.onExecutionReport !== undefined) {
+        const v = this.reportView;
+        v.slot = slot;
+        v.report = r;
+        v.arrived = t0;
+        this.call(s.onExecutionReport, s, v, slot);
+      }
+      if (r.kind === 'trade' && s.onTrade !== undefined) {
+        const v = this.tradeView;
+        v.slot = slot;
+        v.report = r;
+        v.arrived = t0;
+        this.call(s.onTrade, s, v, slot);
+      }
+      if (this.cbChanged && s.onOrder !== undefined) {
+        this.orderView.slot = slot;
+        this.call(s.onOrder, s, this.orderView, slot);
+      }
+    }
     if (timed) this.callbackLatency.recordSince(t1, this.clock.now());
   }
 
@@ -1902,6 +1927,14 @@ export class Engine {
     if (!ahead && !(theirs > mine + QTY_EPS && fill && r.seq !== undefined && r.seq === prevSeq + 1)) return;
     this.counters.cumQtyMismatches++;
     this.anomaly('CUM_QTY_MISMATCH', `broker cumQty=${theirs} engine cumQty=${mine} (${ahead ? 'the engine booked more than the broker counts' : 'the broker counts a fill the engine has not seen'}) execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);
+  }
+
+  /** The callbacks with a fresh object each (`callbackArgs: 'objects'`). */
+  private callWithObjects(s: StrategyCallbacks, slot: number, r: BrokerReport, t0: number): void {
+    const t = this.table;
+    if (s.onExecutionReport !== undefined) this.call(s.onExecutionReport, s, keepable(executionReportObject(t, this.instruments, slot, r, t0)), slot);
+    if (r.kind === 'trade' && s.onTrade !== undefined) this.call(s.onTrade, s, keepable(tradeObject(t, this.instruments, slot, r, t0)), slot);
+    if (this.cbChanged && s.onOrder !== undefined) this.call(s.onOrder, s, keepable(orderObject(t, this.instruments, slot)), slot);
   }
 
   private call<T>(fn: (arg: T) => void, self: StrategyCallbacks, arg: T, slot: number): void {
@@ -2194,68 +2227,7 @@ export class Engine {
   }
 
   private snapshot(slot: number): Order {
-    const t = this.table;
-    const inst = this.instruments[t.instrument[slot]!]!;
-    const cum = t.cumQty[slot]!;
-    const status = t.status[slot]!;
-    return {
-      clientOrderId: t.clientId[slot]!,
-      brokerOrderId: t.brokerId[slot]!,
-      symbol: inst.symbol,
-      side: t.side[slot]! > 0 ? 'buy' : 'sell',
-      type: TYPE_NAMES[t.type[slot]!]!,
-      tif: TIF_NAMES[t.tif[slot]!]!,
-      qty: t.qty[slot]!,
-      price: fromPriceUnits(t.price[slot]!, inst.scale),
-      status: statusName(status),
-      cumQty: cum,
-      leavesQty: isTerminal(status) ? 0 : Math.max(0, t.qty[slot]! - cum),
-      avgPx: cum > 0 ? t.fillValue[slot]! / cum : Number.NaN,
-      ...(status === OrderStatus.Rejected ? { rejectReason: reasonCode(t.reason[slot]!), rejectText: t.rejectText[slot] } : {}),
-      external: (t.flags[slot]! & F_EXTERNAL) !== 0,
-      overfilled: (t.flags[slot]! & F_OVERFILLED) !== 0,
-      createdAt: t.createdAt[slot]!,
-      updatedAt: t.updatedAt[slot]!,
-    };
-  }
-
-  private executionReport(slot: number, r: BrokerReport, inst: Instrument): ExecutionReport {
-    const t = this.table;
-    const status = t.status[slot]!;
-    const cum = t.cumQty[slot]!;
-    return {
-      kind: r.kind,
-      execId: r.execId,
-      clientOrderId: t.clientId[slot]!,
-      brokerOrderId: t.brokerId[slot]!,
-      symbol: inst.symbol,
-      side: t.side[slot]! > 0 ? 'buy' : 'sell',
-      status: statusName(status),
-      lastQty: r.kind === 'trade' ? r.lastQty! : 0,
-      lastPx: r.kind === 'trade' ? r.lastPx! : Number.NaN,
-      cumQty: cum,
-      leavesQty: isTerminal(status) ? 0 : Math.max(0, t.qty[slot]! - cum),
-      ...(r.kind === 'rejected' ? { reason: reasonCode(t.reason[slot]!) } : r.kind === 'cancel_rejected' && isRejectReason(r.reason) ? { reason: r.reason } : {}),
-      ...(r.text !== undefined ? { text: r.text } : {}),
-      time: r.time ?? this.clock.now(),
-    };
-  }
-
-  private trade(slot: number, r: BrokerReport, inst: Instrument, external: boolean, now: number): Trade {
-    const t = this.table;
-    const side: Side = t.side[slot]! > 0 ? 'buy' : 'sell';
-    return {
-      tradeId: `${t.brokerId[slot]}:${r.execId}`,
-      execId: r.execId,
-      clientOrderId: t.clientId[slot]!,
-      brokerOrderId: t.brokerId[slot]!,
-      symbol: inst.symbol,
-      side,
-      qty: r.lastQty!,
-      price: r.lastPx!,
-      time: r.time ?? now,
-      external,
-    };
+    return orderObject(this.table, this.instruments, slot);
   }
 }
 
@@ -2273,6 +2245,12 @@ export class Engine {
  */
 export function createEngine(config: EngineConfig): Engine {
   return new Engine(config);
+}
+
+/** A plain callback object, given the `toObject` of a view (it returns the object itself). */
+function keepable<T extends object>(o: T): T & Keepable<T> {
+  (o as T & { toObject: () => T }).toObject = selfObject as () => T;
+  return o as T & Keepable<T>;
 }
 
 /** Whether two risk configs say the same (both undefined counts). */

@@ -1,24 +1,30 @@
-import type { Order } from '../domain/order.js';
-import type { ExecutionReport, Trade } from '../domain/report.js';
 import type { Correction } from '../recon/diff.js';
+import type { ExecutionReportView, OrderView, TradeView } from './views.js';
 
 /**
  * Strategy callbacks: a plain object, registered once (no EventEmitter on the hot path).
  * Each gets both ids. They run after the report is fully applied, so a callback may submit or
  * cancel; an exception is caught, counted and raised as a CALLBACK_ERROR anomaly.
  *
+ * What a callback is given is a view, reused from call to call: read it during the call; to
+ * keep it, keep `view.toObject()`, a plain copy. A view kept as it is shows whatever the
+ * engine points it at later (another order, a later status). With the engine option
+ * `callbackArgs: 'objects'` each call gets a fresh object instead (slower: one allocation per
+ * callback), and `toObject()` returns that object.
+ *
  * @example
  * engine.setStrategy({
  *   onTrade(t) { console.log(t.clientOrderId, t.brokerOrderId, t.qty, t.price); },
+ *   onOrder(o) { if (o.status === 'Filled') filled.push(o.toObject()); },
  * });
  */
 export interface StrategyCallbacks {
   /** Every broker report that changed an order (status, fill), with the order after it. */
-  onOrder?(order: Order): void;
+  onOrder?(order: OrderView): void;
   /** Every new fill. */
-  onTrade?(trade: Trade): void;
+  onTrade?(trade: TradeView): void;
   /** Every report applied (not duplicates, not stale ones), including ones that changed no status. */
-  onExecutionReport?(report: ExecutionReport): void;
+  onExecutionReport?(report: ExecutionReportView): void;
   /**
    * Reconciliation changed one of its orders, a position or cash (a missed fill applied, a
    * status the broker finished taken, a position, cash or price corrected), automatically or

@@ -298,7 +298,7 @@ export async function runReplay(parsed: ParsedReplay, options: ReplayOptions = {
   const first = parsed.format === 'events' ? parsed.events[0]?.t : parsed.records[0]?.rec.t;
   const total = parsed.format === 'events' ? parsed.events.length : parsed.records.length;
   const trades: Trade[] = [];
-  const { engine, moveTo } = replayEngine(instruments, total, first ?? 0, { onTrade: (t) => void trades.push(t) }, options.logger);
+  const { engine, moveTo } = replayEngine(instruments, total, first ?? 0, { onTrade: (t) => void trades.push(t.toObject()) }, options.logger);
   const every = options.progressEvery ?? 4096;
   const problems = [...parsed.problems];
   if (parsed.format === 'journal') {
