@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const shift = { ms: 0 };
   const anomalies: string[] = [];
   const origin = performance.timeOrigin;
-  const clock: Clock = { ...systemClock, now: () => origin + performance.now() + shift.ms };
+  const clock: Clock = { ...systemClock, now: () => origin + performance.now() + shift.ms, nowNs: () => Math.round((performance.now() + shift.ms) * 1e6), originMs: origin };
   const engine = createEngine({
     instruments: [{ symbol: 'AAA', tickSize: 0.01, pricePrecision: 2 }],
     broker, capacity: 1 << 12, retentionMs: 0, logger: pino({ level: 'silent' }), clock, connection: { heartbeatMs: 0 }, onAnomaly: (a) => void anomalies.push(`${a.kind} ${a.reason}`),

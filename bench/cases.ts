@@ -12,6 +12,7 @@ import type { StrategyCallbacks } from '../src/core/strategy.js';
 import { EchoBroker } from './echo-broker.js';
 import { makeGateCases } from './gate-cases.js';
 import { makeLedgerCases } from './ledger-cases.js';
+import { makeClockCases } from './clock-cases.js';
 
 /** One benchmark case: `op` is timed; `prepare` runs untimed before each cycle of `count` ops. */
 export interface BenchCase {
@@ -57,7 +58,12 @@ function orderPool(n: number): OrderRequest[] {
  */
 const dayShift = { ms: 0 };
 const origin = performance.timeOrigin;
-const benchClock: Clock = { ...systemClock, now: () => origin + performance.now() + dayShift.ms };
+const benchClock: Clock = {
+  ...systemClock,
+  now: () => origin + performance.now() + dayShift.ms,
+  nowNs: () => Math.round((performance.now() + dayShift.ms) * 1e6),
+  originMs: origin,
+};
 /** The baselines' and the floor's clock: the engine's reading, without the day shift. */
 const wallMs = (): number => origin + performance.now();
 function nextDay(engine: Engine): void {
@@ -309,5 +315,5 @@ export function makeCases(): BenchCase[] {
     };
   };
   cases.push(simLoop('engine'), simLoop('same-work-map'), simLoop('naive-map'));
-  return [...cases, ...makeGateCases(), ...makeLedgerCases()];
+  return [...cases, ...makeGateCases(), ...makeLedgerCases(), ...makeClockCases()];
 }

@@ -100,7 +100,7 @@ function parseProm(text: string) {
 
 describe('metrics of a scripted session', () => {
   it('every counter has its exact value, histogram counts equal event counts, and /metrics parses', async () => {
-    const { clock, broker, engine, monitor } = await setup();
+    const { clock, broker, engine, monitor } = await setup({ reportTimingEvery: 1 });
     const sub = (id: string, qty = 10, price = 10) => engine.submit({ clientOrderId: id, symbol: 'ACME', side: 'buy', qty, price });
     for (const id of ['o1', 'o2', 'o3', 'o4', 'o5']) expect(sub(id).status).toBe('accepted');
     expect(sub('big', 5000)).toMatchObject({ status: 'denied', reason: 'MAX_ORDER_QTY' });
@@ -184,7 +184,7 @@ describe('metrics of a session with the TCP simulated broker', () => {
     const clock = new ManualClock(Date.now());
     const broker = new RemoteSimBroker({ port: server.port, credentials: { environment: 'sim', ...creds, source: 'test' }, clock });
     const engine = createEngine({
-      instruments: INSTRUMENTS, broker, clock, environment: 'sim', logger: quiet(), risk: { default: { maxOrderQty: 1000 } },
+      instruments: INSTRUMENTS, broker, clock, environment: 'sim', logger: quiet(), risk: { default: { maxOrderQty: 1000 } }, reportTimingEvery: 1,
       connection: { heartbeatMs: 0, maxClockSkewMs: 600_000, reconnectBaseMs: 10, reconnectCapMs: 20, authRetries: 5 },
     });
     await engine.start();
@@ -238,6 +238,40 @@ describe('latency histograms', () => {
     expect(h.window(61_000).count).toBe(1);
     expect(h.window(200_000).count).toBe(0);
     expect(h.summary().count).toBe(101);
+  });
+
+  it('record sub-microsecond latencies distinctly, from integer-nanosecond readings', async () => {
+    const { clock, broker, engine } = await setup({ reportTimingEvery: 1 });
+    // acks 150 ns, 400 ns and 850 ns after their submits, on the manual clock's nanoseconds
+    for (const [id, ns] of [['a', 150], ['b', 400], ['c', 850]] as const) {
+      engine.submit({ clientOrderId: id, symbol: 'ACME', side: 'buy', qty: 1, price: 10 });
+      clock.advance(ns / 1e6);
+      broker.ack(id, `B${id}`);
+    }
+    const ack = engine.latency().ack;
+    expect(ack.count).toBe(3);
+    expect([ack.p50, ack.max]).toEqual([0.4, 0.85]);
+    const h = engine.latencyHistograms().ack;
+    expect(h.countsAtOrBelow([0.1, 0.2, 0.5, 0.9])).toEqual([0, 1, 2, 3]);
+    // an epoch-ms double cannot hold these steps: 150 ns after T0 reads back as 244 ns
+    expect(Math.round((T0 + 150 / 1e6 - T0) * 1e6)).not.toBe(150);
+  });
+
+  it('time every 8th report by default (a uniform sample); acks and fills every order', async () => {
+    const { broker, engine } = await setup();
+    for (let i = 0; i < 20; i++) {
+      engine.submit({ clientOrderId: `s${i}`, symbol: 'ACME', side: 'buy', qty: 1, price: 10 });
+      broker.ack(`s${i}`, `B${i}`);
+      broker.fill(`s${i}`, `B${i}`, 1, 10);
+    }
+    const l = engine.latency();
+    expect([l.ack.count, l.firstFill.count]).toEqual([20, 20]);
+    expect(l.report.count).toBe(5); // 40 reports / 8
+    expect(l.callback.count).toBe(5);
+  });
+
+  it('refuses a reportTimingEvery that is not a power of two from 1 to 1024', async () => {
+    for (const bad of [0, 3, 2048, 1.5, '8']) await expect(setup({ reportTimingEvery: bad as never })).rejects.toThrow('reportTimingEvery: must be a power of two');
   });
 
   it('can be turned off: no clock readings, no records', async () => {

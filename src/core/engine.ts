@@ -206,6 +206,18 @@ export class Engine {
   private readonly callbackLatency = new LatencyHistogram();
   /** Latency histograms recorded (config `latencyHistograms`, default on). */
   private readonly timed: boolean;
+  /**
+   * Time on the hot path: one monotonic reading per event (a submit, a report's arrival), in
+   * integer ns since `baseMs`; the event's epoch ms is derived from it. `eventNs` is the
+   * submit's reading (the order's createdNs), `reportNs` the arriving report's.
+   */
+  private readonly readNs: () => number;
+  private readonly baseMs: number;
+  private eventNs = 0;
+  private reportNs = 0;
+  /** Counts reports, so every `reportTimingEvery`-th one is timed (see handleOne). */
+  private timingTick = 0;
+  private readonly timingMask: number;
   /** Callback arguments: reusable views (default) or fresh objects (`callbackArgs: 'objects'`). */
   private readonly objectArgs: boolean;
   private readonly orderView: OrderTableView;
@@ -310,6 +322,17 @@ export class Engine {
     this.instruments = config.instruments.map((spec, i) => makeInstrument(spec, i));
     for (const inst of this.instruments) this.bySymbol.set(inst.symbol, inst);
     this.clock = config.clock ?? systemClock;
+    {
+      const clock = this.clock;
+      if (typeof clock.nowNs === 'function' && typeof clock.originMs === 'number') {
+        this.baseMs = clock.originMs;
+        this.readNs = () => clock.nowNs!();
+      } else {
+        const base = clock.now();
+        this.baseMs = base;
+        this.readNs = () => Math.round((clock.now() - base) * 1e6);
+      }
+    }
     this.logger = config.logger ?? createLogger();
     this.debugWatch = watchDebug(this.logger);
     const capacity = config.capacity ?? 65536;
@@ -363,6 +386,7 @@ export class Engine {
     };
     this.timed = config.latencyHistograms ?? true;
     this.objectArgs = config.callbackArgs === 'objects';
+    this.timingMask = (config.reportTimingEvery ?? 8) - 1;
     this.orderView = new OrderTableView(this.table, this.instruments);
     this.reportView = new ExecutionReportTableView(this.table, this.instruments);
     this.tradeView = new TradeTableView(this.table, this.instruments);
@@ -1021,7 +1045,9 @@ export class Engine {
     if (parsed === PARSE_BAD_ID) return this.deny(p.idText, R.INVALID_ORDER, p.detail);
     const id = p.id;
     const t = this.table;
-    const now = this.clock.now();
+    const ns = this.readNs();
+    this.eventNs = ns;
+    const now = this.baseMs + ns / 1e6;
     if (now >= this.nextRollAt) this.rollDay(now);
     // Finished orders past their retention move to the day's store (their ids stay refused).
     t.recycle(now);
@@ -1087,7 +1113,8 @@ export class Engine {
   private submitChunk(orders: readonly OrderRequest[], start: number, n: number, results: SubmitResult[]): void {
     const t = this.table;
     const b = this.batch;
-    const now = this.clock.now();
+    const ns = this.readNs();
+    const now = this.baseMs + ns / 1e6;
     if (now >= this.nextRollAt) this.rollDay(now);
     t.recycle(now);
     // Not ready, Halted or Reducing: every order one by one (the state is the same for all).
@@ -1184,7 +1211,7 @@ export class Engine {
       const post = this.postCheck(inst, side, market, o.qty, b.units[k]!, this.batchReduce[k] === 1, this.seqBuy, this.seqSell, now);
       const res = post !== 0
         ? this.deny(id, post, this.postDetail)
-        : this.place(id, inst, side, market ? TYPE_MARKET : TYPE_LIMIT, this.batchTif[k]!, o.qty, b.units[k]!, now, o.side, this.protection);
+        : ((this.eventNs = ns), this.place(id, inst, side, market ? TYPE_MARKET : TYPE_LIMIT, this.batchTif[k]!, o.qty, b.units[k]!, now, o.side, this.protection));
       results[start + k] = res;
       // Refused after the gate counted its exposure: later orders were checked with it.
       if (res.status === 'denied') return this.rerun(orders, start, n, k + 1, results);
@@ -1361,6 +1388,7 @@ export class Engine {
     t.qty[slot] = qty;
     t.price[slot] = units;
     t.createdAt[slot] = now;
+    t.createdNs[slot] = this.eventNs;
     t.updatedAt[slot] = now;
     t.clientId[slot] = id;
     t.byClientId.set(id, slot);
@@ -1665,16 +1693,22 @@ export class Engine {
   }
 
   private handle(r: BrokerReport): void {
-    const t0 = this.clock.now();
+    const ns = this.readNs();
+    this.reportNs = ns;
+    const t0 = this.baseMs + ns / 1e6;
     // 6. journal: the report as it arrived, before it changes anything (a non-object is only flagged)
     if (this.journal !== undefined && typeof r === 'object' && r !== null) this.record(reportRecord(t0, r));
     this.handleAt(r, t0);
   }
 
   private handleAt(r: BrokerReport, t0: number): void {
+    const ns = this.reportNs;
     this.handleOne(r, t0);
     // reports that waited for the ack just applied (journaled when they arrived), right after it
-    while (this.unparked.length > 0) this.handleOne(this.unparked.shift()!, t0);
+    while (this.unparked.length > 0) {
+      this.reportNs = ns; // a callback's submit may have read the clock since
+      this.handleOne(this.unparked.shift()!, t0);
+    }
   }
 
   private handleOne(r: BrokerReport, t0: number): void {
@@ -1687,10 +1721,11 @@ export class Engine {
       this.anomaly('MALFORMED_REPORT', `report handling failed: ${(err as Error).stack ?? String(err)}`, undefined, undefined, r);
     }
     if (this.restoring) return;
-    // one clock reading when the state is applied, one when the callbacks returned
-    const timed = this.timed;
-    const t1 = timed ? this.clock.now() : 0;
-    if (timed) this.reportLatency.recordSince(t0, t1);
+    // Handling and callback times on every reportTimingEvery-th report: one more reading when
+    // the state is applied and one when the callbacks returned (the others take none).
+    const timed = this.timed && (++this.timingTick & this.timingMask) === 0;
+    const t1 = timed ? this.readNs() : 0;
+    if (timed) this.reportLatency.recordNs(t1 - this.reportNs, t0);
     // 7. callbacks
     const slot = this.cbSlot;
     const t = this.table;
@@ -1720,7 +1755,7 @@ export class Engine {
         this.call(s.onOrder, s, this.orderView, slot);
       }
     }
-    if (timed) this.callbackLatency.recordSince(t1, this.clock.now());
+    if (timed) this.callbackLatency.recordNs(this.readNs() - t1, t0);
   }
 
   /** Apply one report; `now` is the engine clock when it arrived. */
@@ -1852,12 +1887,12 @@ export class Engine {
       }
       if ((t.flags[slot]! & (F_FILL_TIMED | F_EXTERNAL)) === 0) {
         t.flags[slot]! |= F_FILL_TIMED;
-        if (this.timed) this.fillLatency.recordSince(t.createdAt[slot]!, now);
+        if (this.timed) this.fillLatency.recordNs(this.sinceSubmit(slot, now), now);
       }
     }
     if (event === OrderEvent.Accepted && (t.flags[slot]! & (F_ACK_TIMED | F_EXTERNAL)) === 0) {
       t.flags[slot]! |= F_ACK_TIMED;
-      if (this.timed) this.ackLatency.recordSince(t.createdAt[slot]!, now);
+      if (this.timed) this.ackLatency.recordNs(this.sinceSubmit(slot, now), now);
     }
     // place success: the broker took the order (an ack, or a fill that came first)
     if ((event === OrderEvent.Accepted || fill) && (t.flags[slot]! & (F_ACKED | F_EXTERNAL)) === 0) {
@@ -1927,6 +1962,12 @@ export class Engine {
     if (!ahead && !(theirs > mine + QTY_EPS && fill && r.seq !== undefined && r.seq === prevSeq + 1)) return;
     this.counters.cumQtyMismatches++;
     this.anomaly('CUM_QTY_MISMATCH', `broker cumQty=${theirs} engine cumQty=${mine} (${ahead ? 'the engine booked more than the broker counts' : 'the broker counts a fill the engine has not seen'}) execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);
+  }
+
+  /** Nanoseconds from the order's submit to the report arriving now (from epoch ms when the order was not submitted in this process). */
+  private sinceSubmit(slot: number, now: number): number {
+    const c = this.table.createdNs[slot]!;
+    return c === c ? this.reportNs - c : Math.round((now - this.table.createdAt[slot]!) * 1e6);
   }
 
   /** The callbacks with a fresh object each (`callbackArgs: 'objects'`). */

@@ -60,6 +60,8 @@ export class OrderTable {
   /** Highest broker report sequence applied; -1 for none. */
   readonly lastSeq: Float64Array;
   readonly createdAt: Float64Array;
+  /** The engine's monotonic reading at submit, integer ns (NaN for an order not submitted in this process: restored, external). */
+  readonly createdNs: Float64Array;
   readonly updatedAt: Float64Array;
   readonly finishedAt: Float64Array;
 
@@ -112,6 +114,7 @@ export class OrderTable {
     this.exposure = new Float64Array(n);
     this.lastSeq = new Float64Array(n);
     this.createdAt = new Float64Array(n);
+    this.createdNs = new Float64Array(n).fill(Number.NaN);
     this.updatedAt = new Float64Array(n);
     this.finishedAt = new Float64Array(n);
     this.clientId = new Array<string>(n).fill('');
@@ -151,6 +154,7 @@ export class OrderTable {
     this.live[slot] = 1;
     this.liveCount++;
     this.flags[slot] = 0;
+    this.createdNs[slot] = Number.NaN;
     this.reason[slot] = 0;
     this.cumQty[slot] = 0;
     this.fillValue[slot] = 0;

@@ -63,8 +63,12 @@ export class LatencyHistogram {
 
   /** Record a duration given as two clock readings in milliseconds (the end one also moves the window). */
   recordSince(startMs: number, endMs: number): void {
-    const ns = Math.round((endMs - startMs) * 1e6);
-    if (endMs >= this.sliceEnd) this.advance(endMs);
+    this.recordNs(Math.round((endMs - startMs) * 1e6), endMs);
+  }
+
+  /** Record a duration of `ns` nanoseconds (an integer) that ended at `nowMs` (epoch ms; it moves the window). */
+  recordNs(ns: number, nowMs: number): void {
+    if (nowMs >= this.sliceEnd) this.advance(nowMs);
     this.ring[this.cur]!.recordValue(ns <= 0 ? 0 : ns < MAX_NS ? ns : MAX_NS);
   }
 
