@@ -10,6 +10,28 @@ const order = (i: number, over: Partial<LocalOrder> = {}): LocalOrder => ({
 });
 
 describe('the archive of finished orders the order table let go', () => {
+  it('at a roll forgets the day, keeps columns the size that day needed, and gives them back after a quieter one', () => {
+    const a = new OrderArchive(4);
+    const cap = () => (a as unknown as { cap: number }).cap;
+    for (let i = 0; i < 1000; i++) a.addOrder(order(i));
+    expect(cap()).toBe(1024);
+    a.clear();
+    expect(a.size).toBe(0);
+    expect(a.get('c5')).toBeUndefined();
+    expect(a.getByBroker('B-5')).toBeUndefined();
+    expect(cap()).toBe(1024); // a day as busy reuses them
+    for (let i = 0; i < 900; i++) a.addOrder(order(i + 5000));
+    expect(a.toArray()).toEqual(Array.from({ length: 900 }, (_, i) => order(i + 5000)));
+    expect(a.get('c5899')).toEqual(order(5899));
+    expect(a.getByBroker('B-5001')).toEqual(order(5001));
+    expect(a.get('c3')).toBeUndefined();
+    a.clear();
+    for (let i = 0; i < 10; i++) a.addOrder(order(i));
+    a.clear(); // the quiet day ends: its size is what is kept
+    expect(cap()).toBe(16);
+    expect((a as unknown as { clientId: string[] }).clientId.every((x) => x === '')).toBe(true);
+  });
+
   it('gives back every field of every order, in order, across growth', () => {
     const a = new OrderArchive(4);
     const orders = Array.from({ length: 1000 }, (_, i) => order(i));

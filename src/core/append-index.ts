@@ -71,12 +71,21 @@ export class AppendIndex {
     this.count++;
   }
 
-  /** Empty, and back to the first size: a busy day's buckets are not kept into the next. */
-  clear(): void {
-    this.hi = new Int32Array(this.initial);
-    this.lo = new Int32Array(this.initial);
-    this.pos = new Int32Array(this.initial);
-    this.mask = this.initial - 1;
+  /**
+   * Empty. The buckets keep the size that `keepFor` entries need (the day that ended), no more:
+   * a day as busy reuses them, a quieter one after a busy one gets smaller ones.
+   */
+  clear(keepFor = 0): void {
+    let n = this.initial;
+    while (n < keepFor * 2) n *= 2;
+    if (n === this.pos.length) {
+      this.pos.fill(0);
+    } else {
+      this.hi = new Int32Array(n);
+      this.lo = new Int32Array(n);
+      this.pos = new Int32Array(n);
+      this.mask = n - 1;
+    }
     this.count = 0;
   }
 
