@@ -108,6 +108,23 @@ async function main(): Promise<void> {
       process.stderr.write(`${(err as Error).message}\n`);
     }
   }
+  // tail latency of the loop: each op timed alone, p50 / p99 / p99.9, each case in a fresh process
+  const tailRunner = fileURLToPath(new URL('./tail.js', import.meta.url));
+  for (const name of ['engine', 'engine-strategy', 'same-work-map', 'same-work-map-strategy', 'floor', 'floor-strategy']) {
+    try {
+      const row = await new Promise<BenchRow & { processes: number; process_p50s: number[] }>((resolve, reject) => {
+        execFile(process.execPath, [tailRunner, name, String(quick ? 100_000 : 1_000_000)], { maxBuffer: 1 << 20, timeout: 300_000 }, (err, stdout, stderr) => {
+          if (err) reject(new Error(`loop-tail/${name} failed: ${stderr.trim() || err.message}`));
+          else resolve({ ...(JSON.parse(stdout.trim().split('\n').at(-1)!) as BenchRow), processes: 1, process_p50s: [] });
+        });
+      });
+      rows.push(row);
+      process.stderr.write(`loop-tail/${name}: p50 ${row.ns_per_op_p50} ns, p99 ${row.ns_per_op_p99}, p99.9 ${(row as unknown as { ns_per_op_p999: number }).ns_per_op_p999}\n`);
+    } catch (err) {
+      failed++;
+      process.stderr.write(`${(err as Error).message}\n`);
+    }
+  }
   // the journal: append cost per durability and storage, the engine loop with and without it,
   // recovery time; each in a fresh process (bench/journal.ts)
   const journalRunner = fileURLToPath(new URL('./journal.js', import.meta.url));
@@ -198,7 +215,7 @@ async function main(): Promise<void> {
   // multiple of the floor, each against the variant with the same strategy setting
   const round2 = (x: number) => Math.round(x * 100) / 100;
   for (const r of rows) {
-    if ((r.suite !== 'submit' && !r.suite.startsWith('loop-')) || r.case === 'harness') continue;
+    if ((r.suite !== 'submit' && !r.suite.startsWith('loop-')) || r.suite === 'loop-tail' || r.case === 'harness') continue;
     const tail = r.case.includes('-strategy') ? '-strategy' : '';
     const fair = p50(r.suite, `same-work-map${tail}`);
     const floor = p50(r.suite, `floor${tail}`);
@@ -211,6 +228,13 @@ async function main(): Promise<void> {
       row.x_floor = round2(r.ns_per_op_p50 / floor);
       if (!r.case.startsWith('floor')) ratios[`${r.suite}/${r.case} as a multiple of floor${tail}`] = row.x_floor;
     }
+  }
+  // the loop's p99.9 against the floor's, each with and without a strategy
+  for (const tail of ['', '-strategy']) {
+    const p999 = (name: string) => (rows.find((r) => r.suite === 'loop-tail' && r.case === name) as { ns_per_op_p999?: number } | undefined)?.ns_per_op_p999;
+    const e = p999(`engine${tail}`);
+    const f = p999(`floor${tail}`);
+    if (e !== undefined && f !== undefined) ratios[`loop-tail/engine${tail} p99.9 as a multiple of floor${tail}`] = Math.round((e / f) * 100) / 100;
   }
   // what the latency histograms cost per order: the same loop with them off, in this run
   const withH = p50('loop-echo', 'engine');
