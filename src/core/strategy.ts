@@ -10,7 +10,8 @@ import type { ExecutionReportView, OrderView, TradeView } from './views.js';
  * keep it, keep `view.toObject()`, a plain copy. A view kept as it is shows whatever the
  * engine points it at later (another order, a later status). With the engine option
  * `callbackArgs: 'objects'` each call gets a fresh object instead (slower: one allocation per
- * callback), and `toObject()` returns that object.
+ * callback), and `toObject()` returns that object. A view's fields are getters: spreading it
+ * (`{ ...view }`) or `Object.keys` does not copy them; `toObject()` and `JSON.stringify` do.
  *
  * @example
  * engine.setStrategy({
