@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/core/clock.js';
+import { ManualClock, systemClock } from '../src/core/clock.js';
 import { createEngine } from '../src/core/engine.js';
 import type { EngineConfig } from '../src/core/config.js';
 import { REDACT_PATHS } from '../src/ops/logger.js';
@@ -255,6 +255,15 @@ describe('latency histograms', () => {
     expect(h.countsAtOrBelow([0.1, 0.2, 0.5, 0.9])).toEqual([0, 1, 2, 3]);
     // an epoch-ms double cannot hold these steps: 150 ns after T0 reads back as 244 ns
     expect(Math.round((T0 + 150 / 1e6 - T0) * 1e6)).not.toBe(150);
+  });
+
+  it('a clock spread from systemClock with only now() replaced is read through now()', async () => {
+    const shifted = { ...systemClock, now: () => Date.now() + 3_600_000 };
+    const engine = createEngine({ instruments: INSTRUMENTS, broker: new ScriptedBroker(), logger: quiet(), clock: shifted, connection: { heartbeatMs: 0, maxClockSkewMs: 7_200_000 } });
+    await engine.start();
+    cleanups.push(() => engine.stop());
+    engine.submit({ clientOrderId: 'z', symbol: 'ACME', side: 'buy', qty: 1, price: 10 });
+    expect(Math.abs(engine.getOrder('z')!.createdAt - (Date.now() + 3_600_000))).toBeLessThan(5_000);
   });
 
   it('time every 8th report by default (a uniform sample); acks and fills every order', async () => {

@@ -11,7 +11,9 @@ export interface Clock {
    * Monotonic time in integer nanoseconds since `originMs`, so that `now()` equals
    * `originMs + nowNs() / 1e6`. The engine reads this, once per event, when the clock has it
    * (both built-in clocks do): latencies then resolve below a microsecond, where epoch ms in a
-   * double resolves only 244 ns. A clock without it is read through `now()`.
+   * double resolves only 244 ns. A clock without it, or whose `nowNs` disagrees with `now()`
+   * by a millisecond or more when the engine is made (`{ ...systemClock, now: shifted }`), is
+   * read through `now()`.
    */
   nowNs?(): number;
   /** Epoch ms at `nowNs() === 0`; given together with `nowNs`. */

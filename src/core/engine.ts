@@ -324,7 +324,9 @@ export class Engine {
     this.clock = config.clock ?? systemClock;
     {
       const clock = this.clock;
-      if (typeof clock.nowNs === 'function' && typeof clock.originMs === 'number') {
+      // nowNs is used when it agrees with now() (a clock spread from systemClock with only
+      // now() replaced would carry a nowNs that does not)
+      if (typeof clock.nowNs === 'function' && typeof clock.originMs === 'number' && Math.abs(clock.originMs + clock.nowNs() / 1e6 - clock.now()) < 1) {
         this.baseMs = clock.originMs;
         this.readNs = () => clock.nowNs!();
       } else {
