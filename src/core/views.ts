@@ -85,19 +85,22 @@ export function tradeObject(t: OrderTable, instruments: readonly Instrument[], s
   };
 }
 
-/**
- * The order in one table slot, read through getters: no object per call. The engine points it
- * at the slot before each `onOrder` and it is valid until that call returns; kept beyond it,
- * it shows whatever order the engine pointed it at last. `toObject()` keeps a copy.
- */
-export class OrderTableView implements OrderView {
+/** What the three views share: the slot they show and the fields read from it. */
+abstract class SlotView {
   /** The slot shown (set by the engine). */
   slot = 0;
 
   constructor(
-    private readonly t: OrderTable,
-    private readonly instruments: readonly Instrument[],
+    protected readonly t: OrderTable,
+    protected readonly instruments: readonly Instrument[],
   ) {}
+
+  abstract toObject(): object;
+
+  /** What `JSON.stringify` writes: the copy. */
+  toJSON(): object {
+    return this.toObject();
+  }
 
   get clientOrderId(): string {
     return this.t.clientId[this.slot]!;
@@ -111,6 +114,15 @@ export class OrderTableView implements OrderView {
   get side(): Side {
     return this.t.side[this.slot]! > 0 ? 'buy' : 'sell';
   }
+}
+
+/**
+ * The order in one table slot, read through getters: no object per call. The engine points it
+ * at the slot before each `onOrder` and it is valid until that call returns; kept beyond it,
+ * it shows whatever order the engine pointed it at last. `toObject()` keeps a copy.
+ */
+export class OrderTableView extends SlotView implements OrderView {
+
   get type(): OrderType {
     return TYPE_NAMES[this.t.type[this.slot]!]!;
   }
@@ -158,40 +170,19 @@ export class OrderTableView implements OrderView {
   toObject(): Order {
     return orderObject(this.t, this.instruments, this.slot);
   }
-  toJSON(): Order {
-    return this.toObject();
-  }
 }
 
 /** A report on the order in one slot, read through getters (see `OrderTableView` for validity). */
-export class ExecutionReportTableView implements ExecutionReportView {
-  slot = 0;
+export class ExecutionReportTableView extends SlotView implements ExecutionReportView {
   /** The report shown and the engine time it arrived (set by the engine). */
   report: BrokerReport = { kind: 'new', execId: '', brokerOrderId: '' };
   arrived = 0;
-
-  constructor(
-    private readonly t: OrderTable,
-    private readonly instruments: readonly Instrument[],
-  ) {}
 
   get kind(): ExecKind {
     return this.report.kind;
   }
   get execId(): string {
     return this.report.execId;
-  }
-  get clientOrderId(): string {
-    return this.t.clientId[this.slot]!;
-  }
-  get brokerOrderId(): string {
-    return this.t.brokerId[this.slot]!;
-  }
-  get symbol(): string {
-    return this.instruments[this.t.instrument[this.slot]!]!.symbol;
-  }
-  get side(): Side {
-    return this.t.side[this.slot]! > 0 ? 'buy' : 'sell';
   }
   get status(): OrderStatusName {
     return statusName(this.t.status[this.slot]!);
@@ -222,21 +213,12 @@ export class ExecutionReportTableView implements ExecutionReportView {
   toObject(): ExecutionReport {
     return executionReportObject(this.t, this.instruments, this.slot, this.report, this.arrived);
   }
-  toJSON(): ExecutionReport {
-    return this.toObject();
-  }
 }
 
 /** A fill on the order in one slot, read through getters (see `OrderTableView` for validity). */
-export class TradeTableView implements TradeView {
-  slot = 0;
+export class TradeTableView extends SlotView implements TradeView {
   report: BrokerReport = { kind: 'trade', execId: '', brokerOrderId: '' };
   arrived = 0;
-
-  constructor(
-    private readonly t: OrderTable,
-    private readonly instruments: readonly Instrument[],
-  ) {}
 
   /** Built when read (the one string a fill has that no table column holds). */
   get tradeId(): string {
@@ -244,18 +226,6 @@ export class TradeTableView implements TradeView {
   }
   get execId(): string {
     return this.report.execId;
-  }
-  get clientOrderId(): string {
-    return this.t.clientId[this.slot]!;
-  }
-  get brokerOrderId(): string {
-    return this.t.brokerId[this.slot]!;
-  }
-  get symbol(): string {
-    return this.instruments[this.t.instrument[this.slot]!]!.symbol;
-  }
-  get side(): Side {
-    return this.t.side[this.slot]! > 0 ? 'buy' : 'sell';
   }
   get qty(): number {
     return this.report.lastQty!;
@@ -271,9 +241,6 @@ export class TradeTableView implements TradeView {
   }
   toObject(): Trade {
     return tradeObject(this.t, this.instruments, this.slot, this.report, this.arrived);
-  }
-  toJSON(): Trade {
-    return this.toObject();
   }
 }
 
