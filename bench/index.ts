@@ -35,6 +35,7 @@ const CASES: Array<[string, string]> = [
   ['loop-sim', 'same-work-map'],
   ['loop-sim', 'naive-map'],
   ['napi', 'empty-call'],
+  ...['performance-now-ns', 'hrtime-bigint', 'hrtime-array', 'epoch-ms-double', 'date-now'].map((c): [string, string] => ['clock', c]),
   ['ledger-fill', 'float-naive'],
   ['ledger-fill', 'exact'],
   ['ledger-fill', 'exact-bigint'],
