@@ -69,7 +69,7 @@ interface ManualTimer {
  * clock.advance(10); // prints "later"
  */
 export class ManualClock implements Clock {
-  /** Nanoseconds since `originMs`, an integer: fractional-ms steps stay exact. */
+  /** Nanoseconds since `originMs`, an integer: fractional-ms steps stay exact (for the first 104 days; 2^53 ns). */
   private ns = 0;
   private nextId = 1;
   private timers: ManualTimer[] = [];
