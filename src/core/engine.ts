@@ -1211,9 +1211,12 @@ export class Engine {
       this.batchSlot[k] = -1;
       const market = b.market[k] === 1;
       const post = this.postCheck(inst, side, market, o.qty, b.units[k]!, this.batchReduce[k] === 1, this.seqBuy, this.seqSell, now);
-      const res = post !== 0
-        ? this.deny(id, post, this.postDetail)
-        : ((this.eventNs = ns), this.place(id, inst, side, market ? TYPE_MARKET : TYPE_LIMIT, this.batchTif[k]!, o.qty, b.units[k]!, now, o.side, this.protection));
+      let res: SubmitResult;
+      if (post !== 0) res = this.deny(id, post, this.postDetail);
+      else {
+        this.eventNs = ns; // the chunk's reading: an adapter's placeOrder may have submitted since
+        res = this.place(id, inst, side, market ? TYPE_MARKET : TYPE_LIMIT, this.batchTif[k]!, o.qty, b.units[k]!, now, o.side, this.protection);
+      }
       results[start + k] = res;
       // Refused after the gate counted its exposure: later orders were checked with it.
       if (res.status === 'denied') return this.rerun(orders, start, n, k + 1, results);

@@ -21,6 +21,11 @@ export type ExecutionReportView = ExecutionReport & Keepable<ExecutionReport>;
 /** A fill as a callback sees it: a view valid during the call. */
 export type TradeView = Trade & Keepable<Trade>;
 
+/** Quantity still open on the order in `slot`: 0 once it is finished. */
+function leavesOf(t: OrderTable, slot: number): number {
+  return isTerminal(t.status[slot]!) ? 0 : Math.max(0, t.qty[slot]! - t.cumQty[slot]!);
+}
+
 /** The order in `slot`, as a plain object (what queries return and `OrderView.toObject` copies). */
 export function orderObject(t: OrderTable, instruments: readonly Instrument[], slot: number): Order {
   const inst = instruments[t.instrument[slot]!]!;
@@ -37,7 +42,7 @@ export function orderObject(t: OrderTable, instruments: readonly Instrument[], s
     price: fromPriceUnits(t.price[slot]!, inst.scale),
     status: statusName(status),
     cumQty: cum,
-    leavesQty: isTerminal(status) ? 0 : Math.max(0, t.qty[slot]! - cum),
+    leavesQty: leavesOf(t, slot),
     avgPx: cum > 0 ? t.fillValue[slot]! / cum : Number.NaN,
     ...(status === OrderStatus.Rejected ? { rejectReason: reasonCode(t.reason[slot]!), rejectText: t.rejectText[slot] } : {}),
     external: (t.flags[slot]! & F_EXTERNAL) !== 0,
@@ -62,7 +67,7 @@ export function executionReportObject(t: OrderTable, instruments: readonly Instr
     lastQty: r.kind === 'trade' ? r.lastQty! : 0,
     lastPx: r.kind === 'trade' ? r.lastPx! : Number.NaN,
     cumQty: cum,
-    leavesQty: isTerminal(status) ? 0 : Math.max(0, t.qty[slot]! - cum),
+    leavesQty: leavesOf(t, slot),
     ...(r.kind === 'rejected' ? { reason: reasonCode(t.reason[slot]!) } : r.kind === 'cancel_rejected' && isRejectReason(r.reason) ? { reason: r.reason } : {}),
     ...(r.text !== undefined ? { text: r.text } : {}),
     time: r.time ?? now,
@@ -142,8 +147,7 @@ export class OrderTableView extends SlotView implements OrderView {
     return this.t.cumQty[this.slot]!;
   }
   get leavesQty(): number {
-    const s = this.slot;
-    return isTerminal(this.t.status[s]!) ? 0 : Math.max(0, this.t.qty[s]! - this.t.cumQty[s]!);
+    return leavesOf(this.t, this.slot);
   }
   get avgPx(): number {
     const cum = this.t.cumQty[this.slot]!;
@@ -197,8 +201,7 @@ export class ExecutionReportTableView extends SlotView implements ExecutionRepor
     return this.t.cumQty[this.slot]!;
   }
   get leavesQty(): number {
-    const s = this.slot;
-    return isTerminal(this.t.status[s]!) ? 0 : Math.max(0, this.t.qty[s]! - this.t.cumQty[s]!);
+    return leavesOf(this.t, this.slot);
   }
   get reason(): RejectReason | undefined {
     const r = this.report;
