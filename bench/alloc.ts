@@ -5,7 +5,7 @@
 import { Session } from 'node:inspector/promises';
 import { PerformanceObserver, constants, performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { createEngine } from '../src/core/engine.js';
+import { createEngine } from '../src/engine.js';
 import { systemClock, type Clock } from '../src/core/clock.js';
 import type { OrderRequest } from '../src/domain/order.js';
 import type { BrokerReport } from '../src/domain/report.js';

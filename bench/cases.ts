@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { SimBroker } from '../src/brokers/sim/sim-broker.js';
-import { createEngine, type Engine } from '../src/core/engine.js';
+import { createEngine, type Engine } from '../src/engine.js';
 import { systemClock, type Clock } from '../src/core/clock.js';
 import { loadNative } from '../src/native/loader.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
@@ -8,7 +8,7 @@ import type { OrderRequest } from '../src/domain/order.js';
 import { FloorEngine } from './floor.js';
 import { NaiveMapEngine } from './naive.js';
 import { SameWorkEngine } from './same-work.js';
-import type { StrategyCallbacks } from '../src/core/strategy.js';
+import type { StrategyCallbacks } from '../src/strategy.js';
 import { EchoBroker } from './echo-broker.js';
 import { makeGateCases } from './gate-cases.js';
 import { makeLedgerCases } from './ledger-cases.js';

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pino } from 'pino';
-import { createEngine, type Engine } from '../src/core/engine.js';
+import { createEngine, type Engine } from '../src/engine.js';
 import { Journal, type JournalOptions } from '../src/journal/journal.js';
 import { reportRecord, type JournalRecord } from '../src/journal/format.js';
 import { loadNative } from '../src/native/loader.js';
@@ -153,6 +153,7 @@ async function recovery(n: number) {
   const j = (a as unknown as { journal: Journal }).journal;
   await j.close();
   (a as unknown as { journal: undefined }).journal = undefined;
+  (a as unknown as { core: { journal: undefined } }).core.journal = undefined;
   const bytes = fs.readdirSync(dir).reduce((s, f) => s + fs.statSync(path.join(dir, f)).size, 0);
 
   const b = journalEngine(dir, new EchoBroker());

@@ -10,7 +10,7 @@
 // fill dropped on the way is found and fixed exactly once.
 import { pino } from 'pino';
 import { SimBroker } from '../src/brokers/sim/sim-broker.js';
-import { createEngine } from '../src/core/engine.js';
+import { createEngine } from '../src/engine.js';
 import { compareWithBroker } from '../src/recon/compare.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
 

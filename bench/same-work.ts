@@ -3,7 +3,7 @@ import type { BrokerAdapter, ReportSink } from '../src/brokers/adapter.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
 import type { Order, OrderRequest, SubmitResult, TimeInForce } from '../src/domain/order.js';
 import type { BrokerReport, ExecutionReport, Trade } from '../src/domain/report.js';
-import type { StrategyCallbacks } from '../src/core/strategy.js';
+import type { StrategyCallbacks } from '../src/strategy.js';
 import { selfObject } from '../src/core/views.js';
 
 interface SwOrder {

@@ -22,7 +22,7 @@ import { SimBroker } from '../src/brokers/sim/sim-broker.js';
 import { RecordingBroker } from '../src/brokers/recording-broker.js';
 import { NotSentError } from '../src/brokers/adapter.js';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine, type Engine } from '../src/core/engine.js';
+import { createEngine, type Engine } from '../src/engine.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
 import type { Anomaly } from '../src/core/anomaly.js';
 import type { BrokerAccount, BrokerOrder, BrokerPosition, BrokerTrade } from '../src/domain/report.js';

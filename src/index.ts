@@ -2,12 +2,12 @@
  * tradecore: an in-process trading core. Start with `createEngine`.
  * @packageDocumentation
  */
-export { createEngine, Engine, type EngineState, type EngineStats, type EngineLatency, type EngineBackend, type SafeStopResult, type JournalStatus, type EngineObserver } from './core/engine.js';
+export { createEngine, Engine, type EngineState, type EngineStats, type EngineLatency, type EngineBackend, type SafeStopResult, type JournalStatus, type EngineObserver } from './engine.js';
 export { TradingCalendar, calendarProblems, type MarketCalendarSpec } from './risk/calendar.js';
 export { TRADING_STATES, type TradingState, type TradingStateChange, type TradingStateHook } from './risk/trading-state.js';
-export { ConfigError, configProblems, type EngineConfig } from './core/config.js';
-export { loadConfigFile, checkConfig, FileConfigSchema, type FileConfig, type LoadedConfig } from './core/config-file.js';
-export type { StrategyCallbacks } from './core/strategy.js';
+export { ConfigError, configProblems, type EngineConfig } from './config.js';
+export { loadConfigFile, checkConfig, FileConfigSchema, type FileConfig, type LoadedConfig } from './config-file.js';
+export type { StrategyCallbacks } from './strategy.js';
 export { ANOMALY_SEVERITY, type Anomaly, type AnomalyHook, type AnomalyKind, type Severity } from './core/anomaly.js';
 export { ManualClock, systemClock, type Clock, type TimerHandle } from './core/clock.js';
 export type { Account, Position } from './core/ledger.js';

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { SimBroker } from '../src/brokers/sim/sim-broker.js';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine } from '../src/core/engine.js';
+import { createEngine } from '../src/engine.js';
 import { Ledger } from '../src/core/ledger.js';
 import { makeInstrument } from '../src/domain/instrument.js';
 import type { ExecutionReport } from '../src/domain/report.js';

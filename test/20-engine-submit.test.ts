@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NotSentError } from '../src/brokers/adapter.js';
-import { ConfigError } from '../src/core/config.js';
-import { createEngine } from '../src/core/engine.js';
+import { ConfigError } from '../src/config.js';
+import { createEngine } from '../src/engine.js';
 import { INSTRUMENTS, PATHS, ScriptedBroker, harness as baseHarness, quiet, type SubmitPath } from './helpers.js';
 
 const buy = (id: string, extra: object = {}) => ({ clientOrderId: id, symbol: 'ACME', side: 'buy' as const, qty: 100, price: 10.05, ...extra });

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine } from '../src/core/engine.js';
+import { createEngine } from '../src/engine.js';
 import type { Anomaly } from '../src/core/anomaly.js';
 import type { BrokerOrder, BrokerReport, BrokerTrade } from '../src/domain/report.js';
 import { Journal } from '../src/journal/journal.js';

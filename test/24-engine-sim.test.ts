@@ -3,7 +3,7 @@ import type { ReportSink } from '../src/brokers/adapter.js';
 import { Prng } from '../src/brokers/sim/prng.js';
 import { SimBroker, type SimFaults } from '../src/brokers/sim/sim-broker.js';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine, type Engine } from '../src/core/engine.js';
+import { createEngine, type Engine } from '../src/engine.js';
 import { compareWithBroker } from '../src/recon/compare.js';
 import { INSTRUMENTS, NO_HEARTBEAT, quiet } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEngine } from '../src/core/engine.js';
+import { createEngine } from '../src/engine.js';
 import { INSTRUMENTS, PATHS, harness as baseHarness, problemsOf, quiet, type SubmitPath } from './helpers.js';
 
 const buy = (id: string, extra: object = {}) => ({ clientOrderId: id, symbol: 'ACME', side: 'buy' as const, qty: 10, price: 10, ...extra });

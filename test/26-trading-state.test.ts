@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimBroker } from '../src/brokers/sim/sim-broker.js';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine } from '../src/core/engine.js';
+import { createEngine } from '../src/engine.js';
 import type { TradingStateChange } from '../src/risk/trading-state.js';
 import { compareWithBroker } from '../src/recon/compare.js';
 import { INSTRUMENTS, NO_HEARTBEAT, PATHS, harness as baseHarness, onPath, quiet, type SubmitPath } from './helpers.js';

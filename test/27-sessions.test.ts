@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEngine } from '../src/core/engine.js';
+import { createEngine } from '../src/engine.js';
 import { TradingCalendar, type MarketCalendarSpec } from '../src/risk/calendar.js';
 import { PATHS, harness as baseHarness, problemsOf, quiet, type SubmitPath } from './helpers.js';
 

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { checkConfig, loadConfigFile } from '../src/core/config-file.js';
+import { checkConfig, loadConfigFile } from '../src/config-file.js';
 import { PATHS, harness as baseHarness, quiet, type SubmitPath } from './helpers.js';
-import { createEngine } from '../src/core/engine.js';
+import { createEngine } from '../src/engine.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const EXAMPLE = join(ROOT, 'docs', 'example-config.yaml');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimBroker } from '../src/brokers/sim/sim-broker.js';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine } from '../src/core/engine.js';
+import { createEngine } from '../src/engine.js';
 import { INSTRUMENTS, PATHS, harness as baseHarness, problemsOf, quiet, type SubmitPath } from './helpers.js';
 
 const LADDER = [{ from: 0, tick: 0.01 }, { from: 10, tick: 0.05 }, { from: 50, tick: 0.1 }];

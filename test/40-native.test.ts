@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { GATE_CODES, GATE_DUP, BatchBuffers } from '../src/core/gate.js';
-import { createEngine } from '../src/core/engine.js';
+import { createEngine } from '../src/engine.js';
 import { loadNative, type NativeAddon } from '../src/native/loader.js';
 import { INSTRUMENTS, NATIVE, quiet } from './helpers.js';
 

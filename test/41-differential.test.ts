@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PlaceOrderRequest } from '../src/brokers/adapter.js';
 import { Prng } from '../src/brokers/sim/prng.js';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine, type Engine } from '../src/core/engine.js';
+import { createEngine, type Engine } from '../src/engine.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
 import type { OrderRequest, SubmitResult } from '../src/domain/order.js';
 import { NATIVE, NO_HEARTBEAT, StubBroker, quiet } from './helpers.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PlaceOrderRequest } from '../src/brokers/adapter.js';
 import { Prng } from '../src/brokers/sim/prng.js';
-import { createEngine } from '../src/core/engine.js';
+import { createEngine } from '../src/engine.js';
 import type { OrderRequest } from '../src/domain/order.js';
 import { INSTRUMENTS, NATIVE, StubBroker, quiet } from './helpers.js';
 

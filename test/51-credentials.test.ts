@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { CredentialsError, Secret, environmentProblems, loadCredentials, type Credentials, type Environment } from '../src/connectivity/credentials.js';
-import { createEngine } from '../src/core/engine.js';
+import { createEngine } from '../src/engine.js';
 import { ManualClock } from '../src/core/clock.js';
 import { INSTRUMENTS, StubBroker, quiet, thrownBy } from './helpers.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BrokerError, type HeartbeatInfo, type ReportSink } from '../src/brokers/adapter.js';
 import { Prng } from '../src/brokers/sim/prng.js';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine, type Engine } from '../src/core/engine.js';
+import { createEngine, type Engine } from '../src/engine.js';
 import type { Anomaly } from '../src/core/anomaly.js';
 import type { ConnectionOptions, ConnectionStateChange } from '../src/connectivity/supervisor.js';
 import { INSTRUMENTS, StubBroker, problemsOf, quiet, settle } from './helpers.js';

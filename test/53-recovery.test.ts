@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NotSentError, type BrokerAdapter, type CancelOrderRequest, type PlaceOrderRequest, type ReportSink } from '../src/brokers/adapter.js';
 import { SimBroker } from '../src/brokers/sim/sim-broker.js';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine, type Engine } from '../src/core/engine.js';
+import { createEngine, type Engine } from '../src/engine.js';
 import type { Anomaly } from '../src/core/anomaly.js';
 import type { BrokerOrder, BrokerReport } from '../src/domain/report.js';
 import { compareWithBroker } from '../src/recon/compare.js';

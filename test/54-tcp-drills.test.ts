@@ -15,7 +15,7 @@ import { SimBrokerServer } from '../src/brokers/sim/server.js';
 import { RemoteSimBroker } from '../src/brokers/sim/remote.js';
 import { Secret, type Credentials } from '../src/connectivity/credentials.js';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine, type Engine } from '../src/core/engine.js';
+import { createEngine, type Engine } from '../src/engine.js';
 import type { Anomaly } from '../src/core/anomaly.js';
 import type { ConnectionOptions } from '../src/connectivity/supervisor.js';
 import { REDACT_PATHS } from '../src/ops/logger.js';

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine } from '../src/core/engine.js';
+import { createEngine } from '../src/engine.js';
 import type { Trade } from '../src/domain/report.js';
 import { parseReplay, runReplay, type ReplayResult } from '../src/journal/replay.js';
 import { compactSegments } from '../src/journal/compaction.js';

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Packr } from 'msgpackr';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine, type Engine } from '../src/core/engine.js';
+import { createEngine, type Engine } from '../src/engine.js';
 import type { Anomaly } from '../src/core/anomaly.js';
 import { FRAME_HEADER, MAX_RECORD, snapshotName, writeFrame, type JournalRecord } from '../src/journal/format.js';
 import { Journal, readSnapshotFile, type JournalOptions, type RecoverySink } from '../src/journal/journal.js';

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine } from '../src/core/engine.js';
+import { createEngine } from '../src/engine.js';
 import { traceOrder, type Trace } from '../src/journal/trace.js';
 import { INSTRUMENTS, ScriptedBroker } from './helpers.js';
 

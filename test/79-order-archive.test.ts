@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OrderStatus } from '../src/domain/order-status.js';
-import { OrderArchive } from '../src/recon/archive.js';
+import { OrderArchive } from '../src/core/day-store.js';
 import type { LocalOrder } from '../src/recon/diff.js';
 
 const order = (i: number, over: Partial<LocalOrder> = {}): LocalOrder => ({

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimBroker, type SimBrokerOptions } from '../src/brokers/sim/sim-broker.js';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine, type Engine } from '../src/core/engine.js';
+import { createEngine, type Engine } from '../src/engine.js';
 import type { Anomaly } from '../src/core/anomaly.js';
 import type { BrokerReport } from '../src/domain/report.js';
 import type { Correction, ReconConfig } from '../src/recon/diff.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimBroker } from '../src/brokers/sim/sim-broker.js';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine, type Engine } from '../src/core/engine.js';
+import { createEngine, type Engine } from '../src/engine.js';
 import { generateEodReport, renderEod, writeEodReport, type EodOutput } from '../src/recon/eod.js';
 import type { EodInput } from '../src/recon/reconciler.js';
 import { INSTRUMENTS, NO_HEARTBEAT, quiet } from './helpers.js';

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimBroker } from '../src/brokers/sim/sim-broker.js';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine, type Engine } from '../src/core/engine.js';
+import { createEngine, type Engine } from '../src/engine.js';
 import { Monitor } from '../src/ops/monitor.js';
 import { OpsServer } from '../src/ops/server.js';
 import { INSTRUMENTS, NO_HEARTBEAT, quiet } from './helpers.js';

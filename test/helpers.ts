@@ -1,9 +1,9 @@
 import { pino } from 'pino';
 import type { CancelOrderRequest, PlaceOrderRequest } from '../src/brokers/adapter.js';
 import { ManualClock } from '../src/core/clock.js';
-import { createEngine, type Engine } from '../src/core/engine.js';
-import { ConfigError } from '../src/core/config.js';
-import type { EngineConfig } from '../src/core/config.js';
+import { createEngine, type Engine } from '../src/engine.js';
+import { ConfigError } from '../src/config.js';
+import type { EngineConfig } from '../src/config.js';
 import type { Anomaly } from '../src/core/anomaly.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
 import type { BrokerOrder, BrokerReport } from '../src/domain/report.js';

@@ -1,26 +1,8 @@
-import type { OrderType, Side, TimeInForce } from '../domain/order.js';
+import type { CancelOrderRequest, PlaceOrderRequest } from '../core/ports.js';
 import type { BrokerAccount, BrokerOrder, BrokerPosition, BrokerReport, BrokerTrade } from '../domain/report.js';
 import type { Credentials, Environment } from '../connectivity/credentials.js';
 
-/** What the engine asks a broker to place. Prices are decimals on the instrument's tick. */
-export interface PlaceOrderRequest {
-  readonly clientOrderId: string;
-  readonly symbol: string;
-  readonly side: Side;
-  readonly type: OrderType;
-  readonly tif: TimeInForce;
-  readonly qty: number;
-  /** NaN for market orders. */
-  readonly price: number;
-  /** Market orders under a protection band: fill no worse than this price (decimal). */
-  readonly protectionPrice?: number;
-}
-
-export interface CancelOrderRequest {
-  readonly clientOrderId: string;
-  /** Empty when the order has not been acknowledged yet; cancel by client order id then. */
-  readonly brokerOrderId: string;
-}
+export { NotSentError, type PlaceOrderRequest, type CancelOrderRequest } from '../core/ports.js';
 
 /** Where an adapter delivers everything the broker sends unprompted. */
 export interface ReportSink {
@@ -73,14 +55,6 @@ export class BrokerError extends Error {
 /** The kind of any error: a `BrokerError`'s own, `network` for anything unclassified. */
 export function errorKind(err: unknown): BrokerErrorKind {
   return err instanceof BrokerError ? err.kind : 'network';
-}
-
-/**
- * Thrown by `placeOrder` / `cancelOrder` when the request certainly did not leave the process
- * (not connected, encoder refused it). Any other error means the outcome is unknown.
- */
-export class NotSentError extends Error {
-  readonly code = 'NOT_SENT';
 }
 
 /**

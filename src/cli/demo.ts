@@ -1,6 +1,6 @@
 import { SimBroker, type SimFaults } from '../brokers/sim/sim-broker.js';
 import { Prng } from '../brokers/sim/prng.js';
-import { createEngine, type Engine, type EngineStats } from '../core/engine.js';
+import { createEngine, type Engine, type EngineStats } from '../engine.js';
 import type { Position } from '../core/ledger.js';
 import type { InstrumentSpec } from '../domain/instrument.js';
 import { STATUS_NAMES } from '../domain/order-status.js';

@@ -3,8 +3,8 @@
  * own process) and `check-connection` (the startup health checks against a broker, no trading).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadConfigFile } from '../core/config-file.js';
-import { createEngine } from '../core/engine.js';
+import { loadConfigFile } from '../config-file.js';
+import { createEngine } from '../engine.js';
 import { SimBrokerServer } from '../brokers/sim/server.js';
 import { RemoteSimBroker } from '../brokers/sim/remote.js';
 import { CredentialsError, Secret, loadCredentials, type Environment } from '../connectivity/credentials.js';

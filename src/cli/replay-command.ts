@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from '../core/config-file.js';
+import { loadConfigFile } from '../config-file.js';
 import { parseReplay, runReplay, type ReplayResult } from '../journal/replay.js';
 import { UsageError } from './net-commands.js';
 

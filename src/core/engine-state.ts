@@ -3,20 +3,20 @@
  * replay of the order records (intent, unsent, cancel, cancel-unsent), and what is recomputed
  * from the orders after a restore. Reports replay through the engine's own report pipeline.
  */
-import { OrderStatus, isTerminal } from '../domain/order-status.js';
+import { OrderStatus } from '../domain/order-status.js';
 import { INVALID, OrderEvent, RESTORE, nextStatus } from '../domain/transitions.js';
 import type { Instrument } from '../domain/instrument.js';
-import type { CancelRecord, CancelUnsentRecord, IntentRecord, UnsentRecord } from '../journal/format.js';
-import { exportTable, importTable, type SlotRow } from '../journal/table-state.js';
-import type { Logger } from '../ops/logger.js';
-import type { ReconState } from '../recon/reconciler.js';
+import { reportOf, type CancelRecord, type CancelUnsentRecord, type CoreRecord, type IntentRecord, type UnsentRecord } from './records.js';
+import type { TradingCore } from './trading-core.js';
+import { exportTable, importTable, type SlotRow } from './table-state.js';
+import type { CoreLogger } from './ports.js';
 import type { AccountRisk } from '../risk/account-risk.js';
 import type { RiskConfig } from '../risk/limits.js';
 import type { PreTradeRisk } from '../risk/pretrade.js';
 import type { TradingState, TradingStateChange } from '../risk/trading-state.js';
 import type { Ledger, LedgerState } from './ledger.js';
 import type { BrokerReport } from '../domain/report.js';
-import { F_EXTERNAL, type OrderTable } from './order-table.js';
+import type { OrderTable } from './order-table.js';
 
 /** The engine's state in a journal snapshot. */
 export interface EngineSnapshot {
@@ -34,8 +34,8 @@ export interface EngineSnapshot {
   /** The risk config the session started with, and the latest reload (null: none). */
   startRisk: RiskConfig | null;
   risk: RiskConfig | null;
-  /** Reconciliation's diffs, accepted values and archived orders (absent in older snapshots). */
-  recon?: ReconState;
+  /** Reconciliation's diffs, accepted values and archived orders (absent in older snapshots; written by the layer above the core). */
+  recon?: unknown;
   /** The trading day the state is of (absent in older snapshots). */
   day?: string;
   /** Reports waiting for the ack that maps their broker id, oldest first, with when they were parked. */
@@ -104,7 +104,7 @@ export function restoreSnapshot(p: EngineParts, s: EngineSnapshot): void {
 }
 
 /** Replay an order record: what the live path did to the order table, without sending. */
-export function replayOrderRecord(p: EngineParts, rec: IntentRecord | UnsentRecord | CancelRecord | CancelUnsentRecord, logger: Logger): void {
+export function replayOrderRecord(p: EngineParts, rec: IntentRecord | UnsentRecord | CancelRecord | CancelUnsentRecord, logger: CoreLogger): void {
   const t = p.table;
   switch (rec.k) {
     case 'intent': {
@@ -163,28 +163,47 @@ export function replayOrderRecord(p: EngineParts, rec: IntentRecord | UnsentReco
   }
 }
 
-/** After a restore: open exposure and open-order counts from the orders themselves. */
-export function recomputeDerived(p: EngineParts): void {
-  const t = p.table;
-  const { openBuy, openSell } = p.risk;
-  openBuy.fill(0);
-  openSell.fill(0);
-  p.accountRisk.openValue.fill(0);
-  const open = new Int32Array(p.instruments.length);
-  for (let s = 0; s < t.capacity; s++) {
-    if (t.live[s] !== 1) continue;
-    if (isTerminal(t.status[s]!)) {
-      t.exposure[s] = 0;
-      continue;
-    }
-    const i = t.instrument[s]!;
-    const ex = t.exposure[s]!;
-    if (ex > 0) {
-      if (t.side[s]! > 0) openBuy[i] = openBuy[i]! + ex;
-      else openSell[i] = openSell[i]! + ex;
-      p.accountRisk.openValueAdd(i, ex, t.price[s]!);
-    }
-    if ((t.flags[s]! & F_EXTERNAL) === 0) open[i]!++;
+/**
+ * Apply one journal record to the core's state, as it happened: intents take a slot, reports
+ * run through the report pipeline at their recorded time. Nothing is sent. (`recon` records
+ * belong to the layer above and are replayed there.)
+ */
+export function replayCoreRecord(core: TradingCore, rec: CoreRecord): void {
+  switch (rec.k) {
+    case 'open':
+      checkInstruments(core.parts, rec.instruments.map((i) => i.symbol), 'the journal');
+      core.journalStartRisk = rec.risk;
+      core.journalRisk = rec.risk;
+      return;
+    case 'config':
+      core.journalRisk = rec.risk;
+      return;
+    case 'intent':
+    case 'unsent':
+    case 'cancel':
+    case 'cancel-unsent':
+      replayOrderRecord(core.parts, rec, core.logger);
+      return;
+    case 'report':
+      core.reports.handleAt(reportOf(rec), rec.t);
+      return;
+    case 'state':
+      if (rec.to !== core.tradingState) core.stateHistory.push({ from: core.tradingState, to: rec.to, reason: rec.reason, time: rec.t });
+      core.tradingState = rec.to;
+      core.lastStateReason = rec.reason;
+      return;
+    case 'adopt':
+      core.unmatched.adoptParkedId(rec.b, rec.t);
+      return;
+    case 'day':
+      core.dayKnown = true;
+      core.applyRoll(rec.day, rec.next, rec.t);
+      core.nextRollAt = core.tradingDay.nextRoll(rec.t);
+      return;
+    case 'conn':
+    case 'anomaly':
+      return;
+    default:
+      throw new Error(`journal record of unknown kind ${String((rec as { k?: unknown }).k)}`);
   }
-  p.accountRisk.resetOpen(open);
 }

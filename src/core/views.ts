@@ -251,3 +251,9 @@ export class TradeTableView extends SlotView implements TradeView {
 export function selfObject<T>(this: T): T {
   return this;
 }
+
+/** A plain callback object, given the `toObject` of a view (it returns the object itself). */
+export function keepable<T extends object>(o: T): T & Keepable<T> {
+  (o as T & { toObject: () => T }).toObject = selfObject as () => T;
+  return o as T & Keepable<T>;
+}

@@ -4,7 +4,7 @@
  * `engine.stats()`, the histograms from the engine's HDR histograms (microsecond buckets).
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Engine } from '../core/engine.js';
+import type { Engine } from '../engine.js';
 import { CONNECTION_STATES } from '../connectivity/supervisor.js';
 import { TRADING_STATES } from '../risk/trading-state.js';
 import type { LatencyHistogram } from './latency.js';

@@ -12,7 +12,7 @@
  * Anomaly alerts have no condition that clears: an operator acknowledges them.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { Engine } from '../core/engine.js';
+import type { Engine } from '../engine.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { ConnectionStateChange } from '../connectivity/supervisor.js';
 import type { DiffEvent } from '../recon/reconciler.js';

@@ -21,7 +21,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Engine } from '../core/engine.js';
+import type { Engine } from '../engine.js';
 import type { Registry } from 'prom-client';
 import type { Monitor } from './monitor.js';
 import { engineMetrics } from './metrics.js';

@@ -1,5 +1,5 @@
 import type { BrokerAdapter } from '../brokers/adapter.js';
-import type { Engine } from '../core/engine.js';
+import type { Engine } from '../engine.js';
 
 export interface Comparison {
   /** True when no problem was found. */

@@ -2,7 +2,6 @@
  * Reconciliation differences: the kinds, what one diff holds, and the conflict policy that
  * says per kind which side wins and what an unfixed difference does to trading.
  */
-import type { Order } from '../domain/order.js';
 
 /**
  * - `MISSING_LOCAL`: the broker has an order (or fills of one) that the engine does not know;
@@ -207,6 +206,6 @@ export interface Correction {
  * retention): the fields of `Order` it compares. `price` is NaN for market orders, `avgPx`
  * before the first fill.
  */
-export type LocalOrder = Pick<Order, 'clientOrderId' | 'brokerOrderId' | 'symbol' | 'side' | 'qty' | 'price' | 'status' | 'cumQty' | 'avgPx' | 'external' | 'createdAt' | 'updatedAt'>;
+export type { LocalOrder } from '../core/day-store.js';
 
 export const OPEN_STATUSES: ReadonlySet<string> = new Set(['PendingNew', 'Submitted', 'PartiallyFilled', 'PendingCancel']);

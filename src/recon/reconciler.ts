@@ -23,7 +23,7 @@ import { STATUS_NAMES } from '../domain/order-status.js';
 import type { BrokerAccount, BrokerOrder, BrokerPosition, BrokerReport, BrokerTrade } from '../domain/report.js';
 import type { Logger } from '../ops/logger.js';
 import type { TradingState } from '../risk/trading-state.js';
-import { OrderArchive, type ArchiveColumns } from './archive.js';
+import { OrderArchive, type ArchiveColumns } from '../core/day-store.js';
 import {
   OPEN_STATUSES, resolveReconConfig, type Correction, type Diff, type DiffAction, type DiffKind, type DiffSeverity, type DiffValue, type LocalOrder,
   type ReconConfig, type ResolvedReconConfig,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { configProblems, type EngineConfig } from './config.js';
-import { DIFF_KINDS, type DiffKind } from '../recon/diff.js';
+import { DIFF_KINDS, type DiffKind } from './recon/diff.js';
 
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;

@@ -14,8 +14,11 @@
  * table then keeps the order in its slot (see the engine).
  */
 import { STATUS_NAMES } from '../domain/order-status.js';
-import { AppendIndex } from '../core/append-index.js';
-import type { LocalOrder } from './diff.js';
+import { AppendIndex } from './append-index.js';
+import type { Order } from '../domain/order.js';
+
+/** What the store keeps of a finished order (the fields reconciliation compares). */
+export type LocalOrder = Pick<Order, 'clientOrderId' | 'brokerOrderId' | 'symbol' | 'side' | 'qty' | 'price' | 'status' | 'cumQty' | 'avgPx' | 'external' | 'createdAt' | 'updatedAt'>;
 
 /** The archive in a snapshot: its columns as they are (a 2M-order day as objects was gigabytes). */
 export interface ArchiveColumns {

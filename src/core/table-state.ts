@@ -4,7 +4,7 @@
  * nothing outside the table sees them.
  */
 import { isTerminal } from '../domain/order-status.js';
-import type { OrderTable } from '../core/order-table.js';
+import type { OrderTable } from './order-table.js';
 
 /** One order: positional, so a snapshot of 65k orders stays compact. */
 export type SlotRow = [

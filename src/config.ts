@@ -1,66 +1,30 @@
-import type { BrokerAdapter } from '../brokers/adapter.js';
-import type { SimBrokerOptions } from '../brokers/sim/sim-broker.js';
-import { instrumentProblems, makeInstrument, type InstrumentSpec } from '../domain/instrument.js';
-import type { Logger } from '../ops/logger.js';
-import { ladderUnitProblems, riskProblems, type RiskConfig } from '../risk/limits.js';
-import type { AnomalyHook } from './anomaly.js';
-import type { Clock } from './clock.js';
+import type { BrokerAdapter } from './brokers/adapter.js';
+import type { SimBrokerOptions } from './brokers/sim/sim-broker.js';
+import { instrumentProblems, makeInstrument, type InstrumentSpec } from './domain/instrument.js';
+import type { Logger } from './ops/logger.js';
+import { ladderUnitProblems, riskProblems, type RiskConfig } from './risk/limits.js';
+import type { AnomalyHook } from './core/anomaly.js';
 import type { StrategyCallbacks } from './strategy.js';
-import type { TradingStateHook } from '../risk/trading-state.js';
-import { calendarProblems, type MarketCalendarSpec } from '../risk/calendar.js';
-import { isEnvironment, type Environment, type LiveArm } from '../connectivity/credentials.js';
-import { journalProblems, type JournalOptions } from '../journal/journal.js';
-import { connectionProblems, type ConnectionOptions, type ConnectionStateChange } from '../connectivity/supervisor.js';
-import { reconProblems, type ReconConfig } from '../recon/diff.js';
-import { tradingDayProblems, type DayRoll, type TradingDaySpec } from '../domain/trading-day.js';
-import { limitsProblems, type EngineLimits } from './bounds.js';
+import type { TradingStateHook } from './risk/trading-state.js';
+import { calendarProblems } from './risk/calendar.js';
+import { isEnvironment, type Environment, type LiveArm } from './connectivity/credentials.js';
+import { journalProblems, type JournalOptions } from './journal/journal.js';
+import { connectionProblems, type ConnectionOptions, type ConnectionStateChange } from './connectivity/supervisor.js';
+import { reconProblems, type ReconConfig } from './recon/diff.js';
+import { tradingDayProblems, type DayRoll } from './domain/trading-day.js';
+import { limitsProblems } from './core/bounds.js';
+import type { CoreConfig } from './core/core-config.js';
 
-/** Everything `createEngine` accepts. Only `instruments` is required. */
-export interface EngineConfig {
-  /** The tradable instruments; symbols unique. */
-  instruments: InstrumentSpec[];
+/** Everything `createEngine` accepts. Only `instruments` is required. The fields the core reads are documented in `CoreConfig`. */
+export interface EngineConfig extends CoreConfig {
+  /** Strategy callbacks; may also be registered once with `engine.setStrategy`. */
+  strategy?: StrategyCallbacks;
   /** The broker adapter. Default: the embedded simulated broker (paper trading). */
   broker?: BrokerAdapter;
   /** Options for the embedded simulated broker when `broker` is not given. */
   sim?: Omit<SimBrokerOptions, 'instruments' | 'clock'>;
-  /** Order slots, a power of two. Default 65536. */
-  capacity?: number;
-  /**
-   * How long a finished order stays in the order table (full detail, fast lookups), ms. Default
-   * 1 hour. It then moves to the trading day's store until the day rolls; its id is refused for
-   * reuse for the whole trading day either way.
-   */
-  retentionMs?: number;
-  /**
-   * The trading day's boundary: `{ rollAt: 'HH:MM', timeZone: IANA }`, default midnight UTC. At
-   * the boundary the day rolls: the day's finished orders leave memory (they stay in the
-   * journal), daily counters reset, reconciliation compares with the new day only.
-   */
-  tradingDay?: TradingDaySpec;
-  /** Bounds on state that reports can grow (external orders, exec ids per order, the day's store, parked reports). */
-  limits?: EngineLimits;
-  risk?: RiskConfig;
-  /** Starting cash per currency for the ledger. Default none (cash starts at 0). */
-  initialCash?: Record<string, number>;
-  /**
-   * Decimals of each currency's amounts at the edges (account, positions' P&L, reports, logs,
-   * metrics), where exact integer money is rounded once. Default the ISO 4217 minor units
-   * (2; JPY and KRW 0; BHD, KWD, JOD, OMR, TND 3; BTC and ETH 8).
-   */
-  currencyPrecision?: Record<string, number>;
-  /** Injected time. Default the system clock. */
-  clock?: Clock;
   /** Injected pino logger. Default: pino to stderr at TRADECORE_LOG_LEVEL (warn). */
   logger?: Logger;
-  /** Strategy callbacks; may also be registered once with `engine.setStrategy`. */
-  strategy?: StrategyCallbacks;
-  /**
-   * What the strategy callbacks are given. `'views'` (default): reusable views over the order
-   * table, valid during the call, no allocation per report; call `toObject()` on one to keep it.
-   * `'objects'`: a fresh plain object per call (what earlier versions gave), which may be kept
-   * as it is; measured slower (see bench/results).
-   */
-  callbackArgs?: 'views' | 'objects';
   /** Receives every anomaly (unknown order, overfill, invalid transition, ...). */
   onAnomaly?: AnomalyHook;
   /**
@@ -68,10 +32,6 @@ export interface EngineConfig {
    * when it is loaded; 'native' requires it; 'ts' never loads it. TRADECORE_NATIVE=0 also forces TypeScript.
    */
   backend?: 'auto' | 'native' | 'ts';
-  /** Trading calendars by market name; instruments name theirs with `market`. */
-  markets?: Record<string, MarketCalendarSpec>;
-  /** Cancels while the instrument's market is closed: sent ('allow', default) or refused ('refuse'). */
-  cancelOutsideSession?: 'allow' | 'refuse';
   /** Called on every trading-state change (after it took effect). */
   onTradingState?: TradingStateHook;
   /**
@@ -95,25 +55,10 @@ export interface EngineConfig {
    */
   journal?: JournalOptions;
   /**
-   * Record the latency histograms (submit → ack and first fill, report handling, strategy
-   * callbacks). Default true; false saves their clock readings and records (bench/ measures it).
-   */
-  latencyHistograms?: boolean;
-  /**
-   * Time the handling and callbacks of every n-th report only (a power of two from 1 to 1024;
-   * default 8): each timed report costs two more clock readings (~56 ns each), the others none,
-   * so those two histograms hold a uniform sample (their counts are reports / n). 1 times
-   * every report. Submit → ack and submit → first fill are recorded for every order, from
-   * the readings the engine takes anyway.
-   */
-  reportTimingEvery?: number;
-  /**
    * Reconciliation with the broker's records: the interval of periodic runs (default 0: on
    * demand only), the grace period, and the conflict policy per diff kind (docs/reconciliation.md).
    */
   recon?: ReconConfig;
-  /** For tests only: a weak id hash, to make ids collide on all 64 bits (see IdIndex). */
-  testHooks?: { weakHash?: (id: string) => number };
 }
 
 const KNOWN = new Set([

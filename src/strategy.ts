@@ -1,5 +1,5 @@
-import type { Correction } from '../recon/diff.js';
-import type { ExecutionReportView, OrderView, TradeView } from './views.js';
+import type { Correction } from './recon/diff.js';
+import type { ReportCallbacks } from './core/callbacks.js';
 
 /**
  * Strategy callbacks: a plain object, registered once (no EventEmitter on the hot path).
@@ -19,13 +19,7 @@ import type { ExecutionReportView, OrderView, TradeView } from './views.js';
  *   onOrder(o) { if (o.status === 'Filled') filled.push(o.toObject()); },
  * });
  */
-export interface StrategyCallbacks {
-  /** Every broker report that changed an order (status, fill), with the order after it. */
-  onOrder?(order: OrderView): void;
-  /** Every new fill. */
-  onTrade?(trade: TradeView): void;
-  /** Every report applied (not duplicates, not stale ones), including ones that changed no status. */
-  onExecutionReport?(report: ExecutionReportView): void;
+export interface StrategyCallbacks extends ReportCallbacks {
   /**
    * Reconciliation changed one of its orders, a position or cash (a missed fill applied, a
    * status the broker finished taken, a position, cash or price corrected), automatically or
