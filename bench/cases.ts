@@ -13,6 +13,7 @@ import { EchoBroker } from './echo-broker.js';
 import { makeGateCases } from './gate-cases.js';
 import { makeLedgerCases } from './ledger-cases.js';
 import { makeClockCases } from './clock-cases.js';
+import { makeWireCases } from './wire-cases.js';
 
 /** One benchmark case: `op` is timed; `prepare` runs untimed before each cycle of `count` ops. */
 export interface BenchCase {
@@ -315,5 +316,5 @@ export function makeCases(): BenchCase[] {
     };
   };
   cases.push(simLoop('engine'), simLoop('same-work-map'), simLoop('naive-map'));
-  return [...cases, ...makeGateCases(), ...makeLedgerCases(), ...makeClockCases()];
+  return [...cases, ...makeGateCases(), ...makeLedgerCases(), ...makeClockCases(), ...makeWireCases()];
 }

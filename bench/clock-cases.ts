@@ -4,6 +4,10 @@
 // reading went backwards. Date.now is the floor: cheapest, but a whole millisecond.
 import { performance } from 'node:perf_hooks';
 import type { BenchCase } from './cases.js';
+import { nativeNs } from '../src/core/clock.js';
+import { loadNative } from '../src/native/loader.js';
+
+const NATIVE = loadNative().addon;
 
 /** Smallest positive step between back-to-back readings, and whether one went back. */
 function resolution(read: () => number): { stepNs: number; backwards: boolean } {
@@ -20,7 +24,9 @@ function resolution(read: () => number): { stepNs: number; backwards: boolean } 
 }
 
 export const CLOCK_READERS: Record<string, { read: () => number; unitNs: number; workload: string }> = {
-  'performance-now-ns': { read: () => Math.round(performance.now() * 1e6), unitNs: 1, workload: 'Math.round(performance.now() * 1e6): integer ns since the time origin (what the engine uses)' },
+  'performance-now-ns': { read: () => Math.round(performance.now() * 1e6), unitNs: 1, workload: 'Math.round(performance.now() * 1e6): integer ns since the time origin (what the engine uses without the addon; 16 B boxed per reading)' },
+  // the engine's reading on the system clock when the addon is built (src/core/clock.ts nativeNs)
+  ...(NATIVE !== undefined ? { 'native-ns': { read: nativeNs(NATIVE), unitNs: 1, workload: 'CLOCK_MONOTONIC written into a Float64Array by the addon (what the engine uses when it is built): no box per reading' } } : {}),
   'hrtime-bigint': { read: () => Number(process.hrtime.bigint()), unitNs: 1, workload: 'Number(process.hrtime.bigint()): integer ns, a bigint per reading' },
   'hrtime-array': { read: () => { const t = process.hrtime(); return t[0] * 1e9 + t[1]; }, unitNs: 1, workload: 'process.hrtime(): [s, ns], an array per reading' },
   'epoch-ms-double': { read: () => performance.timeOrigin + performance.now(), unitNs: 1e6, workload: 'timeOrigin + performance.now(): epoch ms in a double (the old engine clock; resolves ~244 ns)' },

@@ -1,42 +1,69 @@
 import { RecordingBroker } from '../src/brokers/recording-broker.js';
-import type { BrokerReport } from '../src/domain/report.js';
+import type { PlaceOrderRequest } from '../src/core/ports.js';
+import { ReportBuffer } from '../src/domain/report.js';
 
 /**
  * The cheapest possible broker for measuring the engine: every order is acked and fully
  * filled at its limit price on `flush()`. Both the engine and the baseline use it, so the
- * ratio compares their own work.
+ * ratio compares their own work. It keeps the orders as columns and delivers every report in
+ * one reused `ReportBuffer`, as the sink contract allows, so it allocates only the broker ids.
  */
 export class EchoBroker extends RecordingBroker {
   private n = 0;
+  /** The orders placed and not yet answered, as columns (the request is the engine's: valid during placeOrder only). */
+  private count = 0;
+  private readonly ids: string[] = [];
+  private readonly qtys: number[] = [];
+  private readonly prices: number[] = [];
+  /** One report structure for every report (the sink copies what it keeps). */
+  private readonly report = new ReportBuffer();
 
   constructor() {
     super('echo');
   }
 
+  override placeOrder(req: PlaceOrderRequest): void {
+    const k = this.count++;
+    this.ids[k] = req.clientOrderId;
+    this.qtys[k] = req.qty;
+    this.prices[k] = req.price;
+  }
+
   /** Orders placed and not yet answered. */
   get backlog(): number {
-    return this.placed.length;
+    return this.count;
   }
 
   /** Ack and fill every pending order. */
   flush(): void {
     const sink = this.sink!;
-    const pending = this.placed;
-    for (let i = 0; i < pending.length; i++) {
-      const req = pending[i]!;
+    const r = this.report;
+    for (let i = 0; i < this.count; i++) {
       const id = `B${++this.n}`;
-      const ack: BrokerReport = { kind: 'new', execId: 'A', brokerOrderId: id, clientOrderId: req.clientOrderId, seq: 1 };
-      sink.onReport(ack);
-      const fill: BrokerReport = { kind: 'trade', execId: 'F', brokerOrderId: id, clientOrderId: req.clientOrderId, lastQty: req.qty, lastPx: req.price, cumQty: req.qty, seq: 2 };
-      sink.onReport(fill);
+      r.reset('new', 'A', id);
+      r.clientOrderId = this.ids[i];
+      r.seq = 1;
+      sink.onReport(r);
+      r.reset('trade', 'F', id);
+      r.clientOrderId = this.ids[i];
+      r.lastQty = this.qtys[i];
+      r.lastPx = this.prices[i];
+      r.cumQty = this.qtys[i];
+      r.seq = 2;
+      sink.onReport(r);
     }
-    pending.length = 0;
+    this.count = 0;
   }
 
   /** Answer every pending order with a reject (frees slots between benchmark cycles). */
   rejectAll(): void {
     const sink = this.sink!;
-    for (const req of this.placed) sink.onReport({ kind: 'rejected', execId: 'R', brokerOrderId: `B${++this.n}`, clientOrderId: req.clientOrderId });
-    this.placed.length = 0;
+    const r = this.report;
+    for (let i = 0; i < this.count; i++) {
+      r.reset('rejected', 'R', `B${++this.n}`);
+      r.clientOrderId = this.ids[i];
+      sink.onReport(r);
+    }
+    this.count = 0;
   }
 }

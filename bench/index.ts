@@ -35,7 +35,8 @@ const CASES: Array<[string, string]> = [
   ['loop-sim', 'same-work-map'],
   ['loop-sim', 'naive-map'],
   ['napi', 'empty-call'],
-  ...['performance-now-ns', 'hrtime-bigint', 'hrtime-array', 'epoch-ms-double', 'date-now'].map((c): [string, string] => ['clock', c]),
+  ...['performance-now-ns', 'native-ns', 'hrtime-bigint', 'hrtime-array', 'epoch-ms-double', 'date-now'].map((c): [string, string] => ['clock', c]),
+  ...['general', 'into-buffer', 'strings-only'].map((c): [string, string] => ['wire-decode', c]),
   ['ledger-fill', 'float-naive'],
   ['ledger-fill', 'exact'],
   ['ledger-fill', 'exact-bigint'],
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
   // speed-ups (baseline ns / case ns, p50): each case against its suite's reference case
   // allocation per order in steady state, each in a fresh process
   const allocRunner = fileURLToPath(new URL('./alloc.js', import.meta.url));
-  for (const mode of ['submit', 'submitMany-ts', 'submitMany-native']) {
+  for (const mode of ['submit', 'echo', 'submitMany-ts', 'submitMany-native']) {
     if (mode.endsWith('native') && !nativeOk) continue;
     const n = quick ? 300_000 : 1_000_000;
     try {

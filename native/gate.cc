@@ -14,6 +14,7 @@
 #include <vector>
 
 void InitJournal(Napi::Env env, Napi::Object exports);  // native/journal.cc
+void InitClock(Napi::Env env, Napi::Object exports);    // native/clock.cc
 
 namespace {
 
@@ -326,10 +327,11 @@ Napi::Value Noop(const Napi::CallbackInfo& info) { return info.Env().Undefined()
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitJournal(env, exports);
+  InitClock(env, exports);
   exports.Set("createGate", Napi::Function::New(env, CreateGate));
   exports.Set("runGate", Napi::Function::New(env, RunGate));
   exports.Set("noop", Napi::Function::New(env, Noop));
-  exports.Set("abiVersion", Napi::Number::New(env, 3));
+  exports.Set("abiVersion", Napi::Number::New(env, 4));
   return exports;
 }
 

@@ -51,6 +51,12 @@ export interface EngineBackend {
   readonly submitMany: 'native' | 'ts';
   /** Where the addon was loaded from, or why it was not. */
   readonly native: string;
+  /**
+   * The hot path's clock reading: `native` (the system clock read through the addon: no
+   * allocation per reading), `performance.now` (the system clock without the addon, or with
+   * `backend: 'ts'`), or `injected` (the config's own clock).
+   */
+  readonly clock: 'native' | 'performance.now' | 'injected';
 }
 
 /** Watches an engine beside its config hooks (`engine.observe`). */
@@ -197,7 +203,7 @@ export class Engine {
     this.tradingDay = core.tradingDay;
     this.limits = core.limits;
     this.archive = core.archive;
-    this.backend = { submit: 'ts', submitMany: core.batch.backend, native: native.reason };
+    this.backend = { submit: 'ts', submitMany: core.batch.backend, native: native.reason, clock: core.clockSource };
     this.reportDir = config.tradingDay?.reportDir;
     this.environment = config.environment ?? 'paper';
     this.liveArm = config.live;
@@ -213,7 +219,7 @@ export class Engine {
       });
     }
     this.connection = new ConnectionSupervisor(this.broker, this.clock, this.logger, this.environment, config.connection, {
-      onReport: (r) => core.reports.onReport(r),
+      onReport: core.reports.onReport,
       sync: () => this.recoverySync(),
       onState: (change) => {
         if (this.journal !== undefined) this.record({ k: 'conn', t: change.time, from: change.from, to: change.to, reason: change.reason });

@@ -6,13 +6,14 @@ import { Prng } from '../src/brokers/sim/prng.js';
 import { SimBroker, type SimBrokerOptions } from '../src/brokers/sim/sim-broker.js';
 import { ManualClock } from '../src/core/clock.js';
 import { makeInstrument } from '../src/domain/instrument.js';
-import type { BrokerReport } from '../src/domain/report.js';
+import { copyReport, type BrokerReport } from '../src/domain/report.js';
 import { INSTRUMENTS } from './helpers.js';
 
 async function sim(opts: Partial<SimBrokerOptions> = {}) {
   const clock = new ManualClock(0);
   const reports: BrokerReport[] = [];
-  const sink: ReportSink = { onReport: (r) => reports.push(r), onDisconnect: () => {} };
+  // a copy: the broker refills its report structures once the sink returns
+  const sink: ReportSink = { onReport: (r) => reports.push(copyReport(r)), onDisconnect: () => {} };
   const broker = new SimBroker({ instruments: INSTRUMENTS, clock, seed: 3, marketStepMs: 0, startPrices: { ACME: 10, LOTS: 20 }, ...opts });
   await broker.connect(sink);
   return { broker, clock, reports };
@@ -28,6 +29,22 @@ describe('simulated broker', () => {
     clock.advance(0);
     expect(reports).toMatchObject([{ kind: 'new', clientOrderId: 'a', brokerOrderId: 'SIM-1', seq: 1 }]);
     expect(await broker.syncOpenOrders()).toMatchObject([{ clientOrderId: 'a', status: 'Submitted', cumQty: 0, price: 9.5 }]);
+  });
+
+  it('delivers every report in a reused report structure: no report object per report once warm', async () => {
+    const clock = new ManualClock(0);
+    const seen: BrokerReport[] = [];
+    const copies: BrokerReport[] = [];
+    const broker = new SimBroker({ instruments: INSTRUMENTS, clock, seed: 3, marketStepMs: 0, startPrices: { ACME: 10, LOTS: 20 } });
+    await broker.connect({ onReport: (r) => void (seen.push(r), copies.push(copyReport(r))), onDisconnect: () => {} });
+    for (const id of ['a', 'b', 'c']) {
+      place(broker, id);
+      clock.advance(0);
+    }
+    // one structure, refilled for each ack; what it said is what a copy taken during the call says
+    expect(new Set(seen).size).toBe(1);
+    expect(copies).toMatchObject([{ kind: 'new', clientOrderId: 'a' }, { kind: 'new', clientOrderId: 'b' }, { kind: 'new', clientOrderId: 'c' }]);
+    expect(seen[0]!.clientOrderId).toBeUndefined(); // cleared once its call returned
   });
 
   it('fills a marketable market order across levels with partial fills at each level price', async () => {

@@ -13,7 +13,7 @@ class FillAllBroker extends StubBroker {
   private n = 0;
   override placeOrder(req: PlaceOrderRequest) {
     this.placedCount++;
-    this.pending.push(req);
+    this.pending.push({ ...req }); // the request is the engine's, valid during the call only
   }
   /** Ack and fill the pending orders; returns how many reports went out. */
   answer(): number {

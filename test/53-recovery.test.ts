@@ -4,7 +4,7 @@ import { SimBroker } from '../src/brokers/sim/sim-broker.js';
 import { ManualClock } from '../src/core/clock.js';
 import { createEngine, type Engine } from '../src/engine.js';
 import type { Anomaly } from '../src/core/anomaly.js';
-import type { BrokerOrder, BrokerReport } from '../src/domain/report.js';
+import { copyReport, type BrokerOrder, type BrokerReport } from '../src/domain/report.js';
 import { compareWithBroker } from '../src/recon/compare.js';
 import { INSTRUMENTS, drive, quiet } from './helpers.js';
 
@@ -26,7 +26,7 @@ class Link implements BrokerAdapter {
   syncDayOrders: (() => Promise<BrokerOrder[]>) | undefined = () => this.sim.syncDayOrders();
 
   constructor(readonly sim: SimBroker, readonly clock: ManualClock) {
-    void sim.connect({ onReport: (r) => (this.up ? this.sink!.onReport(r) : this.held.push(r)), onDisconnect: () => {} });
+    void sim.connect({ onReport: (r) => (this.up ? this.sink!.onReport(r) : this.held.push(copyReport(r))), onDisconnect: () => {} });
   }
   async connect(sink: ReportSink) {
     this.sink = sink;

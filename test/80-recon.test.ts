@@ -6,7 +6,7 @@ import { SimBroker, type SimBrokerOptions } from '../src/brokers/sim/sim-broker.
 import { ManualClock } from '../src/core/clock.js';
 import { createEngine, type Engine } from '../src/engine.js';
 import type { Anomaly } from '../src/core/anomaly.js';
-import type { BrokerReport } from '../src/domain/report.js';
+import { copyReport, type BrokerReport } from '../src/domain/report.js';
 import type { Correction, ReconConfig } from '../src/recon/diff.js';
 import type { DiffEvent, ReconRun, ReconTarget } from '../src/recon/reconciler.js';
 import { Monitor } from '../src/ops/monitor.js';
@@ -111,7 +111,7 @@ describe('each diff kind against the simulated broker, default policy (broker wi
     const s = await session();
     const lost: BrokerReport[] = [];
     s.broker.dropReports((r) => {
-      if (r.kind === 'trade' && r.clientOrderId === 'f1') lost.push(r);
+      if (r.kind === 'trade' && r.clientOrderId === 'f1') lost.push(copyReport(r)); // the filter sees the report during its call only
       return r.kind === 'trade' && r.clientOrderId === 'f1';
     });
     buy(s, 'f1', 10, through(s));

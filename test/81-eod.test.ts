@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimBroker } from '../src/brokers/sim/sim-broker.js';
 import { ManualClock } from '../src/core/clock.js';
+import { copyReport } from '../src/domain/report.js';
 import { createEngine, type Engine } from '../src/engine.js';
 import { generateEodReport, renderEod, writeEodReport, type EodOutput } from '../src/recon/eod.js';
 import type { EodInput } from '../src/recon/reconciler.js';
@@ -62,7 +63,7 @@ async function scriptedDay(): Promise<{ engine: Engine; input: EodInput }> {
   // o7: its fill is on the wire while the day's report is made
   const held: Parameters<typeof engine.onReport>[0][] = [];
   const stopHold = broker.dropReports((r) => {
-    if (r.kind === 'trade' && r.clientOrderId === 'o7') held.push(r);
+    if (r.kind === 'trade' && r.clientOrderId === 'o7') held.push(copyReport(r)); // the filter sees the report during its call only
     return r.kind === 'trade' && r.clientOrderId === 'o7';
   });
   submit('o7', 'LOTS', 100, 50.5);

@@ -6,7 +6,7 @@ import { ConfigError } from '../src/config.js';
 import type { EngineConfig } from '../src/config.js';
 import type { Anomaly } from '../src/core/anomaly.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
-import type { BrokerOrder, BrokerReport } from '../src/domain/report.js';
+import { ReportBuffer, type BrokerOrder, type BrokerReport } from '../src/domain/report.js';
 import { RecordingBroker } from '../src/brokers/recording-broker.js';
 import type { Order, OrderRequest } from '../src/domain/order.js';
 import { loadNative } from '../src/native/loader.js';
@@ -71,9 +71,25 @@ export class ScriptedBroker extends StubBroker {
     super.cancelOrder(req);
   }
 
-  /** Deliver one report; execId defaults to a fresh one. */
+  /** Report structures by delivery depth: one reused for every report, as the sink contract allows. */
+  private readonly buffers: ReportBuffer[] = [];
+  private depth = 0;
+
+  /**
+   * Deliver one report; execId defaults to a fresh one. Every report goes out in the same reused
+   * `ReportBuffer` (a report sent from inside a callback gets the next one), scribbled over as
+   * soon as the sink returns: a report the engine kept without copying would show it.
+   */
   send(r: Partial<BrokerReport> & Pick<BrokerReport, 'kind' | 'brokerOrderId'>): void {
-    this.sink!.onReport({ execId: `X${this.exec++}`, ...r } as BrokerReport);
+    const buf = (this.buffers[this.depth] ??= new ReportBuffer());
+    Object.assign(buf.reset(r.kind, `X${this.exec++}`, r.brokerOrderId), r);
+    this.depth++;
+    try {
+      this.sink!.onReport(buf);
+    } finally {
+      this.depth--;
+      Object.assign(buf.reset('expired', 'SCRIBBLED', 'SCRIBBLED'), { clientOrderId: 'SCRIBBLED', lastQty: 999, lastPx: 999, cumQty: 999, seq: 999, text: 'SCRIBBLED' });
+    }
   }
   ack(clientOrderId: string, brokerOrderId: string, seq?: number) {
     this.send({ kind: 'new', clientOrderId, brokerOrderId, ...(seq !== undefined ? { seq } : {}) });

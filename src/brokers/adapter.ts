@@ -6,7 +6,15 @@ export { NotSentError, type PlaceOrderRequest, type CancelOrderRequest } from '.
 
 /** Where an adapter delivers everything the broker sends unprompted. */
 export interface ReportSink {
-  /** One execution report. The engine never throws back into the adapter. */
+  /**
+   * One execution report. The engine never throws back into the adapter. The report stays the
+   * adapter's: once this call returns the adapter may fill the same object with the next report
+   * (a `ReportBuffer`, or a pooled object), because the engine copies whatever it keeps past the
+   * call (a report that arrives while another is applied, one parked for its ack, the report of
+   * an anomaly). Reusing it *during* the call, from inside a `placeOrder` or `cancelOrder` that a
+   * strategy callback made, is not allowed: that report is still being read. An adapter that
+   * allocates a fresh object per report is also correct.
+   */
   onReport(report: BrokerReport): void;
   /**
    * An established connection was lost (socket closed, broker logged us out). Not called
@@ -62,6 +70,9 @@ export function errorKind(err: unknown): BrokerErrorKind {
  * reference implementation (`src/brokers/sim/sim-broker.ts`).
  *
  * Rules an adapter must keep:
+ * - The engine's request objects and the adapter's report objects are lent for the length of the
+ *   call: each side copies what it keeps, so both may reuse one object per call (see
+ *   `placeOrder` and `ReportSink.onReport`).
  * - `placeOrder` and `cancelOrder` return synchronously after handing the request to the
  *   wire; the outcome arrives later as reports through the sink. They never deliver a report
  *   synchronously from inside the call (the engine tolerates it, but it defeats batching).
@@ -95,6 +106,11 @@ export interface BrokerAdapter {
   disconnect(): Promise<void>;
   /** Round trip to the broker; rejects when it does not answer. */
   heartbeat(): Promise<HeartbeatInfo>;
+  /**
+   * Hand one order to the wire. `req` is the engine's and is refilled for the next order once
+   * this returns: read it during the call and copy what you keep (the embedded and TCP simulated
+   * brokers copy its fields; `RecordingBroker` keeps a copy).
+   */
   placeOrder(req: PlaceOrderRequest): void;
   cancelOrder(req: CancelOrderRequest): void;
   /** Every order the broker holds open now. */

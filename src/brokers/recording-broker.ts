@@ -31,11 +31,12 @@ export class RecordingBroker implements BrokerAdapter {
   async heartbeat() {
     return { brokerTime: this.clock.now() };
   }
+  // copies: a request is the engine's, valid during the call only (see BrokerAdapter)
   placeOrder(req: PlaceOrderRequest): void {
-    this.placed.push(req);
+    this.placed.push({ ...req });
   }
   cancelOrder(req: CancelOrderRequest): void {
-    this.cancels.push(req);
+    this.cancels.push({ ...req });
   }
   async syncOpenOrders(): Promise<BrokerOrder[]> {
     return [];

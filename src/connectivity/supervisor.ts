@@ -81,8 +81,8 @@ export function connectionProblems(o: unknown, path = 'connection'): string[] {
 }
 
 export interface SupervisorHooks {
-  /** Reports from the adapter. */
-  onReport(report: BrokerReport): void;
+  /** Reports from the adapter: handed to the adapter as the sink's own `onReport`, so it is called unbound. */
+  readonly onReport: (report: BrokerReport) => void;
   /** Recovery sync: runs after every connect, before Ready. */
   sync(): Promise<void>;
   onState(change: ConnectionStateChange): void;
@@ -203,7 +203,8 @@ export class ConnectionSupervisor {
 
   private sinkFor(gen: number): ReportSink {
     return {
-      onReport: (r) => this.hooks.onReport(r),
+      // the core's own entry point: an adapter's report reaches apply in two calls
+      onReport: this.hooks.onReport,
       onDisconnect: (reason) => {
         if (gen === this.gen) this.lost(reason);
       },

@@ -195,12 +195,13 @@ export class BatchSubmit {
       }
       this.batchSlot[k] = -1;
       const market = b.market[k] === 1;
-      const post = this.s.postCheck(inst, side, market, o.qty, b.units[k]!, this.batchReduce[k] === 1, this.seqBuy, this.seqSell, now);
+      this.s.now = now;
+      const post = this.s.postCheck(inst, side, market, o.qty, b.units[k]!, this.batchReduce[k] === 1, this.seqBuy, this.seqSell);
       let res: SubmitResult;
       if (post !== 0) res = this.s.deny(id, post, this.s.postDetail);
       else {
         this.s.eventNs = ns; // the chunk's reading: an adapter's placeOrder may have submitted since
-        res = this.s.place(id, inst, side, market ? TYPE_MARKET : TYPE_LIMIT, this.batchTif[k]!, o.qty, b.units[k]!, now, o.side, this.s.protection);
+        res = this.s.place(id, inst, side, market ? TYPE_MARKET : TYPE_LIMIT, this.batchTif[k]!, o.qty, b.units[k]!, o.side);
       }
       results[start + k] = res;
       // Refused after the gate counted its exposure: later orders were checked with it.

@@ -16,13 +16,11 @@ export class Exposure {
     private readonly accountRisk: AccountRisk,
   ) {}
 
-  /** An order was accepted: `qu` quantity units at `units` (its limit price units; NaN for market) open, and one more order for the rates and counts. */
-  accept(index: number, side: number, qu: number, units: number, now: number): void {
+  /** An order was accepted: `qu` quantity units at `units` (its limit price units; NaN for market) open, and one more order for the rates and counts (at `accountRisk.now`). */
+  accept(index: number, side: number, qu: number, units: number): void {
     this.add(index, side, qu);
-    const A = this.accountRisk;
-    A.openValueAdd(index, qu, units);
-    A.now = now;
-    A.accept(index);
+    this.accountRisk.openValueAdd(index, qu, units);
+    this.accountRisk.accept(index);
   }
 
   add(index: number, side: number, qty: number): void {

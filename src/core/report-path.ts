@@ -7,7 +7,7 @@ import { fromPriceUnits, type Instrument } from '../domain/instrument.js';
 import { FILL_PRICE_DIGITS, type MoneySpace } from '../domain/money.js';
 import { OrderStatus, isTerminal, statusName } from '../domain/order-status.js';
 import { isRejectReason, reasonId } from '../domain/reject-reason.js';
-import type { BrokerReport } from '../domain/report.js';
+import { ReportBuffer, copyReport, type BrokerReport } from '../domain/report.js';
 import { INVALID, OrderEvent, RESTORE, nextStatus } from '../domain/transitions.js';
 import type { AccountRisk } from '../risk/account-risk.js';
 import type { ReportCallbacks } from './callbacks.js';
@@ -51,6 +51,8 @@ export class ReportPath {
   private readonly orderView: OrderTableView;
   private readonly reportView: ExecutionReportTableView;
   private readonly tradeView: TradeTableView;
+  /** The report the views show: the engine's copy of the last one dispatched to them. */
+  private readonly seen = new ReportBuffer();
   /** The arriving report's clock reading (ns). */
   reportNs = 0;
   /** Counts reports, so every `reportTimingEvery`-th one is timed (see handleOne). */
@@ -94,21 +96,35 @@ export class ReportPath {
    * arrives while another is being applied (from a callback, or an adapter delivering
    * synchronously) is queued and applied right after, in arrival order.
    */
-  onReport(report: BrokerReport): void {
-    if (this.c.handling) {
-      this.c.backlog.push(report);
+  readonly onReport = (report: BrokerReport): void => {
+    const c = this.c;
+    if (c.handling) {
+      c.backlog.push(keepReport(report));
       return;
     }
-    this.c.handling = true;
+    c.handling = true;
     try {
-      this.handle(report);
-      for (let i = 0; i < this.c.backlog.length; i++) this.handle(this.c.backlog[i]!);
+      // the common path, written out: from the adapter's call to apply in two calls (this one and apply)
+      const ns = this.readNs();
+      this.reportNs = ns;
+      const t0 = this.baseMs + ns / 1e6;
+      // 6. journal: the report as it arrived, before it changes anything (a non-object is only flagged)
+      if (c.journal !== undefined && typeof report === 'object' && report !== null) c.record(reportRecord(t0, report));
+      this.cbSlot = -1;
+      try {
+        this.apply(report, t0);
+      } catch (err) {
+        this.failed(err, report);
+      }
+      if (!c.restoring) this.dispatch(report, t0);
+      if (this.unmatched.unparked.length > 0) this.applyUnparked(ns, t0);
+      for (let i = 0; i < c.backlog.length; i++) this.handle(c.backlog[i]!);
     } finally {
       // only when used: setting an array's length is slow in V8 even when it is already 0
-      if (this.c.backlog.length > 0) this.c.backlog.length = 0;
-      this.c.handling = false;
+      if (c.backlog.length > 0) c.backlog.length = 0;
+      c.handling = false;
     }
-  }
+  };
 
   /** Apply reports queued while the engine was busy (submitMany), in arrival order. */
   drain(): void {
@@ -131,9 +147,12 @@ export class ReportPath {
   }
 
   handleAt(r: BrokerReport, t0: number): void {
-    const ns = this.reportNs;
     this.handleOne(r, t0);
-    // reports that waited for the ack just applied (journaled when they arrived), right after it
+    if (this.unmatched.unparked.length > 0) this.applyUnparked(this.reportNs, t0);
+  }
+
+  /** Reports that waited for the ack just applied (journaled when they arrived), right after it. */
+  private applyUnparked(ns: number, t0: number): void {
     while (this.unmatched.unparked.length > 0) {
       this.reportNs = ns; // a callback's submit may have read the clock since
       this.handleOne(this.unmatched.unparked.shift()!, t0);
@@ -145,11 +164,19 @@ export class ReportPath {
     try {
       this.apply(r, t0);
     } catch (err) {
-      // A bug must not take the process down with a half-applied report unseen: flag it.
-      this.cbSlot = -1;
-      this.c.anomaly('MALFORMED_REPORT', `report handling failed: ${(err as Error).stack ?? String(err)}`, undefined, undefined, r);
+      this.failed(err, r);
     }
-    if (this.c.restoring) return;
+    if (!this.c.restoring) this.dispatch(r, t0);
+  }
+
+  /** A bug must not take the process down with a half-applied report unseen: flag it. */
+  private failed(err: unknown, r: BrokerReport): void {
+    this.cbSlot = -1;
+    this.c.anomaly('MALFORMED_REPORT', `report handling failed: ${(err as Error).stack ?? String(err)}`, undefined, undefined, r);
+  }
+
+  /** After a report was applied: its handling time, then the callbacks (timed). */
+  private dispatch(r: BrokerReport, t0: number): void {
     // Handling and callback times on every reportTimingEvery-th report: one more reading when
     // the state is applied and one when the callbacks returned (the others take none).
     const timed = this.timed && (++this.timingTick & this.timingMask) === 0;
@@ -165,6 +192,8 @@ export class ReportPath {
     if (slot < 0 || s === undefined) return;
     if (this.objectArgs) this.callWithObjects(s, slot, r, t0);
     else {
+      // the views read the engine's copy: the adapter may refill its object once its call returns
+      r = this.seen.copyFrom(r);
       if (s.onExecutionReport !== undefined) {
         const v = this.reportView;
         v.slot = slot;
@@ -415,4 +444,9 @@ export class ReportPath {
       this.c.anomaly('CALLBACK_ERROR', `strategy callback threw: ${(err as Error).message}`, this.table.clientId[slot], this.table.brokerId[slot]);
     }
   }
+}
+
+/** What the engine keeps of a report past the adapter's call: a copy (the adapter may reuse its object); a non-object as it is, to be flagged. */
+export function keepReport(r: BrokerReport): BrokerReport {
+  return typeof r === 'object' && r !== null ? copyReport(r) : r;
 }

@@ -15,7 +15,7 @@ import type { Exposure } from './exposure.js';
 import type { Ledger } from './ledger.js';
 import { OrderParser, PARSE_BAD_ID } from './order-parse.js';
 import { TYPE_MARKET, type OrderTable } from './order-table.js';
-import { NotSentError, type CoreLogger, type DebugWatch, type OrderSender } from './ports.js';
+import { NotSentError, type CoreLogger, type DebugWatch, type OrderSender, type PlaceOrderRequest } from './ports.js';
 import type { Counters } from './stats.js';
 import type { TradingCore } from './trading-core.js';
 import { TIF_NAMES, TYPE_NAMES } from './views.js';
@@ -37,14 +37,19 @@ export class SubmitPath {
   private readonly readNs: () => number;
   private readonly baseMs: number;
   readonly parser: OrderParser;
-  /** The submit's clock reading (ns): the order's createdNs. */
+  /** The submit's clock reading (ns): the order's createdNs; and its epoch ms. */
   eventNs = 0;
+  now = 0;
   /** Why the last `postCheck` refused. */
   postDetail = '';
   /** Protection price (units) of the market order last checked; NaN for none. */
   protection = Number.NaN;
   /** Slot of the last order `place` stored. */
   lastSlot = -1;
+  /** The request handed to the adapter, refilled for every order. */
+  private readonly req = newRequest();
+  /** Inside the adapter's placeOrder. */
+  private placing = false;
 
   constructor(private readonly c: TradingCore) {
     this.table = c.table;
@@ -84,6 +89,7 @@ export class SubmitPath {
     const ns = this.readNs();
     this.eventNs = ns;
     const now = this.baseMs + ns / 1e6;
+    this.now = now;
     if (now >= this.c.nextRollAt) this.c.rollDay(now);
     // Finished orders past their retention move to the day's store (their ids stay refused).
     t.recycle(now);
@@ -100,18 +106,19 @@ export class SubmitPath {
     if (parsed !== 0) return this.deny(id, parsed, p.detail);
     if (this.c.tradingState === 'Halted') return this.deny(id, R.TRADING_HALTED, `state=Halted reason=${this.c.lastStateReason}`);
     const inst = p.inst!;
-    if (this.closed(inst, now)) return this.deny(id, R.OUTSIDE_SESSION, this.sessionDetail(inst, now));
+    const cal = this.calendars[inst.index];
+    if (cal !== undefined && !cal.isOpen(now)) return this.deny(id, R.OUTSIDE_SESSION, this.sessionDetail(inst, now));
     // 3. risk: the per-order gate, then the account checks
     const market = p.type === TYPE_MARKET;
     const position = this.ledger.pos[inst.index]!;
     const reason = this.risk.check(inst, p.side, market, order.qty, order.price as number, position);
     if (reason !== 0) return this.deny(id, reason, this.risk.detail(reason, inst, p.side, market, order.qty, order.price as number, position));
-    const post = this.postCheck(inst, p.side, market, order.qty, this.risk.priceUnits, p.reduceOnly || this.c.tradingState === 'Reducing', this.risk.openBuy, this.risk.openSell, now);
+    const post = this.postCheck(inst, p.side, market, order.qty, this.risk.priceUnits, p.reduceOnly || this.c.tradingState === 'Reducing', this.risk.openBuy, this.risk.openSell);
     if (post !== 0) return this.deny(id, post, this.postDetail);
     // 5, 6. order table and adapter; exposure, rates and open counts from here
-    const res = this.place(id, inst, p.side, p.type, p.tif, order.qty, this.risk.priceUnits, now, order.side, this.protection);
+    const res = this.place(id, inst, p.side, p.type, p.tif, order.qty, this.risk.priceUnits, order.side);
     if (res.status === 'accepted') {
-      this.exposure.accept(inst.index, p.side, this.risk.qtyUnits, this.risk.priceUnits, now);
+      this.exposure.accept(inst.index, p.side, this.risk.qtyUnits, this.risk.priceUnits);
     }
     // reports an adapter delivered from inside placeOrder, now that the order is counted
     if (!this.c.handling && this.c.backlog.length > 0) this.c.reports.drain();
@@ -149,11 +156,11 @@ export class SubmitPath {
     return `symbol=${inst.symbol} market=${inst.market} nextOpen=${Number.isFinite(next) ? new Date(next).toISOString() : 'none within 31 days'}`;
   }
 
-  /** The account checks after the gate; on a refusal the detail is left in `postDetail`. */
-  postCheck(inst: Instrument, side: number, market: boolean, qty: number, units: number, reduceOnly: boolean, openBuy: Float64Array, openSell: Float64Array, now: number): number {
+  /** The account checks after the gate, at `this.now`; on a refusal the detail is left in `postDetail`. */
+  postCheck(inst: Instrument, side: number, market: boolean, qty: number, units: number, reduceOnly: boolean, openBuy: Float64Array, openSell: Float64Array): number {
     this.protection = Number.NaN;
     const A = this.accountRisk;
-    A.now = now;
+    A.now = this.now;
     // The common case (a limit order, no account check on the instrument) stays this small, so
     // V8 inlines it into submit with the dedup probe and the clock: the rest is a call.
     if (!market && !reduceOnly && !A.applies(inst.index)) return 0;
@@ -200,9 +207,13 @@ export class SubmitPath {
    * order, hand it to the adapter. On a refusal (table full, certainly not sent) the exposure
    * is released again.
    */
-  place(id: string, inst: Instrument, side: number, type: number, tif: number, qty: number, units: number, now: number, sideName: Side, protection: number): SubmitResult {
+  place(id: string, inst: Instrument, side: number, type: number, tif: number, qty: number, units: number, sideName: Side): SubmitResult {
+    // the time and the protection price come in fields: a double passed to a call that is not
+    // inlined is boxed (16 B each, measured)
+    const now = this.now;
+    const protection = this.protection;
     const t = this.table;
-    const slot = t.allocate(now);
+    const slot = t.take();
     if (slot < 0) return this.deny(id, R.ORDER_TABLE_FULL, `capacity=${t.capacity} retained=${t.retained} retentionMs=${t.retentionMs}`);
     t.status[slot] = OrderStatus.PendingNew;
     t.prevStatus[slot] = OrderStatus.PendingNew;
@@ -235,17 +246,24 @@ export class SubmitPath {
     const outer = this.c.handling;
     this.c.handling = true;
     try {
-      this.broker.placeOrder({
-        clientOrderId: id,
-        symbol: inst.symbol,
-        side: sideName,
-        type: TYPE_NAMES[type]!,
-        tif: TIF_NAMES[tif]!,
-        qty,
-        price: type === TYPE_MARKET ? Number.NaN : fromPriceUnits(units, inst.scale),
-        // a plain literal of one shape: an object spread here measured 160 B and a slow path per order
-        protectionPrice: Number.isNaN(protection) ? undefined : fromPriceUnits(protection, inst.scale),
-      });
+      // One request object for every order (the adapter copies what it keeps: see BrokerAdapter),
+      // unless an adapter submits from inside its own placeOrder: then that call still reads it.
+      const req = this.placing ? newRequest() : this.req;
+      req.clientOrderId = id;
+      req.symbol = inst.symbol;
+      req.side = sideName;
+      req.type = TYPE_NAMES[type]!;
+      req.tif = TIF_NAMES[tif]!;
+      req.qty = qty;
+      req.price = type === TYPE_MARKET ? Number.NaN : fromPriceUnits(units, inst.scale);
+      req.protectionPrice = Number.isNaN(protection) ? undefined : fromPriceUnits(protection, inst.scale);
+      const nested = this.placing;
+      this.placing = true;
+      try {
+        this.broker.placeOrder(req);
+      } finally {
+        this.placing = nested;
+      }
     } catch (err) {
       if (err instanceof NotSentError) {
         // Nothing left the process: undo the slot so the id can be used again.
@@ -277,4 +295,9 @@ export class SubmitPath {
     if (this.debugWatch.debug) this.logger.debug({ clientOrderId, reason: code, detail }, 'order denied');
     return { status: 'denied', clientOrderId, reason: code, detail };
   }
+}
+
+/** A place request of the one shape every order's has. */
+function newRequest(): { -readonly [K in keyof PlaceOrderRequest]: PlaceOrderRequest[K] } {
+  return { clientOrderId: '', symbol: '', side: 'buy', type: 'limit', tif: 'day', qty: 0, price: Number.NaN, protectionPrice: undefined };
 }

@@ -5,7 +5,7 @@
  * (report-path.ts, unmatched-reports.ts), exposure (exposure.ts). The layers above plug in
  * through the ports in ports.ts; src/engine.ts wires them and is the public `Engine`.
  */
-import { fromPriceUnits, makeInstrument, type Instrument } from '../domain/instrument.js';
+import { makeInstrument, type Instrument } from '../domain/instrument.js';
 import type { MoneySpace } from '../domain/money.js';
 import type { Order } from '../domain/order.js';
 import { isOpen, statusName, type OrderStatusName } from '../domain/order-status.js';
@@ -23,7 +23,7 @@ import { BatchSubmit } from './batch-submit.js';
 import { resolveLimits, type ResolvedLimits } from './bounds.js';
 import type { ReportCallbacks } from './callbacks.js';
 import { CancelPath } from './cancel-path.js';
-import { systemClock, type Clock } from './clock.js';
+import { nativeNs, systemClock, type Clock } from './clock.js';
 import type { CoreConfig } from './core-config.js';
 import { OrderArchive } from './day-store.js';
 import { Exposure } from './exposure.js';
@@ -85,6 +85,8 @@ export class TradingCore {
    */
   readonly readNs: () => number;
   readonly baseMs: number;
+  /** Where `readNs` reads: the addon's monotonic clock, performance.now, or the injected clock. */
+  readonly clockSource: 'native' | 'performance.now' | 'injected';
 
   readonly exposure: Exposure;
   readonly submits: SubmitPath;
@@ -137,15 +139,22 @@ export class TradingCore {
     this.clock = config.clock ?? systemClock;
     {
       const clock = this.clock;
-      // nowNs is used when it agrees with now() (a clock spread from systemClock with only
-      // now() replaced would carry a nowNs that does not)
-      if (typeof clock.nowNs === 'function' && typeof clock.originMs === 'number' && Math.abs(clock.originMs + clock.nowNs() / 1e6 - clock.now()) < 1) {
+      if (clock === systemClock && ports.addon !== undefined) {
+        // the same clock without a boxed double per reading (see nativeNs)
+        this.baseMs = clock.originMs!;
+        this.readNs = nativeNs(ports.addon);
+        this.clockSource = 'native';
+      } else if (typeof clock.nowNs === 'function' && typeof clock.originMs === 'number' && Math.abs(clock.originMs + clock.nowNs() / 1e6 - clock.now()) < 1) {
+        // nowNs is used when it agrees with now() (a clock spread from systemClock with only
+        // now() replaced would carry a nowNs that does not)
         this.baseMs = clock.originMs;
         this.readNs = () => clock.nowNs!();
+        this.clockSource = clock === systemClock ? 'performance.now' : 'injected';
       } else {
         const base = clock.now();
         this.baseMs = base;
         this.readNs = () => Math.round((clock.now() - base) * 1e6);
+        this.clockSource = 'injected';
       }
     }
     this.logger = ports.logger;
@@ -187,12 +196,8 @@ export class TradingCore {
     this.table.onRelease = (slot) => {
       const t = this.table;
       const inst = this.instruments[t.instrument[slot]!]!;
-      const cum = t.cumQty[slot]!;
       const external = (t.flags[slot]! & F_EXTERNAL) !== 0;
-      const kept = this.archive.add(
-        t.clientId[slot]!, t.brokerId[slot]!, inst.symbol, t.side[slot]! < 0, t.qty[slot]!, fromPriceUnits(t.price[slot]!, inst.scale), t.status[slot]!,
-        cum, cum > 0 ? t.fillValue[slot]! / cum : Number.NaN, external, t.createdAt[slot]!, t.updatedAt[slot]!,
-      );
+      const kept = this.archive.addSlot(t, slot, inst);
       if (!kept) {
         this.boundReached('maxDayOrders', `the trading day's store holds limits.maxDayOrders=${this.limits.maxDayOrders} finished orders: finished orders stay in the order table until the day rolls`);
         return false;
@@ -244,7 +249,9 @@ export class TradingCore {
   anomaly(kind: AnomalyKind, reason: string, clientOrderId?: string, brokerOrderId?: string, report?: unknown): void {
     this.counters.anomalies++;
     const severity = ANOMALY_SEVERITY[kind];
-    const a: Anomaly = { kind, severity, reason, clientOrderId, brokerOrderId, time: this.clock.now(), report };
+    // a copy: the adapter may reuse its report object once its call returns
+    const kept = typeof report === 'object' && report !== null ? { ...report } : report;
+    const a: Anomaly = { kind, severity, reason, clientOrderId, brokerOrderId, time: this.clock.now(), report: kept };
     if (this.restoring) {
       // raised when it first happened; replaying it is not news
       this.logger.debug({ anomaly: kind, severity, clientOrderId, brokerOrderId, replay: true }, reason);

@@ -8,7 +8,7 @@ import type { BrokerReport } from '../domain/report.js';
 import { BoundedKeySet } from './bounded-key-set.js';
 import type { Clock } from './clock.js';
 import { F_ACKED, F_ACK_TIMED, F_EXTERNAL, F_FILL_TIMED, F_OVERFILLED, TIF_DAY, TIF_GTC, TIF_IOC, TYPE_LIMIT, TYPE_MARKET } from './order-table.js';
-import { QTY_EPS } from './report-path.js';
+import { QTY_EPS, keepReport } from './report-path.js';
 import type { TradingCore } from './trading-core.js';
 
 export class UnmatchedReports {
@@ -71,9 +71,9 @@ export class UnmatchedReports {
     const bid = r.brokerOrderId;
     const list = this.parked.get(bid);
     if (list === undefined) {
-      this.parked.set(bid, [r]);
+      this.parked.set(bid, [keepReport(r)]);
       this.parkedOrder.push({ id: bid, t: now });
-    } else list.push(r);
+    } else list.push(keepReport(r));
     this.parkedCount++;
     this.c.counters.parkedReports++;
     if (this.parkedCount > this.c.limits.maxParkedReports) {

@@ -43,6 +43,101 @@ export interface BrokerReport {
   text?: string;
 }
 
+/**
+ * A report structure an adapter fills and hands to the sink again and again (the sink contract
+ * lets it: the engine copies whatever it keeps past `onReport`). Every field is always present,
+ * so the object keeps one shape; `reset` clears the optional ones before the next report.
+ *
+ * @example
+ * const r = new ReportBuffer();
+ * r.reset('trade', execId, brokerOrderId);
+ * r.clientOrderId = id; r.lastQty = 100; r.lastPx = 10.05;
+ * sink.onReport(r); // r may be filled again once this returns
+ */
+export class ReportBuffer implements BrokerReport {
+  kind: ExecKind = 'new';
+  execId = '';
+  brokerOrderId = '';
+  clientOrderId: string | undefined = undefined;
+  lastQty: number | undefined = undefined;
+  lastPx: number | undefined = undefined;
+  cumQty: number | undefined = undefined;
+  seq: number | undefined = undefined;
+  time: number | undefined = undefined;
+  symbol: string | undefined = undefined;
+  side: Side | undefined = undefined;
+  qty: number | undefined = undefined;
+  price: number | undefined = undefined;
+  type: OrderType | undefined = undefined;
+  tif: TimeInForce | undefined = undefined;
+  reason: RejectReason | undefined = undefined;
+  text: string | undefined = undefined;
+
+  /** Start the next report: its kind and ids set, every other field cleared. */
+  reset(kind: ExecKind, execId: string, brokerOrderId: string): this {
+    this.kind = kind;
+    this.execId = execId;
+    this.brokerOrderId = brokerOrderId;
+    this.clientOrderId = undefined;
+    this.lastQty = undefined;
+    this.lastPx = undefined;
+    this.cumQty = undefined;
+    this.seq = undefined;
+    this.time = undefined;
+    this.symbol = undefined;
+    this.side = undefined;
+    this.qty = undefined;
+    this.price = undefined;
+    this.type = undefined;
+    this.tif = undefined;
+    this.reason = undefined;
+    this.text = undefined;
+    return this;
+  }
+
+  /** Take every field of `r` (what it lacks is cleared). */
+  copyFrom(r: BrokerReport): this {
+    this.kind = r.kind;
+    this.execId = r.execId;
+    this.brokerOrderId = r.brokerOrderId;
+    this.clientOrderId = r.clientOrderId;
+    this.lastQty = r.lastQty;
+    this.lastPx = r.lastPx;
+    this.cumQty = r.cumQty;
+    this.seq = r.seq;
+    this.time = r.time;
+    this.symbol = r.symbol;
+    this.side = r.side;
+    this.qty = r.qty;
+    this.price = r.price;
+    this.type = r.type;
+    this.tif = r.tif;
+    this.reason = r.reason;
+    this.text = r.text;
+    return this;
+  }
+}
+
+/** A plain copy of a report with only the fields it has (what the engine keeps of a report past `onReport`). */
+export function copyReport(r: BrokerReport): BrokerReport {
+  const c: BrokerReport = { kind: r.kind, execId: r.execId, brokerOrderId: r.brokerOrderId };
+  if (r.clientOrderId !== undefined) c.clientOrderId = r.clientOrderId;
+  if (r.lastQty !== undefined) c.lastQty = r.lastQty;
+  if (r.lastPx !== undefined) c.lastPx = r.lastPx;
+  if (r.cumQty !== undefined) c.cumQty = r.cumQty;
+  if (r.seq !== undefined) c.seq = r.seq;
+  if (r.time !== undefined) c.time = r.time;
+  if (r.symbol !== undefined) c.symbol = r.symbol;
+  if (r.side !== undefined) c.side = r.side;
+  if (r.qty !== undefined) c.qty = r.qty;
+  if (r.price !== undefined) c.price = r.price;
+  if (r.type !== undefined) c.type = r.type;
+  if (r.tif !== undefined) c.tif = r.tif;
+  if (r.reason !== undefined) c.reason = r.reason;
+  if (r.text !== undefined) c.text = r.text;
+  return c;
+}
+
 /** A normalized report as the engine hands it to the strategy; both ids always present. */
 export interface ExecutionReport {
   readonly kind: ExecKind;

@@ -20,6 +20,11 @@ export interface NativeAddon {
   syncRange(buffer: ArrayBuffer, offset: number, length: number): number;
   /** Detach and unmap a buffer from mapFile; false when it is not one. */
   unmapFile(buffer: ArrayBuffer): boolean;
+  /**
+   * A function that writes the monotonic clock (CLOCK_MONOTONIC, integer ns) into `out[0]` and
+   * returns nothing (native/clock.cc): a reading without the 16 B box of a returned double.
+   */
+  clockBind(out: Float64Array): () => void;
   readonly abiVersion: number;
 }
 
@@ -29,7 +34,7 @@ export interface NativeStatus {
   readonly reason: string;
 }
 
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 const require = createRequire(import.meta.url);
 
 function defaultPaths(): string[] {

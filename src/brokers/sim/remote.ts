@@ -7,9 +7,9 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../../core/clock.js';
 import type { Credentials, Environment } from '../../connectivity/credentials.js';
-import type { BrokerAccount, BrokerOrder, BrokerPosition, BrokerReport, BrokerTrade } from '../../domain/report.js';
+import { ReportBuffer, type BrokerAccount, type BrokerOrder, type BrokerPosition, type BrokerReport, type BrokerTrade } from '../../domain/report.js';
 import { BrokerError, NotSentError, type BrokerAdapter, type CancelOrderRequest, type HeartbeatInfo, type PlaceOrderRequest, type ReportSink } from '../adapter.js';
-import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES, PROTOCOL_VERSION, type WireMessage } from './wire.js';
+import { decodeMessage, decodeReport, encodeFrame, FrameDecoder, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSION, type WireMessage } from './wire.js';
 
 export interface RemoteSimBrokerOptions {
   port: number;
@@ -187,18 +187,25 @@ export class RemoteSimBroker implements BrokerAdapter {
 
   private wire(socket: Socket): void {
     const decoder = new FrameDecoder(this.maxFrame);
-    socket.on('data', (chunk: Buffer) => {
+    // A report frame is decoded straight into one reused report structure (the sink copies
+    // what it keeps); any other frame, or a report the fast decoder declines, the general way.
+    const report = new ReportBuffer();
+    const onFrame = (buf: Buffer, start: number, end: number): void => {
       if (socket !== this.socket) return;
-      let msgs: WireMessage[];
-      try {
-        msgs = decoder.push(chunk);
-      } catch (err) {
-        this.fail(new BrokerError('protocol', `bad frame from broker: ${(err as Error).message}`));
+      if (decodeReport(buf, start, end, report)) {
+        this.received.reports++;
+        this.sink?.onReport(report);
         return;
       }
-      for (const m of msgs) {
-        if (socket !== this.socket) return;
-        this.onMessage(m);
+      this.onMessage(decodeMessage(buf.subarray(start, end)));
+    };
+    socket.on('data', (chunk: Buffer) => {
+      if (socket !== this.socket) return;
+      try {
+        decoder.frames(chunk, onFrame);
+      } catch (err) {
+        if (!(err instanceof FrameError)) throw err;
+        this.fail(new BrokerError('protocol', `bad frame from broker: ${err.message}`));
       }
     });
     socket.on('error', () => {}); // 'close' follows and says it

@@ -13,7 +13,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import type { Logger } from 'pino';
 import type { InstrumentSpec } from '../../domain/instrument.js';
-import type { BrokerReport } from '../../domain/report.js';
+import { copyReport, type BrokerReport } from '../../domain/report.js';
 import { isEnvironment, type Environment, type Secret } from '../../connectivity/credentials.js';
 import { SimBroker, type SimBrokerOptions, type SimBrokerState, type SimFaults } from './sim-broker.js';
 import { encodeFrame, FrameDecoder, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSION, type WireMessage } from './wire.js';
@@ -411,8 +411,10 @@ export class SimBrokerServer {
     }
   }
 
-  private broadcast(report: BrokerReport): void {
+  private broadcast(from: BrokerReport): void {
     let sent = 0;
+    // the fields it has, taken during the call: the simulated broker refills its report structures
+    const report = copyReport(from);
     for (const s of this.sessions) {
       if (!s.loggedOn) continue;
       this.send(s, { t: 'report', report });

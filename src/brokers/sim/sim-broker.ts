@@ -2,7 +2,7 @@ import { TradingDay, tradingDayProblems, type TradingDaySpec } from '../../domai
 import { systemClock, type Clock, type TimerHandle } from '../../core/clock.js';
 import { instrumentProblems, makeInstrument, toLots, toPriceUnits, type Instrument, type InstrumentSpec } from '../../domain/instrument.js';
 import type { RejectReason } from '../../domain/reject-reason.js';
-import type { BrokerAccount, BrokerOrder, BrokerPosition, BrokerReport, BrokerTrade, ExecKind } from '../../domain/report.js';
+import { ReportBuffer, copyReport, type BrokerAccount, type BrokerOrder, type BrokerPosition, type BrokerReport, type BrokerTrade, type ExecKind } from '../../domain/report.js';
 import { NotSentError, type BrokerAdapter, type CancelOrderRequest, type HeartbeatInfo, type PlaceOrderRequest, type ReportSink } from '../adapter.js';
 import { SyntheticBook, type MarketOptions } from './market.js';
 import { matchAgainstBook, priceTimeOrder, type SimOrder } from './matching.js';
@@ -75,10 +75,13 @@ export interface SimBrokerState {
   cash: Record<string, number>;
 }
 
-interface QueuedReport {
-  due: number;
-  n: number;
-  report: BrokerReport;
+/**
+ * A queued report is its own report structure, taken from a pool and put back once the sink's
+ * call returns (the sink copies what it keeps), so delivery allocates no report object.
+ */
+class QueuedReport extends ReportBuffer {
+  due = 0;
+  n = 0;
 }
 
 const DEFAULT_MARKET: MarketOptions = { halfSpreadTicks: 1, levels: 5, minLevelLots: 50, maxLevelLots: 400, maxMoveTicks: 2 };
@@ -102,6 +105,11 @@ export class SimBroker implements BrokerAdapter {
   private readonly cash = new Map<string, number>();
   private readonly position = new Map<string, number>();
   private readonly queue: QueuedReport[] = [];
+  /** Report structures delivered and free again. */
+  private readonly pool: QueuedReport[] = [];
+  /** The reports of one delivery, reused (a delivery inside a delivery gets its own). */
+  private readonly due: QueuedReport[] = [];
+  private delivering = false;
   private sink: ReportSink | undefined;
   private timer: TimerHandle | undefined;
   private timerDue = Infinity;
@@ -295,6 +303,7 @@ export class SimBroker implements BrokerAdapter {
     this.timer = undefined;
     this.timerDue = Infinity;
     // Undelivered reports are lost with the session, as on a real connection; the records keep the truth.
+    for (const q of this.queue) this.giveBack(q);
     this.queue.length = 0;
     this.wakeIdle();
   }
@@ -309,8 +318,14 @@ export class SimBroker implements BrokerAdapter {
     if (this.clock.now() >= this.nextRollAt) this.rollIfDue();
     const inst = this.instruments.get(req.symbol);
     const brokerOrderId = `SIM-${this.nextOrder++}`;
-    const reject = (reason: RejectReason, text: string) =>
-      this.enqueue(this.opts.ackLatencyMs, { kind: 'rejected', execId: this.execId(), brokerOrderId, clientOrderId: req.clientOrderId, reason, text: `SIM: ${text}`, seq: 1 });
+    const reject = (reason: RejectReason, text: string) => {
+      const r = this.take('rejected', this.execId(), brokerOrderId);
+      r.clientOrderId = req.clientOrderId;
+      r.reason = reason;
+      r.text = `SIM: ${text}`;
+      r.seq = 1;
+      this.enqueue(this.opts.ackLatencyMs, r);
+    };
     if (inst === undefined) return reject('UNKNOWN_SYMBOL', `unknown symbol ${req.symbol}`);
     if (this.byClientId.has(req.clientOrderId)) return reject('DUPLICATE_ORDER_ID', `duplicate client order id ${req.clientOrderId}`);
     if (!(req.qty > 0) || Number.isNaN(toLots(req.qty, inst.lotSize))) return reject('LOT_SIZE', `quantity ${req.qty} not a multiple of lot ${inst.lotSize}`);
@@ -359,9 +374,11 @@ export class SimBroker implements BrokerAdapter {
     this.rollIfDue();
     const order = (req.brokerOrderId !== '' ? this.byBrokerId.get(req.brokerOrderId) : undefined) ?? this.byClientId.get(req.clientOrderId);
     if (order === undefined) {
-      this.enqueue(this.opts.ackLatencyMs, {
-        kind: 'cancel_rejected', execId: this.execId(), brokerOrderId: req.brokerOrderId, clientOrderId: req.clientOrderId, reason: 'UNKNOWN_ORDER', text: 'SIM: unknown order',
-      });
+      const r = this.take('cancel_rejected', this.execId(), req.brokerOrderId);
+      r.clientOrderId = req.clientOrderId;
+      r.reason = 'UNKNOWN_ORDER';
+      r.text = 'SIM: unknown order';
+      this.enqueue(this.opts.ackLatencyMs, r);
       return;
     }
     if (order.status !== 'Submitted' && order.status !== 'PartiallyFilled') {
@@ -431,6 +448,7 @@ export class SimBroker implements BrokerAdapter {
   /**
    * Lose every report `filter` matches on the way (the records still change): a fill the
    * engine never sees, an ack that never arrives. Returns a function that stops dropping.
+   * `filter` sees each report during its call only (the structure is reused afterwards).
    */
   dropReports(filter: (r: BrokerReport) => boolean): () => void {
     this.dropFilters.push(filter);
@@ -562,15 +580,23 @@ export class SimBroker implements BrokerAdapter {
     const ccy = order.inst.currency;
     this.cash.set(ccy, this.cash.get(ccy)! - order.side * q * px * order.inst.multiplier);
     order.seq++;
-    this.enqueue(this.opts.fillLatencyMs, {
-      kind: 'trade', execId, brokerOrderId: order.brokerOrderId, clientOrderId: order.clientOrderId,
-      lastQty: q, lastPx: px, cumQty: order.cumQty, seq: order.seq, time,
-    });
+    const r = this.take('trade', execId, order.brokerOrderId);
+    r.clientOrderId = order.clientOrderId;
+    r.lastQty = q;
+    r.lastPx = px;
+    r.cumQty = order.cumQty;
+    r.seq = order.seq;
+    r.time = time;
+    this.enqueue(this.opts.fillLatencyMs, r);
   }
 
   private report(order: SimOrder, kind: ExecKind, latency: number, text?: string, reason?: RejectReason): void {
     order.seq++;
-    const r: BrokerReport = { kind, execId: this.execId(), brokerOrderId: order.brokerOrderId, clientOrderId: order.clientOrderId, cumQty: order.cumQty, seq: order.seq, time: this.clock.now() };
+    const r = this.take(kind, this.execId(), order.brokerOrderId);
+    r.clientOrderId = order.clientOrderId;
+    r.cumQty = order.cumQty;
+    r.seq = order.seq;
+    r.time = this.clock.now();
     if (text !== undefined) r.text = text;
     if (reason !== undefined) r.reason = reason;
     this.enqueue(latency, r);
@@ -586,14 +612,32 @@ export class SimBroker implements BrokerAdapter {
     if (i >= 0) list.splice(i, 1);
   }
 
-  private enqueue(latency: number, report: BrokerReport): void {
+  /** A report structure from the pool, its kind and ids set, the rest cleared. */
+  private take(kind: ExecKind, execId: string, brokerOrderId: string): QueuedReport {
+    return (this.pool.pop() ?? new QueuedReport()).reset(kind, execId, brokerOrderId);
+  }
+
+  /** Back to the pool, its strings let go. */
+  private giveBack(q: QueuedReport): void {
+    q.reset('new', '', '');
+    this.pool.push(q);
+  }
+
+  private enqueue(latency: number, report: QueuedReport): void {
     this._revision++;
-    if (this.dropFilters.length > 0 && this.dropFilters.some((f) => f(report))) return;
+    if (this.dropFilters.length > 0 && this.dropFilters.some((f) => f(report))) return this.giveBack(report);
     const f = this.faults;
     let due = this.clock.now() + latency + f.delayReportsMs;
     if (this.rng.chance(f.reorderReports)) due += this.opts.reorderHoldMs;
-    this.queue.push({ due, n: this.nextQueued++, report });
-    if (this.rng.chance(f.duplicateReports)) this.queue.push({ due: due + this.rng.int(0, 1), n: this.nextQueued++, report: { ...report } });
+    report.due = due;
+    report.n = this.nextQueued++;
+    this.queue.push(report);
+    if (this.rng.chance(f.duplicateReports)) {
+      const copy = Object.assign(this.take(report.kind, report.execId, report.brokerOrderId), copyReport(report));
+      copy.due = due + this.rng.int(0, 1);
+      copy.n = this.nextQueued++;
+      this.queue.push(copy);
+    }
     this.armDelivery();
   }
 
@@ -615,17 +659,37 @@ export class SimBroker implements BrokerAdapter {
   /** Deliver queued reports due by `until`, earliest first (ties in queue order). */
   private deliver(until: number): number {
     if (this.sink === undefined) return 0;
-    const due = this.queue.filter((q) => q.due <= until).sort((a, b) => a.due - b.due || a.n - b.n);
-    if (due.length === 0) return 0;
-    const keep = this.queue.filter((q) => q.due > until);
-    this.queue.length = 0;
-    this.queue.push(...keep);
-    for (const q of due) {
-      if (this.sink === undefined) break;
-      this.sink.onReport(q.report);
+    const q = this.queue;
+    let n = 0;
+    for (let i = 0; i < q.length; i++) if (q[i]!.due <= until) n++;
+    if (n === 0) return 0;
+    // the due ones out of the queue first: the sink's callbacks may queue more meanwhile
+    const due = this.delivering ? [] : this.due;
+    this.delivering = true;
+    due.length = 0;
+    let w = 0;
+    for (let i = 0; i < q.length; i++) {
+      const e = q[i]!;
+      if (e.due <= until) due.push(e);
+      else q[w++] = e;
+    }
+    q.length = w;
+    due.sort(byDue);
+    try {
+      for (let i = 0; i < due.length; i++) {
+        const e = due[i]!;
+        // after a disconnect the rest is lost with the session, as queued reports are
+        if (this.sink !== undefined) this.sink.onReport(e);
+        this.giveBack(e);
+      }
+    } finally {
+      if (due === this.due) {
+        this.delivering = false;
+        due.length = 0;
+      }
     }
     if (this.queue.length === 0) this.wakeIdle();
-    return due.length;
+    return n;
   }
 
   private wakeIdle(): void {
@@ -660,4 +724,8 @@ function faultProblems(f: SimFaults | undefined): string[] {
 
 function normalizeFaults(f: SimFaults | undefined): Required<SimFaults> {
   return { duplicateReports: f?.duplicateReports ?? 0, reorderReports: f?.reorderReports ?? 0, delayReportsMs: f?.delayReportsMs ?? 0, dropAck: f?.dropAck ?? 0 };
+}
+
+function byDue(a: QueuedReport, b: QueuedReport): number {
+  return a.due - b.due || a.n - b.n;
 }
