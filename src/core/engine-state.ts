@@ -8,6 +8,7 @@ import { INVALID, OrderEvent, RESTORE, nextStatus } from '../domain/transitions.
 import type { Instrument } from '../domain/instrument.js';
 import { reportOf, type CancelRecord, type CancelUnsentRecord, type CoreRecord, type IntentRecord, type UnsentRecord } from './records.js';
 import type { TradingCore } from './trading-core.js';
+import { COUNTER_NAMES, type Counters } from './stats.js';
 import { exportTable, importTable, type SlotRow } from './table-state.js';
 import type { CoreLogger } from './ports.js';
 import type { AccountRisk } from '../risk/account-risk.js';
@@ -49,7 +50,7 @@ export interface EngineParts {
   readonly ledger: Ledger;
   readonly risk: PreTradeRisk;
   readonly accountRisk: AccountRisk;
-  readonly counters: Record<string, number>;
+  readonly counters: Counters;
   readonly deniedBy: Uint32Array;
   readonly rejectedBy: Uint32Array;
   readonly stateHistory: TradingStateChange[];
@@ -74,7 +75,7 @@ export function takeSnapshot(p: EngineParts, startRisk: RiskConfig | undefined, 
     tradingState: ts.state,
     stateReason: ts.reason,
     stateHistory: p.stateHistory.slice(-1000),
-    counters: { ...p.counters },
+    counters: p.counters.toObject(),
     deniedBy: [...p.deniedBy],
     rejectedBy: [...p.rejectedBy],
     reference: [...p.risk.reference],
@@ -96,7 +97,7 @@ export function restoreSnapshot(p: EngineParts, s: EngineSnapshot): void {
   }
   p.setTradingState(s.tradingState, s.stateReason);
   p.stateHistory.push(...s.stateHistory);
-  for (const k of Object.keys(p.counters)) if (typeof s.counters[k] === 'number') p.counters[k] = s.counters[k]!;
+  for (const k of COUNTER_NAMES) if (typeof s.counters[k] === 'number') p.counters[k] = s.counters[k]!;
   p.deniedBy.set(s.deniedBy.slice(0, p.deniedBy.length));
   p.rejectedBy.set(s.rejectedBy.slice(0, p.rejectedBy.length));
   s.reference.slice(0, p.instruments.length).forEach((px, i) => p.risk.setReference(i, px, p.instruments[i]!.scale));
@@ -129,7 +130,7 @@ export function replayOrderRecord(p: EngineParts, rec: IntentRecord | UnsentReco
       t.clientId[slot] = rec.id;
       t.byClientId.set(rec.id, slot);
       t.exposure[slot] = Math.round(rec.qty * p.risk.limits.qtyScale[rec.i]!);
-      p.counters.accepted!++;
+      p.counters.accepted++;
       // the day's count and the rates, as the live accept did (open counts are redone after)
       p.accountRisk.now = rec.t;
       p.accountRisk.accept(rec.i);
@@ -140,7 +141,7 @@ export function replayOrderRecord(p: EngineParts, rec: IntentRecord | UnsentReco
       if (slot < 0) return;
       t.exposure[slot] = 0;
       t.unallocate(slot);
-      p.counters.accepted!--;
+      p.counters.accepted--;
       return;
     }
     case 'cancel': {
@@ -152,7 +153,7 @@ export function replayOrderRecord(p: EngineParts, rec: IntentRecord | UnsentReco
       t.prevStatus[slot] = st;
       t.status[slot] = next;
       t.updatedAt[slot] = rec.t;
-      p.counters.cancelsSent!++;
+      p.counters.cancelsSent++;
       return;
     }
     case 'cancel-unsent': {

@@ -52,15 +52,47 @@ export interface EngineStats {
   fillPricesRounded: number;
 }
 
-/** The counters the core keeps (the rest of `EngineStats` is derived when asked). */
-export type Counters = Omit<EngineStats, 'deniedByReason' | 'rejectsByReason' | 'disconnects'>;
+/** The counters the core keeps, in this order (the rest of `EngineStats` is derived when asked). */
+export const COUNTER_NAMES = [
+  'submits', 'accepted', 'duplicateSubmits', 'denied', 'cancels', 'cancelsSent', 'cancelsIgnored',
+  'reports', 'duplicateReports', 'staleReports', 'noopReports', 'invalidTransitions', 'malformedReports',
+  'unknownOrders', 'overfills', 'fills', 'rejects', 'callbackErrors', 'sendFailures', 'anomalies', 'throttles', 'syncs',
+  'acks', 'cancelsConfirmed', 'cancelRejects', 'lateReports', 'parkedReports', 'boundRefusals', 'dayRolls',
+  'cumQtyMismatches', 'fillsThroughLimit', 'fillPricesRounded',
+] as const satisfies ReadonlyArray<keyof EngineStats>;
+
+export type CounterName = (typeof COUNTER_NAMES)[number];
+
+/**
+ * The counters as one Float64Array (`values`, in COUNTER_NAMES order) behind a field per name:
+ * `counters.fills++` on the hot path is a typed-array store, and a scrape or a snapshot reads
+ * the whole array at once (`toObject`).
+ */
+export type Counters = { [K in CounterName]: number } & {
+  readonly values: Float64Array;
+  /** A plain object of every counter. */
+  toObject(): Record<CounterName, number>;
+};
+
+class CounterArray {
+  readonly values = new Float64Array(COUNTER_NAMES.length);
+  toObject(): Record<CounterName, number> {
+    const out = {} as Record<CounterName, number>;
+    for (let i = 0; i < COUNTER_NAMES.length; i++) out[COUNTER_NAMES[i]!] = this.values[i]!;
+    return out;
+  }
+}
+COUNTER_NAMES.forEach((name, i) => {
+  Object.defineProperty(CounterArray.prototype, name, {
+    get(this: CounterArray) {
+      return this.values[i];
+    },
+    set(this: CounterArray, v: number) {
+      this.values[i] = v;
+    },
+  });
+});
 
 export function newCounters(): Counters {
-  return {
-    submits: 0, accepted: 0, duplicateSubmits: 0, denied: 0, cancels: 0, cancelsSent: 0, cancelsIgnored: 0,
-    reports: 0, duplicateReports: 0, staleReports: 0, noopReports: 0, invalidTransitions: 0, malformedReports: 0,
-    unknownOrders: 0, overfills: 0, fills: 0, rejects: 0, callbackErrors: 0, sendFailures: 0, anomalies: 0, throttles: 0, syncs: 0,
-    acks: 0, cancelsConfirmed: 0, cancelRejects: 0, lateReports: 0, parkedReports: 0, boundRefusals: 0, dayRolls: 0,
-    cumQtyMismatches: 0, fillsThroughLimit: 0, fillPricesRounded: 0,
-  };
+  return new CounterArray() as unknown as Counters;
 }

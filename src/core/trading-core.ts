@@ -389,7 +389,7 @@ export class TradingCore {
   get parts(): EngineParts {
     return {
       instruments: this.instruments, table: this.table, ledger: this.ledger, risk: this.risk, accountRisk: this.accountRisk,
-      counters: this.counters as unknown as Record<string, number>, deniedBy: this.deniedBy, rejectedBy: this.rejectedBy, stateHistory: this.stateHistory,
+      counters: this.counters, deniedBy: this.deniedBy, rejectedBy: this.rejectedBy, stateHistory: this.stateHistory,
       tradingState: () => ({ state: this.tradingState, reason: this.lastStateReason }),
       setTradingState: (state, reason) => {
         this.tradingState = state;
@@ -465,7 +465,7 @@ export class TradingCore {
       });
       return out;
     };
-    return { ...this.counters, disconnects, deniedByReason: byReason(this.deniedBy), rejectsByReason: byReason(this.rejectedBy) };
+    return { ...this.counters.toObject(), disconnects, deniedByReason: byReason(this.deniedBy), rejectsByReason: byReason(this.rejectedBy) };
   }
 
   snapshot(slot: number): Order {
