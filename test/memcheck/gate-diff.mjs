@@ -2,7 +2,7 @@
 // `npm run test:valgrind` runs it under valgrind memcheck. Seeded random batches with edge
 // values and hostile calls; exits 1 on any difference.
 import { Prng } from '../../dist/src/brokers/sim/prng.js';
-import { createEngine } from '../../dist/src/core/engine.js';
+import { createEngine } from '../../dist/src/engine.js';
 
 const ORDERS = Number(process.argv[2] ?? 20000);
 const instruments = [
