@@ -72,13 +72,7 @@ export class BatchSubmit {
     this.backend = this.gate.backend;
   }
 
-  /**
-   * Submit many orders at once; the results come back in the same order, each exactly what
-   * `submit` would have returned for that order at that point. The dedup probe and the
-   * per-order checks run once per chunk of up to 256 orders, in the native addon when it is
-   * loaded (see `engine.backend`), over the engine's own memory. Reports an adapter delivers
-   * during the call are applied after it returns.
-   */
+  /** Orders in chunks through the batch gate, each result what `submit` would have given (see `Engine.submitMany`). */
   submitMany(orders: readonly OrderRequest[]): SubmitResult[] {
     if (!Array.isArray(orders)) throw new TypeError('submitMany takes an array of orders');
     const results = new Array<SubmitResult>(orders.length);

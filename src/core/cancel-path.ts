@@ -23,10 +23,7 @@ export class CancelPath {
     private readonly cancelOutside: 'allow' | 'refuse',
   ) {}
 
-  /**
-   * Cancel an order by client order id. Idempotent: a second cancel while one is pending, or a
-   * cancel of a finished order, sends nothing and says why.
-   */
+  /** See `Engine.cancel`. */
   cancel(clientOrderId: string): CancelResult {
     return this.cancelOrder(clientOrderId, false);
   }
@@ -84,10 +81,7 @@ export class CancelPath {
     return { status: 'sent', clientOrderId, brokerOrderId };
   }
 
-  /**
-   * The kill switch: move to Halted, then cancel every open order (cancel rate limits do not
-   * apply). Idempotent: a second call sends nothing new for orders already pending cancel.
-   */
+  /** See `Engine.safeStop`. */
   safeStop(reason: string): SafeStopResult {
     this.c.setTradingState('Halted', `safeStop: ${reason}`);
     const result: SafeStopResult = { state: 'Halted', cancelsSent: 0, alreadyPending: 0, failed: [] };

@@ -70,15 +70,7 @@ export class SubmitPath {
     this.parser = new OrderParser(c.bySymbol);
   }
 
-  /**
-   * Submit an order. Returns at once: `accepted` (handed to the broker), `duplicate` (the id is
-   * active: nothing sent, the existing ids returned) or `denied` (refused locally with a code).
-   * Runs on the TypeScript path: per order it measured faster than one native call.
-   *
-   * @example
-   * const r = engine.submit({ clientOrderId: 'o-1', symbol: 'ACME', side: 'buy', qty: 100, price: 10.05 });
-   * if (r.status === 'denied') console.log(r.reason, r.detail);
-   */
+  /** One order through dedup → gate → risk → journal → order table → adapter (see `Engine.submit`). */
   submit(order: OrderRequest): SubmitResult {
     this.counters.submits++;
     const parsed = this.parser.parse(order);
