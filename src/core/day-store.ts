@@ -15,8 +15,6 @@
  */
 import { STATUS_NAMES } from '../domain/order-status.js';
 import { AppendIndex } from './append-index.js';
-import { fromPriceUnits, type Instrument } from '../domain/instrument.js';
-import { F_EXTERNAL, type OrderTable } from './order-table.js';
 import type { Order } from '../domain/order.js';
 
 /** What the store keeps of a finished order (the fields reconciliation compares). */
@@ -103,30 +101,6 @@ export class OrderArchive {
     this.updatedAt[i] = updatedAt;
     this.bits[i] = status | (sell ? 16 : 0) | (external ? 32 : 0);
     this.byClient.set(clientOrderId, i);
-    return true;
-  }
-
-  /**
-   * Keep the finished order in `slot` of the order table, read from its columns (the release on
-   * the hot path: a call with the values as arguments boxed its six doubles, ~64 B per order).
-   */
-  addSlot(t: OrderTable, slot: number, inst: Instrument): boolean {
-    if (this.n >= this.maxOrders) return false;
-    if (this.n === this.cap) this.grow();
-    const i = this.n++;
-    const id = t.clientId[slot]!;
-    const cum = t.cumQty[slot]!;
-    this.clientId[i] = id;
-    this.brokerId[i] = t.brokerId[slot]!;
-    this.symbol[i] = inst.symbol;
-    this.qty[i] = t.qty[slot]!;
-    this.price[i] = fromPriceUnits(t.price[slot]!, inst.scale);
-    this.cumQty[i] = cum;
-    this.avgPx[i] = cum > 0 ? t.fillValue[slot]! / cum : Number.NaN;
-    this.createdAt[i] = t.createdAt[slot]!;
-    this.updatedAt[i] = t.updatedAt[slot]!;
-    this.bits[i] = t.status[slot]! | (t.side[slot]! < 0 ? 16 : 0) | ((t.flags[slot]! & F_EXTERNAL) !== 0 ? 32 : 0);
-    this.byClient.set(id, i);
     return true;
   }
 

@@ -52,13 +52,13 @@ export class Exposure {
   }
 
   /** After a restore: open exposure and open-order counts from the orders themselves. */
-  recompute(instruments: number): void {
+  recompute(): void {
     const t = this.table;
     const { openBuy, openSell } = this.risk;
     openBuy.fill(0);
     openSell.fill(0);
     this.accountRisk.openValue.fill(0);
-    const open = new Int32Array(instruments);
+    const open = new Int32Array(openBuy.length);
     for (let s = 0; s < t.capacity; s++) {
       if (t.live[s] !== 1) continue;
       if (isTerminal(t.status[s]!)) {

@@ -178,19 +178,11 @@ export class OrderTable {
    * (the day's store is full): it then stays, and so does every slot behind it, until the day rolls.
    */
   recycle(now: number): void {
-    // small enough to inline: a call with a double argument boxes it (16 B), so only a due
-    // release pays for one
-    if (this.finCount > 0 && this.finishedAt[this.finished[this.finHead]!]! + this.retentionMs <= now) {
-      this.recycleAt = now;
-      this.recycleDue();
-    }
+    // the common case, nothing due yet, stays small enough to inline
+    if (this.finCount > 0 && this.finishedAt[this.finished[this.finHead]!]! + this.retentionMs <= now) this.recycleDue(now);
   }
 
-  /** `recycle`'s time, in a field (see there). */
-  private recycleAt = 0;
-
-  private recycleDue(): void {
-    const now = this.recycleAt;
+  private recycleDue(now: number): void {
     const mask = this.capacity - 1;
     while (this.finCount > 0) {
       const slot = this.finished[this.finHead]!;

@@ -98,8 +98,7 @@ export class SubmitPath {
     if (parsed !== 0) return this.deny(id, parsed, p.detail);
     if (this.c.tradingState === 'Halted') return this.deny(id, R.TRADING_HALTED, `state=Halted reason=${this.c.lastStateReason}`);
     const inst = p.inst!;
-    const cal = this.calendars[inst.index];
-    if (cal !== undefined && !cal.isOpen(now)) return this.deny(id, R.OUTSIDE_SESSION, this.sessionDetail(inst, now));
+    if (this.closed(inst, now)) return this.deny(id, R.OUTSIDE_SESSION, this.sessionDetail(inst, now));
     // 3. risk: the per-order gate, then the account checks
     const market = p.type === TYPE_MARKET;
     const position = this.ledger.pos[inst.index]!;

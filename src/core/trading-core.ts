@@ -5,7 +5,7 @@
  * (report-path.ts, unmatched-reports.ts), exposure (exposure.ts). The layers above plug in
  * through the ports in ports.ts; src/engine.ts wires them and is the public `Engine`.
  */
-import { makeInstrument, type Instrument } from '../domain/instrument.js';
+import { fromPriceUnits, makeInstrument, type Instrument } from '../domain/instrument.js';
 import type { MoneySpace } from '../domain/money.js';
 import type { Order } from '../domain/order.js';
 import { isOpen, statusName, type OrderStatusName } from '../domain/order-status.js';
@@ -196,8 +196,12 @@ export class TradingCore {
     this.table.onRelease = (slot) => {
       const t = this.table;
       const inst = this.instruments[t.instrument[slot]!]!;
+      const cum = t.cumQty[slot]!;
       const external = (t.flags[slot]! & F_EXTERNAL) !== 0;
-      const kept = this.archive.addSlot(t, slot, inst);
+      const kept = this.archive.add(
+        t.clientId[slot]!, t.brokerId[slot]!, inst.symbol, t.side[slot]! < 0, t.qty[slot]!, fromPriceUnits(t.price[slot]!, inst.scale), t.status[slot]!,
+        cum, cum > 0 ? t.fillValue[slot]! / cum : Number.NaN, external, t.createdAt[slot]!, t.updatedAt[slot]!,
+      );
       if (!kept) {
         this.boundReached('maxDayOrders', `the trading day's store holds limits.maxDayOrders=${this.limits.maxDayOrders} finished orders: finished orders stay in the order table until the day rolls`);
         return false;
@@ -423,7 +427,7 @@ export class TradingCore {
 
   /** After a restore: what derives from the orders (open exposure, open-order counts). */
   recomputeDerived(): void {
-    this.exposure.recompute(this.instruments.length);
+    this.exposure.recompute();
   }
 
   /** Orders not yet finished (own and external): a scan of the table, no allocation. */

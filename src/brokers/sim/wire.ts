@@ -93,19 +93,10 @@ export class FrameDecoder {
     }
   }
 
+  /** The complete messages so far, each decoded the general way (see `frames`). */
   push(chunk: Buffer): WireMessage[] {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     const out: WireMessage[] = [];
-    let off = 0;
-    while (this.buf.length - off >= 4) {
-      const len = this.buf.readUInt32BE(off);
-      if (len > this.maxBytes) throw new FrameError('TOO_LARGE', `frame length ${len} exceeds the limit of ${this.maxBytes} bytes`);
-      if (this.buf.length - off - 4 < len) break;
-      const body = this.buf.subarray(off + 4, off + 4 + len);
-      off += 4 + len;
-      out.push(decodeMessage(body));
-    }
-    this.buf = off === this.buf.length ? Buffer.alloc(0) : this.buf.subarray(off);
+    this.frames(chunk, (buf, start, end) => out.push(decodeMessage(buf.subarray(start, end))));
     return out;
   }
 }
@@ -123,9 +114,9 @@ const INTERNED: Partial<Record<ReportKey, readonly string[]>> = {
   type: ['limit', 'market'],
   tif: ['day', 'gtc', 'ioc'],
 };
-const INTERNED_BYTES = Object.fromEntries(Object.entries(INTERNED).map(([k, vs]) => [k, vs.map((v) => Uint8Array.from(Buffer.from(v, 'latin1')))])) as Partial<Record<ReportKey, Uint8Array[]>>;
-const INTERNED_BY_KEY = REPORT_KEYS.map((k) => INTERNED_BYTES[k]);
+/** By key index: the interned values and their bytes (undefined: any string). */
 const INTERNED_STRINGS = REPORT_KEYS.map((k) => INTERNED[k]);
+const INTERNED_BY_KEY = INTERNED_STRINGS.map((vs) => vs?.map((v) => Uint8Array.from(Buffer.from(v, 'latin1'))));
 const T_BYTES = Uint8Array.from([0x74]);
 const REPORT_BYTES = Uint8Array.from(Buffer.from('report', 'latin1'));
 
