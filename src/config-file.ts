@@ -34,6 +34,40 @@ const market = z.strictObject({
   halfDays: z.record(z.string().regex(DATE, 'must be "YYYY-MM-DD"'), z.array(session)).optional(),
 });
 
+const port = () => z.number().int().min(0).max(65535).optional();
+/** The service sections: what `tradecore run` needs beside the engine (not passed to `createEngine`). */
+const brokerSection = z.strictObject({
+  kind: z.enum(['embedded', 'tcp-sim']),
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  credentialsFile: z.string().min(1).optional(),
+  seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+  marketStepMs: nonNeg(),
+  ackLatencyMs: nonNeg(),
+  fillLatencyMs: nonNeg(),
+  startPrices: z.record(z.string(), z.number().positive()).optional(),
+});
+const opsSection = z.strictObject({
+  host: z.string().min(1).optional(),
+  port: port(),
+  tokenFile: z.string().min(1).optional(),
+});
+const webhook = z.strictObject({
+  url: z.string().regex(/^https?:\/\//, 'must be an http(s) URL'),
+  levels: z.array(z.enum(['P0', 'P1', 'P2'])).min(1).optional(),
+  timeoutMs: positive(), retries: z.number().int().nonnegative().optional(), headers: z.record(z.string(), z.string()).optional(),
+});
+const monitorSection = z.strictObject({
+  disconnectedMs: positive(), p99AckUs: positive(), p99ReportUs: positive(), eventLoopLagMs: positive(), sustainMs: positive(), evaluateEveryMs: positive(),
+  webhooks: z.array(webhook).optional(),
+});
+const shutdownSection = z.strictObject({
+  openOrders: z.enum(['leave', 'cancel']).optional(),
+  timeoutMs: positive(),
+});
+/** Keys of a config file that configure the service around the engine, not the engine itself. */
+export const SERVICE_KEYS = ['broker', 'ops', 'monitor', 'shutdown'] as const;
+
 /**
  * The part of the engine config a file can declare: instruments, limits, calendars and table
  * settings. Code-only options (broker, clock, logger, callbacks) are passed beside it.
@@ -66,6 +100,10 @@ export const FileConfigSchema = z.strictObject({
     maxExternalOrders: z.number().int().positive().optional(), maxExecIdsPerOrder: z.number().int().positive().optional(), maxDayOrders: z.number().int().positive().optional(),
     parkMs: z.number().int().nonnegative().optional(), maxParkedReports: z.number().int().nonnegative().optional(), maxUnkeptFills: z.number().int().positive().optional(),
   }).optional(),
+  broker: brokerSection.optional(),
+  ops: opsSection.optional(),
+  monitor: monitorSection.optional(),
+  shutdown: shutdownSection.optional(),
   recon: z.strictObject({
     intervalMs: nonNeg(), graceMs: nonNeg(), qtyTolerance: nonNeg(), cashTolerance: nonNeg(),
     policy: z.partialRecord(z.enum(DIFF_KINDS as [DiffKind, ...DiffKind[]]), z.strictObject({
@@ -75,6 +113,40 @@ export const FileConfigSchema = z.strictObject({
 });
 
 export type FileConfig = z.infer<typeof FileConfigSchema>;
+/** The engine's part of a config file: everything but the service sections (`SERVICE_KEYS`). */
+export type EngineFileConfig = Omit<FileConfig, (typeof SERVICE_KEYS)[number]>;
+
+/**
+ * The engine's part of a config file, to pass to `createEngine` beside the code-only options.
+ *
+ * @example
+ * const { config } = loadConfigFile('tradecore.yaml');
+ * const engine = createEngine({ ...engineConfigOf(config!), broker });
+ */
+export function engineConfigOf(file: FileConfig): EngineFileConfig {
+  const out: Record<string, unknown> = { ...file };
+  for (const k of SERVICE_KEYS) delete out[k];
+  return out as EngineFileConfig;
+}
+
+/** What zod cannot see in the service sections. */
+function serviceProblems(c: FileConfig): string[] {
+  const out: string[] = [];
+  const b = typeof c.broker === 'object' && c.broker !== null ? c.broker : undefined;
+  if (b?.kind === 'tcp-sim' && b.port === undefined) out.push('broker.port: the TCP simulated broker needs a port');
+  if (b?.kind === 'embedded') {
+    for (const k of ['host', 'port', 'credentialsFile'] as const) if (b[k] !== undefined) out.push(`broker.${k}: only for kind tcp-sim`);
+  }
+  if (b?.kind === 'tcp-sim') {
+    for (const k of ['seed', 'marketStepMs', 'ackLatencyMs', 'fillLatencyMs', 'startPrices'] as const) if (b[k] !== undefined) out.push(`broker.${k}: only for kind embedded (the TCP simulated broker takes it on its own command line)`);
+    if (c.environment === 'paper') out.push('environment: paper is the embedded broker; the TCP simulated broker is sim');
+  }
+  if (typeof b?.startPrices === 'object' && b.startPrices !== null && Array.isArray(c.instruments)) {
+    const symbols = new Set(c.instruments.map((i) => i?.symbol));
+    for (const sym of Object.keys(b.startPrices)) if (!symbols.has(sym)) out.push(`broker.startPrices.${sym}: no such instrument`);
+  }
+  return out;
+}
 
 export interface LoadedConfig {
   /** Present when there is no problem. */
@@ -83,15 +155,40 @@ export interface LoadedConfig {
   readonly problems: string[];
 }
 
-/** Validate a parsed config object: zod for shape and types, then the engine's own checks. */
+/** A path as the engine's own checks spell it: `instruments[0].tickSize`. */
+function pathText(p: ReadonlyArray<PropertyKey>): string {
+  if (p.length === 0) return '(top level)';
+  let out = '';
+  for (const k of p) out += typeof k === 'number' ? `[${k}]` : out === '' ? String(k) : `.${String(k)}`;
+  return out;
+}
+
+/** The path part of a problem line ("a.b[0].c: message" → "a.b[0].c"). */
+const pathOf = (problem: string) => problem.slice(0, problem.indexOf(': '));
+
+/**
+ * Validate a parsed config object in one pass: zod for shape and types, and beside it the
+ * engine's own checks (tick units, duplicates, zones, market names, powers of two) and the
+ * service sections' rules, over whatever parts they can read. Every problem comes back at once,
+ * each "path: message", with one spelling of paths (`instruments[0].tickSize`); where zod and
+ * the engine's checks both object to one path, zod's line is kept.
+ */
 export function checkConfig(value: unknown): LoadedConfig {
   const parsed = FileConfigSchema.safeParse(value);
-  if (!parsed.success) {
-    return { problems: parsed.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(top level)'}: ${i.message}`) };
+  const shape = parsed.success ? [] : parsed.error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys' ? i.keys.map((k) => `${pathText([...i.path, k])}: unknown option`) : [`${pathText(i.path)}: ${i.message}`]);
+  let deeper: string[] = [];
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    try {
+      deeper = [...configProblems(engineConfigOf(value as FileConfig) as EngineConfig, { fileOnly: true }), ...serviceProblems(value as FileConfig)];
+    } catch {
+      // a part too malformed for the deeper checks to read: zod has said what is wrong with it
+    }
   }
-  // the shape is right: now what zod cannot see (tick units, duplicates, zones, unknown names)
-  const problems = configProblems(parsed.data as EngineConfig, { fileOnly: true });
-  return problems.length > 0 ? { problems } : { config: parsed.data, problems: [] };
+  const shapePaths = shape.map(pathOf);
+  const covered = (p: string) => shapePaths.some((s) => s === p || p.startsWith(`${s}.`) || p.startsWith(`${s}[`) || s.startsWith(`${p}.`) || s.startsWith(`${p}[`));
+  const problems = [...shape, ...deeper.filter((d) => !covered(pathOf(d)))];
+  return problems.length > 0 || !parsed.success ? { problems } : { config: parsed.data, problems: [] };
 }
 
 /**
@@ -101,7 +198,7 @@ export function checkConfig(value: unknown): LoadedConfig {
  * @example
  * const { config, problems } = loadConfigFile('tradecore.yaml');
  * if (!config) throw new Error(problems.join('\n'));
- * const engine = createEngine({ ...config, broker });
+ * const engine = createEngine({ ...engineConfigOf(config), broker });
  */
 export function loadConfigFile(path: string): LoadedConfig {
   let text: string;

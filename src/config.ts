@@ -194,9 +194,9 @@ export function configProblems(cfg: unknown, options: { fileOnly?: boolean } = {
 }
 
 export function strategyProblems(s: unknown, path: string): string[] {
-  if (typeof s !== 'object' || s === null) return [`${path}: must be an object with onOrder / onTrade / onExecutionReport`];
+  if (typeof s !== 'object' || s === null) return [`${path}: must be an object with onOrder / onTrade / onExecutionReport / onQuote`];
   const errors: string[] = [];
-  const known = ['onOrder', 'onTrade', 'onExecutionReport', 'onCorrection'];
+  const known = ['onOrder', 'onTrade', 'onExecutionReport', 'onCorrection', 'onQuote'];
   for (const [k, v] of Object.entries(s)) {
     if (!known.includes(k)) errors.push(`${path}.${k}: unknown callback (known: ${known.join(', ')})`);
     else if (typeof v !== 'function') errors.push(`${path}.${k}: must be a function`);

@@ -9,7 +9,7 @@ import type { Instrument, InstrumentSpec } from './domain/instrument.js';
 import type { CancelResult, Order, OrderRequest, SubmitResult } from './domain/order.js';
 import { isOpen } from './domain/order-status.js';
 import type { RejectReason } from './domain/reject-reason.js';
-import type { BrokerReport } from './domain/report.js';
+import type { BrokerReport, Quote } from './domain/report.js';
 import type { DayRoll, TradingDay } from './domain/trading-day.js';
 import { LatencyHistogram, type LatencySummary } from './ops/latency.js';
 import { createLogger, watchDebug, type Logger } from './ops/logger.js';
@@ -154,6 +154,10 @@ export class Engine {
   private rollTimer: ReturnType<Clock['setTimer']> | undefined;
   private readonly reportDir: string | undefined;
   private dayReport: Promise<{ json: string; markdown: string; html: string } | undefined> | undefined;
+  /** The last quote per instrument index (bid, ask, time); NaN until one arrived. */
+  private readonly quoteCols: Float64Array;
+  /** Quotes the adapter sent for a symbol this engine does not trade, or with no usable price. */
+  private ignoredQuotes = 0;
   /** The ended day's report input, taken at a roll before its orders go. */
   private dayInput: ReturnType<Reconciler['dayReportInput']> | undefined;
 
@@ -209,6 +213,7 @@ export class Engine {
     this.liveArm = config.live;
     this.journalOptions = config.journal;
     this.instrumentSpecs = config.instruments.map((spec) => ({ ...spec }));
+    this.quoteCols = new Float64Array(config.instruments.length * 3).fill(Number.NaN);
     this.initialCash = { ...(config.initialCash ?? {}) };
     // the config's hooks are the first observers: one way to tell anyone, one guard around it
     const { onAnomaly, onTradingState, onConnectionState, onDayRoll } = config;
@@ -226,6 +231,7 @@ export class Engine {
         for (const o of this.observers) o.onConnectionState?.(change);
       },
       onThrottle: (ms, detail) => core.throttle(ms, detail),
+      onQuote: (q) => this.onQuote(q),
       onAlarm: (kind, reason) => core.anomaly(kind, reason),
     });
     core.link = this.connection;
@@ -581,9 +587,50 @@ export class Engine {
     this.core.strategy = callbacks;
   }
 
-  /** Latest reference price for a symbol (market-order notional checks). */
+  /**
+   * Latest reference price for a symbol: the price band and market-order notional checks use
+   * it. A broker adapter with a quote stream (`ReportSink.onQuote`) keeps it current on its own:
+   * every quote sets it to the mid (or to the one side that has a price).
+   */
   updateReference(symbol: string, price: number): void {
     this.core.updateReference(symbol, price);
+  }
+
+  /** The last quote the broker's stream gave for a symbol, as a copy; undefined before the first. */
+  quote(symbol: string): Quote | undefined {
+    const inst = this.core.bySymbol.get(symbol);
+    if (inst === undefined) throw new RangeError(`unknown symbol ${symbol}`);
+    const q = this.quoteCols;
+    const k = inst.index * 3;
+    return Number.isNaN(q[k + 2]!) ? undefined : { symbol, bid: q[k]!, ask: q[k + 1]!, time: q[k + 2]! };
+  }
+
+  /** Quotes ignored so far: an unknown symbol, or neither side a positive finite price. */
+  get quotesIgnored(): number {
+    return this.ignoredQuotes;
+  }
+
+  /** A quote from the adapter's stream: the reference price, the last quote, then the strategy's onQuote. */
+  private onQuote(q: Quote): void {
+    const inst = typeof q?.symbol === 'string' ? this.core.bySymbol.get(q.symbol) : undefined;
+    const bidOk = inst !== undefined && q.bid > 0 && Number.isFinite(q.bid);
+    const askOk = inst !== undefined && q.ask > 0 && Number.isFinite(q.ask);
+    if (inst === undefined || (!bidOk && !askOk)) {
+      this.ignoredQuotes++;
+      return;
+    }
+    const k = inst.index * 3;
+    this.quoteCols[k] = bidOk ? q.bid : Number.NaN;
+    this.quoteCols[k + 1] = askOk ? q.ask : Number.NaN;
+    this.quoteCols[k + 2] = typeof q.time === 'number' && Number.isFinite(q.time) ? q.time : this.clock.now();
+    this.core.updateReference(inst.symbol, bidOk && askOk ? (q.bid + q.ask) / 2 : bidOk ? q.bid : q.ask);
+    const s = this.strategy;
+    if (s?.onQuote === undefined) return;
+    try {
+      s.onQuote(q);
+    } catch (err) {
+      this.core.anomaly('CALLBACK_ERROR', `strategy onQuote threw: ${(err as Error).message}`);
+    }
   }
 
   /**
@@ -659,6 +706,11 @@ export class Engine {
    */
   reloadRisk(risk: RiskConfig): { ok: true } | { ok: false; problems: string[] } {
     return this.core.reloadRisk(risk);
+  }
+
+  /** The risk limits in force, as configured or last reloaded (a copy). */
+  riskConfig(): RiskConfig {
+    return structuredClone(this.core.currentRisk ?? {});
   }
 
   /** Orders not yet finished (own and external): a scan of the table, no allocation. */

@@ -6,7 +6,7 @@ export { createEngine, Engine, type EngineState, type EngineStats, type EngineLa
 export { TradingCalendar, calendarProblems, type MarketCalendarSpec } from './risk/calendar.js';
 export { TRADING_STATES, type TradingState, type TradingStateChange, type TradingStateHook } from './risk/trading-state.js';
 export { ConfigError, configProblems, type EngineConfig } from './config.js';
-export { loadConfigFile, checkConfig, FileConfigSchema, type FileConfig, type LoadedConfig } from './config-file.js';
+export { loadConfigFile, checkConfig, engineConfigOf, FileConfigSchema, SERVICE_KEYS, type FileConfig, type EngineFileConfig, type LoadedConfig } from './config-file.js';
 export type { StrategyCallbacks } from './strategy.js';
 export { ANOMALY_SEVERITY, type Anomaly, type AnomalyHook, type AnomalyKind, type Severity } from './core/anomaly.js';
 export { ManualClock, systemClock, type Clock, type TimerHandle } from './core/clock.js';
@@ -16,7 +16,7 @@ export { OrderEvent, EVENT_NAMES, TRANSITIONS, nextStatus, INVALID, RESTORE, typ
 export { REJECT_REASONS, isRejectReason, type RejectReason, type RejectReasonInfo } from './domain/reject-reason.js';
 export { toPriceUnits, fromPriceUnits, toLots, type Instrument, type InstrumentSpec } from './domain/instrument.js';
 export type { Order, OrderRequest, OrderType, Side, TimeInForce, SubmitResult, CancelResult } from './domain/order.js';
-export type { BrokerReport, ExecKind, ExecutionReport, Trade, BrokerOrder, BrokerTrade, BrokerPosition, BrokerAccount } from './domain/report.js';
+export type { BrokerReport, ExecKind, ExecutionReport, Trade, BrokerOrder, BrokerTrade, BrokerPosition, BrokerAccount, Quote } from './domain/report.js';
 export {
   NotSentError, BrokerError, BROKER_ERROR_KINDS, errorKind, type BrokerErrorKind, type BrokerAdapter, type ReportSink, type PlaceOrderRequest, type CancelOrderRequest, type HeartbeatInfo,
 } from './brokers/adapter.js';

@@ -1,5 +1,6 @@
 import type { Correction } from './recon/diff.js';
 import type { ReportCallbacks } from './core/callbacks.js';
+import type { Quote } from './domain/report.js';
 
 /**
  * Strategy callbacks: a plain object, registered once (no EventEmitter on the hot path).
@@ -26,4 +27,9 @@ export interface StrategyCallbacks extends ReportCallbacks {
    * by a person. Fills and statuses applied this way also arrive through the callbacks above.
    */
   onCorrection?(correction: Correction): void;
+  /**
+   * A quote from the broker's market-data stream, after the engine took its mid as the
+   * reference price. The quote is lent for the call: keep `{ ...quote }` to hold it.
+   */
+  onQuote?(quote: Quote): void;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { checkConfig, loadConfigFile } from '../src/config-file.js';
+import { checkConfig, engineConfigOf, loadConfigFile } from '../src/config-file.js';
 import { PATHS, harness as baseHarness, quiet, type SubmitPath } from './helpers.js';
 import { createEngine } from '../src/engine.js';
 
@@ -33,7 +33,7 @@ describe('config files', () => {
     expect(ok.problems).toEqual([]);
     expect(ok.config?.journal).toEqual({ dir: '/var/lib/tradecore', durability: 'fsync', segmentBytes: 1 << 20 });
     const bad = checkConfig({ instruments: [{ symbol: 'A', tickSize: 0.01, pricePrecision: 2 }], journal: { dir: 'j', durability: 'often', segmentBytes: 100 } });
-    expect(bad.problems).toEqual(['journal.durability: Invalid option: expected one of "group"|"fsync"']);
+    expect(bad.problems).toEqual(['journal.durability: Invalid option: expected one of "group"|"fsync"', 'journal.segmentBytes: must be an integer from 65536 to 4294967296']);
     const small = checkConfig({ instruments: [{ symbol: 'A', tickSize: 0.01, pricePrecision: 2 }], journal: { dir: 'j', segmentBytes: 100 } });
     expect(small.problems).toEqual(['journal.segmentBytes: must be an integer from 65536 to 4294967296']);
   });
@@ -41,11 +41,11 @@ describe('config files', () => {
   it('takes a recon section: the policy of the example reaches the engine; bad values are named', () => {
     const r = loadConfigFile(EXAMPLE);
     expect(r.config?.recon).toEqual({ intervalMs: 60000, graceMs: 5000, cashTolerance: 0.01, policy: { MISSING_AT_BROKER: { winner: 'manual', onCritical: 'reduce' }, POSITION_MISMATCH: { winner: 'broker' } } });
-    const engine = createEngine({ ...r.config!, logger: quiet() });
+    const engine = createEngine({ ...engineConfigOf(r.config!), logger: quiet() });
     expect(engine.recon.config.policy.MISSING_AT_BROKER).toEqual({ winner: 'manual', severity: 'critical', onCritical: 'reduce' });
     expect(engine.recon.config.intervalMs).toBe(60000);
     const bad = checkConfig({ instruments: [{ symbol: 'A', tickSize: 0.01, pricePrecision: 2 }], recon: { intervalMs: 50, policy: { CASH_MISMATCH: { winner: 'nobody' } } } });
-    expect(bad.problems).toEqual(['recon.policy.CASH_MISMATCH.winner: Invalid option: expected one of "broker"|"local"|"manual"']);
+    expect(bad.problems).toEqual(['recon.policy.CASH_MISMATCH.winner: Invalid option: expected one of "broker"|"local"|"manual"', 'recon.intervalMs: must be 0 (on demand only) or at least 100']);
     const tooOften = checkConfig({ instruments: [{ symbol: 'A', tickSize: 0.01, pricePrecision: 2 }], recon: { intervalMs: 50 } });
     expect(tooOften.problems).toEqual(['recon.intervalMs: must be 0 (on demand only) or at least 100']);
   });
@@ -60,16 +60,42 @@ describe('config files', () => {
     });
     expect(r.config).toBeUndefined();
     expect(r.problems).toEqual([
-      'instruments.0.tickSize: Too small: expected number to be >0',
-      'instruments.0.pricePrecision: Invalid input: expected int, received number',
-      'instruments.1.symbol: Too small: expected string to have >=1 characters',
-      'instruments.1: Unrecognized key: "colour"',
+      'instruments[0].tickSize: Too small: expected number to be >0',
+      'instruments[0].pricePrecision: Invalid input: expected int, received number',
+      'instruments[1].symbol: Too small: expected string to have >=1 characters',
+      'instruments[1].colour: unknown option',
       'risk.default.maxOrderQty: Invalid input: expected number, received string',
       'risk.account.ordersPerSecond: Too small: expected number to be >0',
-      'markets.X.sessions.0.0: must be "HH:MM" (24-hour local time)',
+      'markets.X.sessions[0][0]: must be "HH:MM" (24-hour local time)',
       'capacity: Invalid input: expected int, received number',
-      '(top level): Unrecognized key: "surprise"',
+      'surprise: unknown option',
     ]);
+  });
+
+  it('reports in one pass: the shape problems and what the engine checks beyond them together, in one spelling of paths', () => {
+    // a new user fixed 11 problems and 6 more appeared: now every one is there at once
+    const r = checkConfig({
+      instruments: [{ symbol: 'A', tickSize: 0.015, pricePrecision: 2, market: 'NOPE' }, { symbol: 'A', tickSize: -1, pricePrecision: 2 }],
+      capacity: 1000,
+      risk: { default: { maxOrderQty: -5 } },
+      tradingDay: { timeZone: 'Mars/Base' },
+      broker: { kind: 'tcp-sim' },
+      colour: 'red',
+    });
+    expect(r.config).toBeUndefined();
+    expect(r.problems).toEqual([
+      'instruments[1].tickSize: Too small: expected number to be >0',
+      'risk.default.maxOrderQty: Too small: expected number to be >=0',
+      'colour: unknown option',
+      'instruments[0].tickSize: 0.015 is not a whole number of price units at precision 2',
+      'instruments[1].symbol: duplicate symbol A',
+      'capacity: must be a power of two from 2 to 16777216, got 1000',
+      'tradingDay.timeZone: unknown time zone "Mars/Base"',
+      'instruments[0].market: no market NOPE in markets',
+      'broker.port: the TCP simulated broker needs a port',
+    ]);
+    // every path is spelled the engine's way: brackets for array indexes
+    for (const p of r.problems) expect(p.slice(0, p.indexOf(": "))).not.toMatch(/\.\d/);
   });
 
   it('then checks what a schema cannot see: tick units, duplicates, names, zones', () => {
@@ -104,7 +130,7 @@ describe('config files', () => {
     const bad = await cli(['config', 'check', file('two.json', JSON.stringify({ instruments: [{ symbol: 'A', tickSize: 0, pricePrecision: 2 }], capacity: 'x' }))]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('2 problem(s)');
-    expect(bad.stdout).toContain('  - instruments.0.tickSize: Too small: expected number to be >0');
+    expect(bad.stdout).toContain('  - instruments[0].tickSize: Too small: expected number to be >0');
     const json = await cli(['config', 'check', EXAMPLE, '--json']);
     expect(JSON.parse(json.stdout)).toEqual({ file: EXAMPLE, valid: true, problems: [] });
     const usage = await cli(['config', 'lint', EXAMPLE]);

@@ -1,5 +1,5 @@
 import type { CancelOrderRequest, PlaceOrderRequest } from '../core/ports.js';
-import type { BrokerAccount, BrokerOrder, BrokerPosition, BrokerReport, BrokerTrade } from '../domain/report.js';
+import type { BrokerAccount, BrokerOrder, BrokerPosition, BrokerReport, BrokerTrade, Quote } from '../domain/report.js';
 import type { Credentials, Environment } from '../connectivity/credentials.js';
 
 export { NotSentError, type PlaceOrderRequest, type CancelOrderRequest } from '../core/ports.js';
@@ -22,6 +22,13 @@ export interface ReportSink {
    * supervisor decides what happens next.
    */
   onDisconnect(reason: string): void;
+  /**
+   * Optional market data: the adapter's quote stream, when its broker has one (the embedded and
+   * TCP simulated brokers publish a quote per symbol on every market step). The engine takes the
+   * mid as the symbol's reference price for the price band and market-order notional checks, then
+   * hands the quote to the strategy's `onQuote`. The quote object is lent for the call.
+   */
+  onQuote?(quote: Quote): void;
   /** Optional progress inside `connect`: the transport is up, logon is under way. */
   onPhase?(phase: 'authenticating'): void;
   /** The broker asked to slow down: the engine sends no new order for `retryAfterMs`. */

@@ -8,6 +8,7 @@ import { NET_USAGE, UsageError, checkConnectionCommand, simBrokerCommand } from 
 import { REPLAY_USAGE, replayCommand } from './replay-command.js';
 import { TRACE_USAGE, traceCommand } from './trace-command.js';
 import { OPS_USAGE, diffsCommand, reconCommand, syncCommand } from './ops-commands.js';
+import { RUN_USAGE, runCommand } from './run-command.js';
 
 const USAGE = `usage: tradecore <command> [options]
 
@@ -27,6 +28,7 @@ commands:
   config check FILE [--json]
             validate a JSON or YAML config file (instruments, risk limits, markets)
             without trading; exit 0 when valid, 1 with every problem listed otherwise
+${RUN_USAGE}
 ${NET_USAGE}
 ${REPLAY_USAGE}
 ${TRACE_USAGE}
@@ -137,6 +139,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'demo':
       return demo(rest);
+    case 'run':
+      return runCommand(rest);
     case 'config':
       return configCommand(rest);
     case 'sim-broker':

@@ -11,7 +11,7 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Logger } from '../ops/logger.js';
 import { Prng } from '../brokers/sim/prng.js';
 import { BrokerError, errorKind, type BrokerAdapter, type ReportSink } from '../brokers/adapter.js';
-import type { BrokerReport } from '../domain/report.js';
+import type { BrokerReport, Quote } from '../domain/report.js';
 import type { Environment } from './credentials.js';
 
 export type ConnectionState = 'Disconnected' | 'Connecting' | 'Authenticating' | 'Syncing' | 'Ready' | 'Degraded' | 'Halted';
@@ -88,6 +88,8 @@ export interface SupervisorHooks {
   onState(change: ConnectionStateChange): void;
   /** The broker asked to slow down. */
   onThrottle(retryAfterMs: number, detail: string): void;
+  /** A quote from the adapter's market-data stream (`ReportSink.onQuote`). */
+  onQuote?(quote: Quote): void;
   /** Something an operator must see (severity per ANOMALY_SEVERITY): Halted, clock skew on a live connection. */
   onAlarm(kind: 'CONNECTION_HALTED' | 'CLOCK_SKEW', reason: string): void;
 }
@@ -212,6 +214,9 @@ export class ConnectionSupervisor {
         if (gen === this.gen && phase === 'authenticating' && this._state === 'Connecting') this.set('Authenticating', 'transport up, logging on');
       },
       onThrottle: (ms, detail) => this.hooks.onThrottle(ms, detail),
+      onQuote: (q) => {
+        if (gen === this.gen) this.hooks.onQuote?.(q);
+      },
       onError: (err) => {
         if (gen !== this.gen) return;
         const kind = errorKind(err);

@@ -44,6 +44,19 @@ export interface BrokerReport {
 }
 
 /**
+ * A top-of-book quote from the broker's market-data stream (`ReportSink.onQuote`). Lent for the
+ * call, like a report: keep `{ ...quote }` to hold it. Prices are decimals; `bid` or `ask` is NaN
+ * when that side is empty.
+ */
+export interface Quote {
+  symbol: string;
+  bid: number;
+  ask: number;
+  /** Broker time, epoch ms. */
+  time: number;
+}
+
+/**
  * A report structure an adapter fills and hands to the sink again and again (the sink contract
  * lets it: the engine copies whatever it keeps past `onReport`). Every field is always present,
  * so the object keeps one shape; `reset` clears the optional ones before the next report.

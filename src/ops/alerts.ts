@@ -164,6 +164,8 @@ export interface WebhookOptions {
   maxQueue?: number;
   /** Extra headers (an Authorization for the receiver, for example). */
   headers?: Record<string, string>;
+  /** Only alerts of these levels go to this webhook (one webhook per level: a pager for P0, a chat for P2). Default: every level. */
+  levels?: readonly AlertLevel[];
 }
 
 export interface WebhookStats {
@@ -215,6 +217,7 @@ export function webhookSink(options: WebhookOptions, logger: Logger): AlertSink 
     name: 'webhook',
     stats,
     deliver(event) {
+      if (options.levels !== undefined && !options.levels.includes(event.alert.level)) return;
       queue.push(JSON.stringify(event));
       if (queue.length > maxQueue) {
         queue.shift();

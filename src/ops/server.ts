@@ -1,10 +1,14 @@
 /**
  * The ops endpoint: an HTTP server on 127.0.0.1 by default.
  *
+ *   GET  /                       the ops page (src/ops/page.ts): one self-contained document, live
  *   GET  /metrics                Prometheus text (prom-client; histograms from the HDR ones)
  *   GET  /healthz                the process is alive
  *   GET  /readyz                 200 when connected, synced, not halted and no critical reconciliation diff is open; 503 with the reasons
- *   GET  /status                 JSON: connection, trading state, counts, latency percentiles, alerts
+ *   GET  /status                 JSON: connection, trading state, counts, positions, cash and P&L, open diffs, latency percentiles, alerts
+ *   GET  /positions              positions and the account (cash and realized P&L per currency)
+ *   GET  /orders[?open=1][&limit=N]   orders in the order table (open only with open=1), newest first, at most N (default 1000)
+ *   GET  /history                latency samples of the last minutes (what the page's chart draws)
  *   GET  /alerts                 open and recent alerts
  *   POST /alerts/:id/ack         acknowledge an alert               (bearer token)
  *   POST /trading-state          {"action":"halt|reduce|resume|safe-stop","reason":"..."} (bearer token)
@@ -25,6 +29,7 @@ import type { Engine } from '../engine.js';
 import type { Registry } from 'prom-client';
 import type { Monitor } from './monitor.js';
 import { engineMetrics } from './metrics.js';
+import { OPS_PAGE } from './page.js';
 import { ReconError } from '../recon/reconciler.js';
 
 export interface OpsServerOptions {
@@ -34,6 +39,19 @@ export interface OpsServerOptions {
   port?: number;
   /** The bearer token every POST needs. Without one, every POST is refused. */
   token?: string;
+  /** Latency samples for `/history`: one every `historyEveryMs` (default 2000), the last `historyPoints` kept (default 450: 15 minutes). */
+  historyEveryMs?: number;
+  historyPoints?: number;
+}
+
+/** One `/history` sample: the rolling window's latency at time `t` (epoch ms), microseconds. */
+export interface HistoryPoint {
+  t: number;
+  ackP50Us: number | null;
+  ackP99Us: number | null;
+  reportP99Us: number | null;
+  /** Orders accepted so far (the session's counter). */
+  accepted: number;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -45,6 +63,8 @@ export class OpsServer {
   private readonly token: Buffer | undefined;
   /** Refused mutations (bad or missing token). */
   unauthorized = 0;
+  private readonly history: HistoryPoint[] = [];
+  private historyTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly engine: Engine,
@@ -71,6 +91,9 @@ export class OpsServer {
       server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
     });
     this.server = server;
+    this.sample();
+    this.historyTimer = setInterval(() => this.sample(), this.options.historyEveryMs ?? 2000);
+    this.historyTimer.unref();
     this.engine.logger.info({ host: this.options.host ?? '127.0.0.1', port: this.port }, 'ops endpoint listening');
   }
 
@@ -81,6 +104,8 @@ export class OpsServer {
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
+    if (this.historyTimer !== undefined) clearInterval(this.historyTimer);
+    this.historyTimer = undefined;
     if (s === undefined) return;
     s.closeAllConnections();
     await new Promise<void>((resolve) => s.close(() => resolve()));
@@ -117,6 +142,15 @@ export class OpsServer {
     }
   }
 
+  /** Take one latency sample for `/history`. */
+  private sample(): void {
+    const w = this.engine.latencyWindow();
+    const us = (v: number, n: number) => (n > 0 && Number.isFinite(v) ? v : null);
+    this.history.push({ t: this.engine.clock.now(), ackP50Us: us(w.ack.p50, w.ack.count), ackP99Us: us(w.ack.p99, w.ack.count), reportP99Us: us(w.report.p99, w.report.count), accepted: this.engine.stats().accepted });
+    const max = this.options.historyPoints ?? 450;
+    if (this.history.length > max) this.history.splice(0, this.history.length - max);
+  }
+
   /** Why the engine cannot trade now (empty: it can). */
   readiness(): string[] {
     const e = this.engine;
@@ -131,13 +165,21 @@ export class OpsServer {
 
   status() {
     const e = this.engine;
+    const reasons = this.readiness();
     return {
       engine: e.state,
-      ready: this.readiness().length === 0,
+      ready: reasons.length === 0,
+      reasons,
+      /** No token configured: every control is refused. */
+      readOnly: this.token === undefined,
       connection: e.connectionState,
       tradingState: e.tradingState,
       environment: e.environment,
       openOrders: e.openOrderCount(),
+      positions: e.positions(),
+      account: e.account(),
+      openDiffs: e.recon.list({ state: 'open' }).length,
+      risk: e.riskConfig(),
       stats: e.stats(),
       connectionStats: e.connectionStats(),
       latency: { session: e.latency(), window: e.latencyWindow() },
@@ -153,6 +195,14 @@ export class OpsServer {
     const method = req.method ?? 'GET';
     try {
       if (method === 'GET') {
+        if (path === '/') {
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': OPS_PAGE.csp, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' });
+          res.end(OPS_PAGE.html);
+          return;
+        }
+        if (path === '/positions') return this.send(res, 200, { positions: this.engine.positions(), account: this.engine.account() });
+        if (path === '/orders') return this.send(res, 200, this.orders(url.searchParams));
+        if (path === '/history') return this.send(res, 200, { everyMs: this.options.historyEveryMs ?? 2000, points: this.history });
         if (path === '/metrics') return this.send(res, 200, await this.registry.metrics(), this.registry.contentType);
         if (path === '/healthz') return this.send(res, 200, { status: 'alive' });
         if (path === '/readyz') {
@@ -210,7 +260,7 @@ export class OpsServer {
         return this.send(res, 200, this.tradingState(body));
       }
       const posts = path === '/trading-state' || path === '/recon' || path === '/sync' || ack !== null || diffAction !== null;
-      if (['/metrics', '/healthz', '/readyz', '/status', '/alerts', '/diffs'].includes(path) || /^\/diffs\/[^/]+$/.test(path) || posts) {
+      if (['/', '/positions', '/orders', '/history', '/metrics', '/healthz', '/readyz', '/status', '/alerts', '/diffs'].includes(path) || /^\/diffs\/[^/]+$/.test(path) || posts) {
         res.setHeader('allow', posts ? 'POST' : 'GET');
         return this.send(res, 405, { error: `${method} not allowed on ${path}` });
       }
@@ -219,6 +269,18 @@ export class OpsServer {
       if (err instanceof HttpError) return this.send(res, err.code, { error: err.message });
       throw err;
     }
+  }
+
+  /** `/orders`: newest first, open only with open=1, at most `limit`. */
+  private orders(q: URLSearchParams) {
+    const open = q.get('open');
+    if (open !== null && open !== '1' && open !== '0' && open !== 'true' && open !== 'false') throw new HttpError(400, `open must be 1 or 0, got ${open}`);
+    const limitText = q.get('limit');
+    const limit = limitText === null ? 1000 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new HttpError(400, `limit must be a whole number from 1 to 100000, got ${limitText}`);
+    const all = open === '1' || open === 'true' ? this.engine.openOrders() : this.engine.orders();
+    all.sort((a, b) => b.createdAt - a.createdAt);
+    return { total: all.length, orders: all.slice(0, limit) };
   }
 
   /** 401: nothing changes, and the attempt is logged. */

@@ -7,7 +7,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../../core/clock.js';
 import type { Credentials, Environment } from '../../connectivity/credentials.js';
-import { ReportBuffer, type BrokerAccount, type BrokerOrder, type BrokerPosition, type BrokerReport, type BrokerTrade } from '../../domain/report.js';
+import { ReportBuffer, type BrokerAccount, type BrokerOrder, type BrokerPosition, type BrokerReport, type BrokerTrade, type Quote } from '../../domain/report.js';
 import { BrokerError, NotSentError, type BrokerAdapter, type CancelOrderRequest, type HeartbeatInfo, type PlaceOrderRequest, type ReportSink } from '../adapter.js';
 import { decodeMessage, decodeReport, encodeFrame, FrameDecoder, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSION, type WireMessage } from './wire.js';
 
@@ -52,7 +52,7 @@ export class RemoteSimBroker implements BrokerAdapter {
   /** Pages of a `sync_result` answer received so far, by request id. */
   private readonly pages = new Map<number, unknown[]>();
   /** Frames received from the server, by type (tests and status). */
-  readonly received = { reports: 0, heartbeats: 0, errors: 0, throttles: 0 };
+  readonly received = { reports: 0, heartbeats: 0, errors: 0, throttles: 0, quotes: 0 };
 
   constructor(options: RemoteSimBrokerOptions) {
     const problems: string[] = [];
@@ -223,6 +223,14 @@ export class RemoteSimBroker implements BrokerAdapter {
         this.received.reports++;
         this.sink?.onReport(m.report as BrokerReport);
         return;
+      case 'quote': {
+        const q = m.quote as Partial<Quote> | undefined;
+        if (typeof q?.symbol === 'string' && typeof q.bid === 'number' && typeof q.ask === 'number') {
+          this.received.quotes++;
+          this.sink?.onQuote?.({ symbol: q.symbol, bid: q.bid, ask: q.ask, time: typeof q.time === 'number' ? q.time : Date.now() });
+        }
+        return;
+      }
       case 'throttle': {
         this.received.throttles++;
         const ms = Number(m.retryAfterMs);

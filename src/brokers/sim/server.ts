@@ -13,7 +13,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import type { Logger } from 'pino';
 import type { InstrumentSpec } from '../../domain/instrument.js';
-import { copyReport, type BrokerReport } from '../../domain/report.js';
+import { copyReport, type BrokerReport, type Quote } from '../../domain/report.js';
 import { isEnvironment, type Environment, type Secret } from '../../connectivity/credentials.js';
 import { SimBroker, type SimBrokerOptions, type SimBrokerState, type SimFaults } from './sim-broker.js';
 import { encodeFrame, FrameDecoder, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSION, type WireMessage } from './wire.js';
@@ -318,7 +318,7 @@ export class SimBrokerServer {
     }
     sim.setFaults(this.faults);
     this.savedRevision = sim.revision;
-    void sim.connect({ onReport: (r) => this.broadcast(r), onDisconnect: () => {} });
+    void sim.connect({ onReport: (r) => this.broadcast(r), onQuote: (q) => this.broadcastQuote(q), onDisconnect: () => {} });
     return sim;
   }
 
@@ -422,6 +422,16 @@ export class SimBrokerServer {
     }
     if (sent === 0) this.stats.reportsUndelivered++;
     else this.stats.reportsSent++;
+  }
+
+  /** A market step's quote to every logged-on session (best effort: never counted as a report). */
+  private broadcastQuote(q: Quote): void {
+    let msg: WireMessage | undefined;
+    for (const s of this.sessions) {
+      if (!s.loggedOn) continue;
+      msg ??= { t: 'quote', quote: { symbol: q.symbol, bid: q.bid, ask: q.ask, time: q.time } };
+      this.send(s, msg);
+    }
   }
 
   private handle(s: Session, m: WireMessage): void {

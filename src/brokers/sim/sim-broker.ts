@@ -2,7 +2,7 @@ import { TradingDay, tradingDayProblems, type TradingDaySpec } from '../../domai
 import { systemClock, type Clock, type TimerHandle } from '../../core/clock.js';
 import { instrumentProblems, makeInstrument, toLots, toPriceUnits, type Instrument, type InstrumentSpec } from '../../domain/instrument.js';
 import type { RejectReason } from '../../domain/reject-reason.js';
-import { ReportBuffer, copyReport, type BrokerAccount, type BrokerOrder, type BrokerPosition, type BrokerReport, type BrokerTrade, type ExecKind } from '../../domain/report.js';
+import { ReportBuffer, copyReport, type BrokerAccount, type BrokerOrder, type BrokerPosition, type BrokerReport, type BrokerTrade, type ExecKind, type Quote } from '../../domain/report.js';
 import { NotSentError, type BrokerAdapter, type CancelOrderRequest, type HeartbeatInfo, type PlaceOrderRequest, type ReportSink } from '../adapter.js';
 import { SyntheticBook, type MarketOptions } from './market.js';
 import { matchAgainstBook, priceTimeOrder, type SimOrder } from './matching.js';
@@ -536,6 +536,7 @@ export class SimBroker implements BrokerAdapter {
   step(): void {
     for (const [symbol, book] of this.books) {
       book.step();
+      this.publishQuote(symbol, book);
       const resting = this.resting.get(symbol)!;
       if (resting.length === 0) continue;
       const buys = resting.filter((o) => o.side > 0).sort(priceTimeOrder);
@@ -543,6 +544,19 @@ export class SimBroker implements BrokerAdapter {
       for (const order of [...buys, ...sells]) matchAgainstBook(order, book, (q, px) => this.fill(order, q, px));
       this.resting.set(symbol, resting.filter((o) => o.status === 'Submitted' || o.status === 'PartiallyFilled'));
     }
+  }
+
+  /** The quote stream: each symbol's top of book after every market step, in one reused object. */
+  private readonly quoteOut: Quote = { symbol: '', bid: Number.NaN, ask: Number.NaN, time: 0 };
+  private publishQuote(symbol: string, book: { bid(k: number): number; ask(k: number): number; inst: { scale: number } }): void {
+    const sink = this.sink;
+    if (sink?.onQuote === undefined) return;
+    const q = this.quoteOut;
+    q.symbol = symbol;
+    q.bid = book.bid(0) / book.inst.scale;
+    q.ask = book.ask(0) / book.inst.scale;
+    q.time = this.clock.now();
+    sink.onQuote(q);
   }
 
   /** Stop or restart the market clock (tests and the demo freeze it to compare state). */

@@ -1,0 +1,265 @@
+/**
+ * `tradecore run`: the engine as a long-lived service. From one config file (the schema
+ * `config check` validates): the broker, the journal in the data directory, the ops endpoint
+ * and page, the monitor and its alert sinks, reconciliation and the trading day; optionally a
+ * strategy module. Runs until stopped; see `runCommand` for the signals and exit codes.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { createEngine, type Engine } from '../engine.js';
+import { engineConfigOf, loadConfigFile, type FileConfig } from '../config-file.js';
+import { SimBroker } from '../brokers/sim/sim-broker.js';
+import { RemoteSimBroker } from '../brokers/sim/remote.js';
+import type { BrokerAdapter } from '../brokers/adapter.js';
+import { CredentialsError, loadCredentials } from '../connectivity/credentials.js';
+import { Monitor } from '../ops/monitor.js';
+import { OpsServer } from '../ops/server.js';
+import { webhookSink } from '../ops/alerts.js';
+import type { Logger } from '../ops/logger.js';
+import { DataDirError, lockDataDir, readSimState, writeSimState, type DataDir } from './data-dir.js';
+import { StrategyHost } from './strategy-host.js';
+
+/** The ops endpoint's port when neither the config nor `--ops-port` names one. */
+export const DEFAULT_OPS_PORT = 7400;
+/** The data directory when `--data` is not given. */
+export const DEFAULT_DATA_DIR = './tradecore-data';
+
+export interface ServiceOptions {
+  configFile: string;
+  strategyModule?: string;
+  dataDir?: string;
+  /** Overrides `ops.port` of the config (0: a free port). */
+  opsPort?: number;
+  env?: NodeJS.ProcessEnv;
+  logger: Logger;
+  /** Start-up and shutdown notes for the person who started it (stderr in the CLI). */
+  note: (line: string) => void;
+}
+
+/** Why the service could not start; `exitCode` is what the CLI exits with. */
+export class ServiceError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What the service says once it is up (printed as one JSON line on stdout). */
+export interface ServiceStarted {
+  event: 'started';
+  pid: number;
+  dataDir: string;
+  broker: string;
+  environment: string;
+  opsUrl: string;
+  opsPort: number;
+  readOnly: boolean;
+  strategy: string | null;
+  restored: { snapshotSeq: number; replayed: number } | null;
+}
+
+export interface StopSummary {
+  reason: string;
+  openOrdersLeft: number;
+  cancelsSent: number;
+  snapshot: boolean;
+}
+
+export class Service {
+  private dir: DataDir | undefined;
+  private engine: Engine | undefined;
+  private monitor: Monitor | undefined;
+  private ops: OpsServer | undefined;
+  private strategy: StrategyHost | undefined;
+  private sim: SimBroker | undefined;
+  private config: FileConfig | undefined;
+  private webhooks: Array<ReturnType<typeof webhookSink>> = [];
+  private stopping: Promise<StopSummary> | undefined;
+
+  constructor(private readonly opts: ServiceOptions) {}
+
+  get running(): Engine | undefined {
+    return this.engine;
+  }
+
+  /** Take the data directory, build and start everything; the engine is Ready when this resolves. */
+  async start(): Promise<ServiceStarted> {
+    const o = this.opts;
+    const env = o.env ?? process.env;
+    const { config, problems } = loadConfigFile(o.configFile);
+    if (config === undefined) throw new ServiceError(2, `${o.configFile}: ${problems.length} problem(s):\n  - ${problems.join('\n  - ')}`);
+    this.config = config;
+    const token = this.opsToken(config, env);
+    try {
+      this.dir = lockDataDir(o.dataDir ?? DEFAULT_DATA_DIR, (m) => o.note(m));
+    } catch (err) {
+      if (err instanceof DataDirError) throw new ServiceError(3, err.message);
+      throw new ServiceError(1, `data directory ${o.dataDir ?? DEFAULT_DATA_DIR}: ${(err as Error).message}`);
+    }
+    try {
+      return await this.startIn(this.dir, config, token, env);
+    } catch (err) {
+      await this.teardown();
+      if (err instanceof ServiceError) throw err;
+      if (err instanceof DataDirError) throw new ServiceError(4, err.message);
+      throw new ServiceError(1, (err as Error).message);
+    }
+  }
+
+  private async startIn(dir: DataDir, config: FileConfig, token: string | undefined, env: NodeJS.ProcessEnv): Promise<ServiceStarted> {
+    const o = this.opts;
+    const b = config.broker ?? { kind: 'embedded' as const };
+    let broker: BrokerAdapter;
+    let environment = config.environment;
+    if (b.kind === 'tcp-sim') {
+      let credentials;
+      try {
+        credentials = loadCredentials('sim', { env, ...(b.credentialsFile !== undefined ? { file: b.credentialsFile } : {}), warn: (m) => o.logger.warn(m) });
+      } catch (err) {
+        if (err instanceof CredentialsError) throw new ServiceError(2, `broker tcp-sim: ${err.message}`);
+        throw err;
+      }
+      broker = new RemoteSimBroker({ host: b.host ?? '127.0.0.1', port: b.port!, credentials });
+      environment ??= 'sim';
+    } else {
+      if (environment !== undefined && environment !== 'paper') throw new ServiceError(2, `environment ${environment} needs a broker over the network; the embedded simulated broker is paper (set broker.kind: tcp-sim)`);
+      const saved = readSimState(dir);
+      const sim = new SimBroker({
+        instruments: config.instruments,
+        ...(b.seed !== undefined ? { seed: b.seed } : {}),
+        ...(b.startPrices !== undefined ? { startPrices: b.startPrices } : {}),
+        ...(b.marketStepMs !== undefined ? { marketStepMs: b.marketStepMs } : {}),
+        ...(b.ackLatencyMs !== undefined ? { ackLatencyMs: b.ackLatencyMs } : {}),
+        ...(b.fillLatencyMs !== undefined ? { fillLatencyMs: b.fillLatencyMs } : {}),
+        ...(config.initialCash !== undefined ? { initialCash: config.initialCash } : {}),
+        ...(config.tradingDay !== undefined ? { tradingDay: { ...(config.tradingDay.rollAt !== undefined ? { rollAt: config.tradingDay.rollAt } : {}), ...(config.tradingDay.timeZone !== undefined ? { timeZone: config.tradingDay.timeZone } : {}) } } : {}),
+      });
+      if (saved !== undefined) sim.restoreState(saved);
+      // from here until a clean stop the records on disk are marked in use
+      writeSimState(dir, sim.exportState(), false);
+      this.sim = sim;
+      broker = sim;
+    }
+    if (config.journal?.dir !== undefined) o.note(`journal.dir ${config.journal.dir} of the config is replaced by ${dir.journal} (tradecore run keeps its journal in the data directory)`);
+    const engine = createEngine({
+      ...engineConfigOf(config),
+      broker,
+      logger: o.logger,
+      ...(environment !== undefined ? { environment } : {}),
+      journal: { ...config.journal, dir: dir.journal },
+      tradingDay: { ...config.tradingDay, reportDir: config.tradingDay?.reportDir ?? dir.reports },
+    });
+    this.engine = engine;
+    if (o.strategyModule !== undefined) this.strategy = await StrategyHost.load(o.strategyModule, engine, o.logger);
+    await engine.start();
+    const m = config.monitor ?? {};
+    this.webhooks = (m.webhooks ?? []).map((w) => webhookSink(w, o.logger));
+    const { webhooks: _w, ...thresholds } = m;
+    this.monitor = new Monitor(engine, { ...thresholds, sinks: this.webhooks });
+    const ops = new OpsServer(engine, this.monitor, { host: config.ops?.host ?? '127.0.0.1', port: o.opsPort ?? config.ops?.port ?? DEFAULT_OPS_PORT, ...(token !== undefined ? { token } : {}) });
+    try {
+      await ops.start();
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new ServiceError(1, e.code === 'EADDRINUSE' ? `ops endpoint: port ${o.opsPort ?? config.ops?.port ?? DEFAULT_OPS_PORT} is in use (set ops.port, or --ops-port 0 for a free one)` : `ops endpoint: ${e.message}`);
+    }
+    this.ops = ops;
+    await this.strategy?.start();
+    const opened = engine.journalStatus()?.opened;
+    const host = config.ops?.host ?? '127.0.0.1';
+    return {
+      event: 'started',
+      pid: process.pid,
+      dataDir: dir.root,
+      broker: broker.name,
+      environment: engine.environment,
+      opsUrl: `http://${host.includes(':') ? `[${host}]` : host}:${ops.port}/`,
+      opsPort: ops.port,
+      readOnly: token === undefined,
+      strategy: this.strategy?.file ?? null,
+      restored: opened !== undefined && (opened.snapshotSeq > 0 || opened.replayed > 0) ? { snapshotSeq: opened.snapshotSeq, replayed: opened.replayed } : null,
+    };
+  }
+
+  /** The ops token: TRADECORE_OPS_TOKEN, else the config's `ops.tokenFile`; none means read-only. */
+  private opsToken(config: FileConfig, env: NodeJS.ProcessEnv): string | undefined {
+    const fromEnv = env.TRADECORE_OPS_TOKEN;
+    let token: string | undefined;
+    if (fromEnv !== undefined && fromEnv !== '') token = fromEnv;
+    else if (config.ops?.tokenFile !== undefined) {
+      const file = path.resolve(path.dirname(this.opts.configFile), config.ops.tokenFile);
+      try {
+        token = readFileSync(file, 'utf8').trim();
+        if ((statSync(file).mode & 0o077) !== 0) this.opts.note(`ops.tokenFile ${file} can be read by other users: chmod 600 it`);
+      } catch (err) {
+        throw new ServiceError(2, `ops.tokenFile ${file}: cannot read it: ${(err as Error).message}`);
+      }
+    }
+    if (token !== undefined && token.length < 16) throw new ServiceError(2, 'the ops token must be at least 16 characters (TRADECORE_OPS_TOKEN or ops.tokenFile)');
+    return token;
+  }
+
+  /**
+   * Reload the risk section from the config file (SIGHUP). A file with any problem changes
+   * nothing and says why; other sections are read but take effect only at a restart.
+   */
+  reload(): { ok: boolean; message: string } {
+    const engine = this.engine;
+    if (engine === undefined || this.stopping !== undefined) return { ok: false, message: 'reload ignored: the service is not running' };
+    const { config, problems } = loadConfigFile(this.opts.configFile);
+    if (config === undefined) return { ok: false, message: `reload refused, nothing changed: ${this.opts.configFile} has ${problems.length} problem(s):\n  - ${problems.join('\n  - ')}` };
+    const result = engine.reloadRisk(config.risk ?? {});
+    if (!result.ok) return { ok: false, message: `reload refused, nothing changed: risk:\n  - ${result.problems.join('\n  - ')}` };
+    const changed = Object.keys({ ...config, ...this.config }).filter((k) => k !== 'risk' && JSON.stringify((config as Record<string, unknown>)[k]) !== JSON.stringify((this.config as Record<string, unknown>)[k]));
+    this.config = { ...this.config!, risk: config.risk };
+    return { ok: true, message: `risk limits reloaded from ${this.opts.configFile}${changed.length > 0 ? `; changed but only applied at a restart: ${changed.join(', ')}` : ''}` };
+  }
+
+  /**
+   * Stop: the strategy's timers and `onStop`; open orders left or cancelled as `shutdown.openOrders`
+   * says (cancels waited for up to `shutdown.timeoutMs`, default 5000); a journal snapshot; the
+   * ops endpoint, the monitor and the engine; the embedded broker's records saved; the lock
+   * released. Idempotent: a second call returns the first one's promise.
+   */
+  stop(reason: string): Promise<StopSummary> {
+    this.stopping ??= this.stopNow(reason);
+    return this.stopping;
+  }
+
+  private async stopNow(reason: string): Promise<StopSummary> {
+    const engine = this.engine;
+    const summary: StopSummary = { reason, openOrdersLeft: 0, cancelsSent: 0, snapshot: false };
+    if (engine === undefined) {
+      await this.teardown();
+      return summary;
+    }
+    await this.strategy?.stop();
+    const sd = this.config?.shutdown ?? {};
+    if ((sd.openOrders ?? 'leave') === 'cancel' && engine.ready) {
+      for (const o of engine.openOrders()) if (engine.cancel(o.clientOrderId).status === 'sent') summary.cancelsSent++;
+      const until = Date.now() + (sd.timeoutMs ?? 5000);
+      while (engine.openOrderCount() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    }
+    summary.openOrdersLeft = engine.openOrderCount();
+    if (engine.journalStatus() !== undefined) {
+      await engine.writeSnapshot();
+      summary.snapshot = true;
+    }
+    await this.teardown();
+    return summary;
+  }
+
+  /** Everything down, in order; safe at any point of a failed start. */
+  private async teardown(): Promise<void> {
+    await this.ops?.stop();
+    this.monitor?.stop();
+    await Promise.all(this.webhooks.map((w) => w.idle()));
+    await this.engine?.stop();
+    if (this.sim !== undefined && this.dir !== undefined) writeSimState(this.dir, this.sim.exportState(), true);
+    this.dir?.release();
+    this.ops = undefined;
+    this.monitor = undefined;
+  }
+}

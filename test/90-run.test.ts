@@ -1,0 +1,179 @@
+/**
+ * `tradecore run` through the real CLI: a service that starts Ready, runs a strategy module,
+ * reloads its risk section on SIGHUP, stops on SIGTERM with a snapshot, comes back whole after
+ * a restart, and keeps a second run (and a broker that lost its records) off its data directory.
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOKEN, eventually, getJson, postJson, spawnCli, started, type RunProcess } from './run-helpers.js';
+
+const FIXED = fileURLToPath(new URL('./fixtures/run/fixed-orders.mjs', import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('../examples/strategy.mjs', import.meta.url));
+
+const base = (extra = '') => `instruments:
+  - { symbol: ACME, tickSize: 0.01, pricePrecision: 2 }
+  - { symbol: BOLT, tickSize: 0.05, pricePrecision: 2, lotSize: 10 }
+risk:
+  default: { maxOrderQty: 10000, maxPosition: 50000, priceBandPct: 5 }
+initialCash: { USD: 1000000 }
+ops: { port: 0 }
+${extra}`;
+const EMBEDDED = 'broker: { kind: embedded, seed: 7, startPrices: { ACME: 42.5, BOLT: 17.35 }, marketStepMs: 20 }\n';
+
+interface Status {
+  ready: boolean;
+  tradingState: string;
+  openOrders: number;
+  positions: Array<{ symbol: string; qty: number; avgPx: number; realizedPnl: number }>;
+  account: { cash: Record<string, number>; realizedPnl: Record<string, number> };
+  stats: { accepted: number; fills: number; denied: number };
+  risk: { default?: { maxOrderQty?: number } };
+}
+
+const status = async (port: number) => (await getJson<Status>(port, '/status')).body;
+const stopWith = async (r: RunProcess, signal: NodeJS.Signals) => {
+  r.proc.kill(signal);
+  return r.exited;
+};
+
+describe('tradecore run', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tc-run-'));
+  const running: RunProcess[] = [];
+  const run = (args: string[], env: Record<string, string | undefined> = {}) => {
+    const r = spawnCli(['run', ...args], env);
+    running.push(r);
+    return r;
+  };
+  afterAll(async () => {
+    for (const r of running) if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill('SIGKILL');
+    await Promise.all(running.map((r) => r.exited));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('on the embedded broker, with a strategy module', () => {
+    const config = path.join(dir, 'svc.yaml');
+    const data = path.join(dir, 'data');
+    let first: RunProcess;
+    let port = 0;
+    let before: Status;
+    let orders: Array<{ clientOrderId: string; brokerOrderId: string; status: string; cumQty: number }>;
+    beforeAll(() => writeFileSync(config, base(EMBEDDED)));
+
+    it('starts, answers /readyz 200, and the strategy module trades', async () => {
+      first = run(['--config', config, '--data', data, '--strategy', FIXED], { TRADECORE_OPS_TOKEN: TOKEN, FIXED_ORDERS: '3' });
+      const s = await started(first);
+      expect(s.readOnly).toBe(false);
+      expect(s.restored).toBeNull();
+      port = s.opsPort;
+      const ready = await getJson(port, '/readyz');
+      expect(ready.status).toBe(200);
+      // three buys of each symbol, at the first quote of each: six fills
+      before = await eventually(async () => {
+        const st = await status(port);
+        return st.stats.fills === 6 && st.openOrders === 0 ? st : undefined;
+      }, 'six fills');
+      expect(before.stats.accepted).toBe(6);
+      expect(before.positions.map((p) => [p.symbol, p.qty])).toEqual([['ACME', 3], ['BOLT', 30]]);
+      expect(before.account.cash.USD).toBeLessThan(1_000_000);
+      orders = (await getJson<{ orders: typeof orders }>(port, '/orders')).body.orders;
+      expect(orders).toHaveLength(6);
+      expect(orders.every((o) => o.status === 'Filled' && o.brokerOrderId !== '')).toBe(true);
+    });
+
+    it('SIGHUP with a bad file changes nothing and says why; with a good file reloads the risk section', async () => {
+      writeFileSync(config, base(EMBEDDED).replace('maxOrderQty: 10000', 'maxOrderQty: -5'));
+      first.proc.kill('SIGHUP');
+      await eventually(async () => (first.stderr().includes('reload refused, nothing changed') ? true : undefined), 'the refusal');
+      expect(first.stderr()).toMatch(/risk\.default\.maxOrderQty/);
+      expect((await status(port)).risk.default?.maxOrderQty).toBe(10000);
+      writeFileSync(config, base(EMBEDDED).replace('maxOrderQty: 10000', 'maxOrderQty: 500'));
+      first.proc.kill('SIGHUP');
+      await eventually(async () => ((await status(port)).risk.default?.maxOrderQty === 500 ? true : undefined), 'the reload');
+      expect(first.stderr()).toContain('risk limits reloaded');
+    });
+
+    it('a second run on the same data directory is refused with exit 3, and the first goes on', async () => {
+      const second = run(['--config', config, '--data', data, '--ops-port', '0']);
+      expect(await second.exited).toBe(3);
+      expect(second.stderr()).toMatch(/is in use by another tradecore run \(pid \d+/);
+      expect((await getJson(port, '/readyz')).status).toBe(200);
+    });
+
+    it('SIGTERM stops it with exit 0 after a snapshot', async () => {
+      const code = await stopWith(first, 'SIGTERM');
+      expect(code).toBe(0);
+      const stopped = first.lines.find((l) => (l as { event?: string }).event === 'stopped') as { snapshot: boolean; openOrdersLeft: number };
+      expect(stopped).toMatchObject({ snapshot: true, openOrdersLeft: 0 });
+      expect(readdirSync(path.join(data, 'journal')).some((f) => f.startsWith('snapshot-'))).toBe(true);
+      expect(existsSync(path.join(data, 'LOCK'))).toBe(false);
+    });
+
+    it('a restart comes back with the same orders, positions and cash, and reconciliation is clean', async () => {
+      const again = run(['--config', config, '--data', data], { TRADECORE_OPS_TOKEN: TOKEN });
+      const s = await started(again);
+      expect(s.restored).not.toBeNull();
+      const after = await status(s.opsPort);
+      expect(after.positions).toEqual(before.positions);
+      expect(after.account).toEqual(before.account);
+      const kept = (await getJson<{ orders: typeof orders }>(s.opsPort, '/orders')).body.orders;
+      expect(kept.map((o) => [o.clientOrderId, o.brokerOrderId, o.status, o.cumQty]).sort()).toEqual(orders.map((o) => [o.clientOrderId, o.brokerOrderId, o.status, o.cumQty]).sort());
+      const recon = await postJson<{ run: { open: number; raised: unknown[]; checked: { orders: number; trades: number } } }>(s.opsPort, '/recon', {});
+      expect(recon.status).toBe(200);
+      expect(recon.body.run.open).toBe(0);
+      expect(recon.body.run.raised).toEqual([]);
+      expect(recon.body.run.checked.trades).toBe(6);
+      expect(await stopWith(again, 'SIGINT')).toBe(0);
+    });
+
+    it('after a kill -9 the embedded broker lost its records: the next run is refused with exit 4 and the reason', async () => {
+      const victim = run(['--config', config, '--data', data]);
+      await started(victim);
+      expect(await stopWith(victim, 'SIGKILL')).toBe(137);
+      const next = run(['--config', config, '--data', data]);
+      expect(await next.exited).toBe(4);
+      expect(next.stderr()).toMatch(/did not stop cleanly.*cannot be reconciled with the journal/);
+      // the stale lock of the killed run was taken over, then let go
+      expect(next.stderr()).toContain('taking over the lock of a run that is gone');
+      expect(existsSync(path.join(data, 'LOCK'))).toBe(false);
+    });
+  });
+
+  it('without a token the endpoint is read-only: start-up says so and every command is refused', async () => {
+    const config = path.join(dir, 'ro.yaml');
+    writeFileSync(config, base(EMBEDDED));
+    const r = run(['--config', config, '--data', path.join(dir, 'ro-data')]);
+    const s = await started(r);
+    expect(s.readOnly).toBe(true);
+    expect(r.stderr()).toContain('read-only: no TRADECORE_OPS_TOKEN or ops.tokenFile');
+    const halt = await postJson(s.opsPort, '/trading-state', { action: 'halt', reason: 'test' }, 'any-token-at-all-0000');
+    expect(halt.status).toBe(401);
+    expect((await status(s.opsPort)).tradingState).toBe('Active');
+    expect(await stopWith(r, 'SIGTERM')).toBe(0);
+  });
+
+  it('the sample strategy in examples/ trades on the embedded broker and stops cleanly, cancelling what is open', async () => {
+    const config = path.join(dir, 'example.yaml');
+    writeFileSync(config, base(`${EMBEDDED}shutdown: { openOrders: cancel, timeoutMs: 3000 }\n`));
+    const r = run(['--config', config, '--data', path.join(dir, 'ex-data'), '--strategy', EXAMPLE], { STRATEGY_EVERY_MS: '50' });
+    const s = await started(r);
+    await eventually(async () => ((await status(s.opsPort)).stats.fills >= 10 ? true : undefined), 'ten fills from the sample strategy');
+    expect(await stopWith(r, 'SIGTERM')).toBe(0);
+    expect(r.lines.find((l) => (l as { event?: string }).event === 'stopped')).toMatchObject({ openOrdersLeft: 0, snapshot: true });
+    expect(r.stderr()).toContain('sample strategy stopped');
+  });
+
+  it('usage and config errors exit 2 with one line that says what is wrong', async () => {
+    const none = run([]);
+    expect(await none.exited).toBe(2);
+    expect(none.stderr()).toContain('run needs --config FILE');
+    const bad = path.join(dir, 'bad.yaml');
+    writeFileSync(bad, base('broker: { kind: tcp-sim }\nshutdown: { openOrders: maybe }\n'));
+    const r = run(['--config', bad, '--data', path.join(dir, 'bad-data')]);
+    expect(await r.exited).toBe(2);
+    expect(r.stderr()).toContain('broker.port: the TCP simulated broker needs a port');
+    expect(r.stderr()).toContain('shutdown.openOrders');
+  });
+});
