@@ -51,6 +51,7 @@ const opsSection = z.strictObject({
   host: z.string().min(1).optional(),
   port: port(),
   tokenFile: z.string().min(1).optional(),
+  historyEveryMs: z.number().int().min(100).max(600_000).optional(),
 });
 const webhook = z.strictObject({
   url: z.string().regex(/^https?:\/\//, 'must be an http(s) URL'),

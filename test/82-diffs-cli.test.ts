@@ -122,9 +122,13 @@ describe('the manual workflow end to end through the CLI', () => {
     const forceHttp = await fetch(`${env.TRADECORE_OPS_URL}/sync`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ force: true, who: 'x' }) });
     expect(forceHttp.status).toBe(400);
     expect(engine.recon.actions).toEqual([]);
+    // no URL given: the default, where tradecore run listens (nothing does here)
     const noUrl = await cli(['diffs'], {});
-    expect(noUrl.code).toBe(2);
-    expect(noUrl.stderr).toContain('give --url URL or set TRADECORE_OPS_URL');
+    expect(noUrl.code).toBe(1);
+    expect(noUrl.stderr).toContain('cannot reach the ops endpoint http://127.0.0.1:7400');
+    const badUrl = await cli(['diffs', '--url', 'ftp://x'], {});
+    expect(badUrl.code).toBe(2);
+    expect(badUrl.stderr).toContain('--url must be an http(s) URL');
     expect(engine.recon.list().map((d) => d.actions.length)).toEqual([1, 1, 1]);
   });
 

@@ -78,6 +78,11 @@ describe('tradecore run', () => {
       expect(before.stats.accepted).toBe(6);
       expect(before.positions.map((p) => [p.symbol, p.qty])).toEqual([['ACME', 3], ['BOLT', 30]]);
       expect(before.account.cash.USD).toBeLessThan(1_000_000);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      for (const line of ['tradecore_position{symbol="ACME"} 3', 'tradecore_position{symbol="BOLT"} 30', `tradecore_cash{currency="USD"} ${before.account.cash.USD}`, 'tradecore_open_diffs{severity="critical"} 0']) expect(metrics).toContain(line);
+      expect(metrics).toMatch(/^tradecore_realized_pnl\{currency="USD"\} /m);
+      expect(metrics).toMatch(/^process_cpu_user_seconds_total /m);
+      expect(metrics).toMatch(/^nodejs_heap_size_total_bytes /m);
       orders = (await getJson<{ orders: typeof orders }>(port, '/orders')).body.orders;
       expect(orders).toHaveLength(6);
       expect(orders.every((o) => o.status === 'Filled' && o.brokerOrderId !== '')).toBe(true);

@@ -114,8 +114,17 @@ export class Browser {
     } catch {
       // already gone
     }
-    this.proc.kill('SIGKILL');
-    rmSync(this.profile, { recursive: true, force: true });
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      const gone = new Promise((r) => this.proc.once('exit', r));
+      this.proc.kill('SIGKILL');
+      await gone;
+    }
+    // the browser's helper processes may still write to the profile for a moment
+    try {
+      rmSync(this.profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch {
+      // left in the temporary directory: harmless
+    }
   }
 }
 

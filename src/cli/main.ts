@@ -7,7 +7,7 @@ import { loadConfigFile } from '../config-file.js';
 import { NET_USAGE, UsageError, checkConnectionCommand, simBrokerCommand } from './net-commands.js';
 import { REPLAY_USAGE, replayCommand } from './replay-command.js';
 import { TRACE_USAGE, traceCommand } from './trace-command.js';
-import { OPS_USAGE, diffsCommand, reconCommand, syncCommand } from './ops-commands.js';
+import { OPS_USAGE, alertsCommand, diffsCommand, ordersCommand, positionsCommand, reconCommand, statusCommand, syncCommand, tradingStateCommand } from './ops-commands.js';
 import { RUN_USAGE, runCommand } from './run-command.js';
 
 const USAGE = `usage: tradecore <command> [options]
@@ -134,8 +134,47 @@ function configCommand(argv: string[]): number {
   return config ? 0 : 1;
 }
 
+/** The commands, as the usage lists them. */
+const COMMANDS = ['demo', 'run', 'config', 'sim-broker', 'check-connection', 'replay', 'trace', 'recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop', 'help', 'version'];
+const OPS_COMMANDS = new Set(['recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop']);
+
+/**
+ * One command's part of the usage: every block that starts with the command's name (a block is
+ * a line indented two spaces and the lines under it indented more); the ops commands also get
+ * the shared lines on the endpoint and the token.
+ */
+export function helpFor(command: string): string | undefined {
+  if (!COMMANDS.includes(command)) return undefined;
+  const all = USAGE.split('\n');
+  const from = all.findIndex((l) => /these commands talk to the engine's ops endpoint:/.test(l));
+  let to = from;
+  while (from >= 0 && to + 1 < all.length && /^ {3,}/.test(all[to + 1]!)) to++;
+  const shared = from >= 0 ? all.slice(from, to + 1) : [];
+  const lines = from >= 0 ? [...all.slice(0, from), ...all.slice(to + 1)] : all;
+  const blocks: string[][] = [];
+  let current: string[] | undefined;
+  for (const line of lines) {
+    const head = /^ {2}(\S+)/.exec(line);
+    if (head !== null) {
+      current = head[1]!.split('|').includes(command) ? [line] : undefined;
+      if (current !== undefined) blocks.push(current);
+    } else if (/^ {3,}\S/.test(line)) current?.push(line);
+    else current = undefined;
+  }
+  if (OPS_COMMANDS.has(command)) blocks.push(shared);
+  return `usage: tradecore ${command === 'help' ? 'help [COMMAND]' : command} ...\n${blocks.map((b) => b.join('\n')).join('\n')}`;
+}
+
+function wantsHelp(rest: string[]): boolean {
+  return rest.includes('--help') || rest.includes('-h');
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && command !== 'help' && COMMANDS.includes(command) && wantsHelp(rest)) {
+    process.stdout.write(`${helpFor(command)}\n`);
+    return 0;
+  }
   switch (command) {
     case 'demo':
       return demo(rest);
@@ -157,20 +196,45 @@ async function main(argv: string[]): Promise<number> {
       return diffsCommand(rest);
     case 'sync':
       return syncCommand(rest);
+    case 'status':
+      return statusCommand(rest);
+    case 'orders':
+      return ordersCommand(rest);
+    case 'positions':
+      return positionsCommand(rest);
+    case 'alerts':
+      return alertsCommand(rest);
+    case 'halt':
+    case 'reduce':
+    case 'resume':
+    case 'safe-stop':
+      return tradingStateCommand(command, rest);
     case 'version':
     case '--version':
       process.stdout.write(`${version()}\n`);
       return 0;
     case 'help':
     case '--help':
-    case '-h':
+    case '-h': {
+      const topic = rest[0];
+      if (topic === undefined) {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      }
+      const text = helpFor(topic);
+      if (text === undefined) throw new UsageError(`no command "${topic}" (commands: ${COMMANDS.join(', ')})`);
+      process.stdout.write(`${text}\n`);
+      return 0;
+    }
     case undefined:
-      process.stdout.write(`${USAGE}\n`);
-      return command === undefined ? 2 : 0;
+      process.stderr.write(`tradecore: no command given\n\n${USAGE}\n`);
+      return 2;
     default:
-      throw new UsageError(`unknown command "${command}"`);
+      throw new UsageError(`unknown command "${command}" (commands: ${COMMANDS.join(', ')})`);
   }
 }
+
+const invoked = process.argv[2];
 
 main(process.argv.slice(2)).then(
   (code) => {
@@ -178,7 +242,9 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof UsageError) {
-      process.stderr.write(`tradecore: ${err.message}\n\n${USAGE}\n`);
+      // one line, and where to look: not the whole usage
+      const known = invoked !== undefined && COMMANDS.includes(invoked);
+      process.stderr.write(`tradecore${known ? ` ${invoked}` : ''}: ${err.message}\nhint: tradecore ${known ? `${invoked} --help` : 'help'}\n`);
       process.exitCode = 2;
     } else {
       process.stderr.write(`tradecore: ${(err as Error).stack ?? String(err)}\n`);

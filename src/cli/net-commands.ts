@@ -3,7 +3,7 @@
  * own process) and `check-connection` (the startup health checks against a broker, no trading).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadConfigFile } from '../config-file.js';
+import { engineConfigOf, loadConfigFile, type EngineFileConfig } from '../config-file.js';
 import { createEngine } from '../engine.js';
 import { SimBrokerServer } from '../brokers/sim/server.js';
 import { RemoteSimBroker } from '../brokers/sim/remote.js';
@@ -59,6 +59,14 @@ function int(name: string, value: unknown, fallback: number, min: number, max: n
   return n;
 }
 
+/** The whole engine part of a config file (markets, risk, limits and all), for an engine built here. */
+function engineConfigFrom(file: string): EngineFileConfig {
+  const { config, problems } = loadConfigFile(file);
+  if (config === undefined) throw new UsageError(`--config ${file}: ${problems.join('; ')}`);
+  const { journal: _journal, ...rest } = engineConfigOf(config);
+  return rest;
+}
+
 function instrumentsFrom(file: unknown): InstrumentSpec[] {
   if (file === undefined) return DEMO_INSTRUMENTS;
   const { config, problems } = loadConfigFile(String(file));
@@ -77,7 +85,11 @@ export async function simBrokerCommand(argv: string[]): Promise<number> {
   try {
     credentials = loadCredentials('sim', { ...(v.credentials !== undefined ? { file: String(v.credentials) } : {}), warn: (m) => logger.warn(m) });
   } catch (err) {
-    if (err instanceof CredentialsError) throw new UsageError(`sim-broker needs the credentials clients will log on with: ${err.message}`);
+    // not a mistake in the command line: one line, exit 1
+    if (err instanceof CredentialsError) {
+      process.stderr.write(`tradecore sim-broker: needs the credentials clients will log on with: ${err.message}\n`);
+      return 1;
+    }
     throw err;
   }
   const envToken = process.env.TRADECORE_SIM_CONTROL_TOKEN;
@@ -133,7 +145,7 @@ export async function checkConnectionCommand(argv: string[]): Promise<number> {
     out.account = credentials.account;
     const broker = new RemoteSimBroker({ port: int('port', v.port, 0, 1, 65535), host: v.host === undefined ? '127.0.0.1' : String(v.host), credentials });
     const engine = createEngine({
-      instruments: instrumentsFrom(v.config),
+      ...(v.config !== undefined ? engineConfigFrom(String(v.config)) : { instruments: DEMO_INSTRUMENTS }),
       broker,
       environment: env,
       logger,

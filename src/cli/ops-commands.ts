@@ -12,6 +12,13 @@ import type { EodInput, ReconRun } from '../recon/reconciler.js';
 import { generateEodReport, writeEodReport } from '../recon/eod.js';
 import type { SyncSummary } from '../connectivity/recovery.js';
 import { UsageError } from './net-commands.js';
+import type { Order } from '../domain/order.js';
+import type { Account, Position } from '../core/ledger.js';
+import type { Alert } from '../ops/alerts.js';
+import type { SafeStopResult } from '../core/cancel-path.js';
+
+/** Where `tradecore run` serves its ops endpoint by default. */
+export const DEFAULT_OPS_URL = 'http://127.0.0.1:7400';
 
 export const OPS_USAGE = `  recon [--eod] [--out DIR] [--json]
             reconcile the running engine with its broker now (orders, fills, positions,
@@ -29,8 +36,17 @@ export const OPS_USAGE = `  recon [--eod] [--out DIR] [--json]
   sync [--force --note TEXT] [--who NAME]
             run recovery sync now; --force also resolves PendingNew orders sent less
             than 5 s ago (otherwise left to their acks) and needs --note saying why
+  status [--json]                  connection, trading state, readiness, counts, alerts
+  orders [--open] [--limit N] [--json]
+                                   orders in the engine's table, newest first (default 50)
+  positions [--json]               positions, cash and realized P&L
+  alerts [--all] [--json]          open alerts (--all: recently closed ones too)
+  halt|reduce|resume|safe-stop --note TEXT [--json]
+            move the trading state (safe-stop: halt and cancel every open order);
+            the note is the reason, journaled with the change
             these commands talk to the engine's ops endpoint:
-            --url URL       default TRADECORE_OPS_URL, e.g. http://127.0.0.1:9464
+            --url URL       default TRADECORE_OPS_URL, else ${DEFAULT_OPS_URL}
+                            (where tradecore run listens by default)
             --token-file F  file holding the bearer token; default TRADECORE_OPS_TOKEN
             every action is journaled with who (default: your user name), when and why`;
 
@@ -46,8 +62,8 @@ interface Endpoint {
 }
 
 function endpoint(values: { url?: string | undefined; 'token-file'?: string | undefined }): Endpoint {
-  const url = values.url ?? process.env.TRADECORE_OPS_URL;
-  if (url === undefined || url === '') throw new UsageError('the ops endpoint is not known: give --url URL or set TRADECORE_OPS_URL');
+  const env = process.env.TRADECORE_OPS_URL;
+  const url = values.url ?? (env !== undefined && env !== '' ? env : DEFAULT_OPS_URL);
   if (!/^https?:\/\/[^/]+/.test(url)) throw new UsageError(`--url must be an http(s) URL, got "${url}"`);
   let token = process.env.TRADECORE_OPS_TOKEN;
   const file = values['token-file'];
@@ -259,5 +275,109 @@ export function syncCommand(argv: string[]): Promise<number> {
     const { sync } = await call<{ sync: SyncSummary }>(ep, 'POST', '/sync', body);
     write(v.json ? JSON.stringify(sync, null, 2) : `recovery sync${v.force ? ' (forced)' : ''}: ${Object.entries(sync).map(([k, n]) => `${k}=${n}`).join(' ')}`);
     return 0;
+  });
+}
+
+interface StatusBody {
+  engine: string;
+  ready: boolean;
+  reasons: string[];
+  readOnly: boolean;
+  connection: string;
+  tradingState: string;
+  environment: string;
+  openOrders: number;
+  openDiffs: number;
+  positions: Position[];
+  account: Account;
+  stats: { accepted: number; fills: number; denied: number; reports: number };
+  alerts: Record<string, number>;
+}
+
+const num = (v: number, d = 2) => v.toLocaleString('en-US', { maximumFractionDigits: d });
+
+/** `tradecore status`: exit 0 when the engine is ready to trade, 1 otherwise. */
+export function statusCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, COMMON);
+  if (positionals.length > 0) throw new UsageError(`status takes no arguments, got "${positionals.join(' ')}"`);
+  const ep = endpoint(values as { url?: string; 'token-file'?: string });
+  return guarded(async () => {
+    const s = await call<StatusBody>(ep, 'GET', '/status');
+    if (values.json === true) write(JSON.stringify(s, null, 2));
+    else {
+      const alerts = Object.entries(s.alerts).filter(([, n]) => n > 0).map(([l, n]) => `${l} ${n}`).join(', ') || 'none';
+      write([
+        `engine ${s.engine}, connection ${s.connection}, trading ${s.tradingState} (${s.environment})${s.readOnly ? ', read-only endpoint' : ''}`,
+        s.ready ? 'ready to trade' : `not ready: ${s.reasons.join('; ')}`,
+        `orders: ${num(s.stats.accepted, 0)} accepted, ${num(s.stats.denied, 0)} denied, ${num(s.openOrders, 0)} open; ${num(s.stats.fills, 0)} fills`,
+        `open diffs ${s.openDiffs}; open alerts: ${alerts}`,
+      ].join('\n'));
+    }
+    return s.ready ? 0 : 1;
+  });
+}
+
+export function ordersCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...COMMON, open: { type: 'boolean', default: false }, limit: { type: 'string' } });
+  if (positionals.length > 0) throw new UsageError(`orders takes no arguments, got "${positionals.join(' ')}"`);
+  const limit = values.limit === undefined ? 50 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new UsageError(`--limit must be a whole number from 1 to 100000, got "${String(values.limit)}"`);
+  const ep = endpoint(values as { url?: string; 'token-file'?: string });
+  return guarded(async () => {
+    const r = await call<{ total: number; orders: Order[] }>(ep, 'GET', `/orders?open=${values.open === true ? 1 : 0}&limit=${limit}`);
+    if (values.json === true) write(JSON.stringify(r, null, 2));
+    else if (r.orders.length === 0) write(values.open === true ? 'no open orders' : 'no orders');
+    else {
+      const lines = r.orders.map((o) => `${o.clientOrderId.padEnd(24)} ${(o.brokerOrderId || '—').padEnd(14)} ${o.symbol.padEnd(8)} ${o.side.padEnd(4)} ${String(o.qty).padStart(10)} @ ${String(o.price).padEnd(10)} filled ${String(o.cumQty).padStart(10)}  ${o.status}`);
+      if (r.total > r.orders.length) lines.push(`(${r.orders.length} of ${r.total}; --limit N for more)`);
+      write(lines.join('\n'));
+    }
+    return 0;
+  });
+}
+
+export function positionsCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, COMMON);
+  if (positionals.length > 0) throw new UsageError(`positions takes no arguments, got "${positionals.join(' ')}"`);
+  const ep = endpoint(values as { url?: string; 'token-file'?: string });
+  return guarded(async () => {
+    const r = await call<{ positions: Position[]; account: Account }>(ep, 'GET', '/positions');
+    if (values.json === true) write(JSON.stringify(r, null, 2));
+    else {
+      const lines = r.positions.map((p) => `${p.symbol.padEnd(10)} ${num(p.qty, 8).padStart(14)}  avg ${num(p.avgPx, 8).padStart(12)}  realized ${num(p.realizedPnl).padStart(14)} ${p.currency}`);
+      for (const [ccy, cash] of Object.entries(r.account.cash)) lines.push(`cash ${ccy} ${num(cash)}, realized P&L ${num(r.account.realizedPnl[ccy] ?? 0)}`);
+      write(lines.length > 0 ? lines.join('\n') : 'no positions and no cash');
+    }
+    return 0;
+  });
+}
+
+export function alertsCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...COMMON, all: { type: 'boolean', default: false } });
+  if (positionals.length > 0) throw new UsageError(`alerts takes no arguments, got "${positionals.join(' ')}"`);
+  const ep = endpoint(values as { url?: string; 'token-file'?: string });
+  return guarded(async () => {
+    const r = await call<{ open: Alert[]; recent: Alert[] }>(ep, 'GET', '/alerts');
+    const list = values.all === true ? [...r.open, ...r.recent] : r.open;
+    if (values.json === true) write(JSON.stringify(values.all === true ? r : { open: r.open }, null, 2));
+    else if (list.length === 0) write(values.all === true ? 'no alerts' : 'no open alerts');
+    else write(list.map((a) => `${a.id.padEnd(24)} ${a.level} ${a.state.padEnd(12)} x${a.count} ${new Date(a.lastSeen).toISOString()}  ${a.message}`).join('\n'));
+    return 0;
+  });
+}
+
+/** `tradecore halt|reduce|resume|safe-stop --note TEXT`. */
+export function tradingStateCommand(action: 'halt' | 'reduce' | 'resume' | 'safe-stop', argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...COMMON, note: { type: 'string' } });
+  if (positionals.length > 0) throw new UsageError(`${action} takes no arguments, got "${positionals.join(' ')}"`);
+  const note = typeof values.note === 'string' ? values.note.trim() : '';
+  if (note === '') throw new UsageError(`${action} needs --note TEXT: say why (it is journaled with the change)`);
+  const ep = endpoint(values as { url?: string; 'token-file'?: string });
+  return guarded(async () => {
+    const r = await call<{ tradingState: string; safeStop?: SafeStopResult }>(ep, 'POST', '/trading-state', { action, reason: note });
+    const ss = r.safeStop;
+    const extra = ss === undefined ? '' : `; ${ss.cancelsSent} cancel(s) sent, ${ss.alreadyPending} already pending, ${ss.failed.length} could not be sent${ss.failed.map((f) => `\n  ${f.clientOrderId}: ${f.reason} ${f.detail}`).join('')}`;
+    write(values.json === true ? JSON.stringify(r, null, 2) : `trading state ${r.tradingState}${extra}`);
+    return ss !== undefined && ss.failed.length > 0 ? 1 : 0;
   });
 }

@@ -158,7 +158,7 @@ export class Service {
     this.webhooks = (m.webhooks ?? []).map((w) => webhookSink(w, o.logger));
     const { webhooks: _w, ...thresholds } = m;
     this.monitor = new Monitor(engine, { ...thresholds, sinks: this.webhooks });
-    const ops = new OpsServer(engine, this.monitor, { host: config.ops?.host ?? '127.0.0.1', port: o.opsPort ?? config.ops?.port ?? DEFAULT_OPS_PORT, ...(token !== undefined ? { token } : {}) });
+    const ops = new OpsServer(engine, this.monitor, { host: config.ops?.host ?? '127.0.0.1', port: o.opsPort ?? config.ops?.port ?? DEFAULT_OPS_PORT, ...(token !== undefined ? { token } : {}), ...(config.ops?.historyEveryMs !== undefined ? { historyEveryMs: config.ops.historyEveryMs } : {}) });
     try {
       await ops.start();
     } catch (err) {

@@ -3,7 +3,7 @@
  * runs on the hot path: every value is read at scrape time, the counters from
  * `engine.stats()`, the histograms from the engine's HDR histograms (microsecond buckets).
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Engine } from '../engine.js';
 import { CONNECTION_STATES } from '../connectivity/supervisor.js';
 import { TRADING_STATES } from '../risk/trading-state.js';
@@ -34,8 +34,9 @@ function hdrMetric(name: string, help: string, source: () => LatencyHistogram) {
 }
 
 /**
- * A registry with the engine's metrics (and the monitor's, when given): counters, gauges and
- * the four latency histograms. `registry.metrics()` gives the Prometheus text.
+ * A registry with the engine's metrics (and the monitor's, when given): counters, gauges
+ * (positions, cash, realized P&L, open diffs among them), the four latency histograms, and
+ * prom-client's default process and Node.js metrics (`process_*`, `nodejs_*`). `registry.metrics()` gives the Prometheus text.
  */
 export function engineMetrics(engine: Engine, monitor?: Monitor): Registry {
   const registry = new Registry();
@@ -100,6 +101,25 @@ export function engineMetrics(engine: Engine, monitor?: Monitor): Registry {
       for (const st of TRADING_STATES) this.set({ state: st }, engine.tradingState === st ? 1 : 0);
     },
   });
+  const labelled = (name: string, help: string, label: string, read: () => Array<[string, number]>) =>
+    new Gauge({
+      name, help, labelNames: [label], registers: [registry],
+      collect() {
+        this.reset();
+        for (const [k, v] of read()) this.set({ [label]: k }, v);
+      },
+    });
+  labelled('tradecore_position', 'Signed position per symbol (long positive), from fills', 'symbol', () => engine.positions().map((p) => [p.symbol, p.qty]));
+  labelled('tradecore_position_avg_price', 'Average cost of the open position per symbol (0 when flat)', 'symbol', () => engine.positions().map((p) => [p.symbol, p.avgPx]));
+  labelled('tradecore_cash', 'Cash per currency', 'currency', () => Object.entries(engine.account().cash));
+  labelled('tradecore_realized_pnl', 'Realized P&L per currency', 'currency', () => Object.entries(engine.account().realizedPnl));
+  new Gauge({
+    name: 'tradecore_open_diffs', help: 'Open reconciliation diffs by severity', labelNames: ['severity'], registers: [registry],
+    collect() {
+      const open = engine.recon.list({ state: 'open' });
+      for (const sev of ['critical', 'warning'] as const) this.set({ severity: sev }, open.filter((d) => d.severity === sev).length);
+    },
+  });
   gauge('tradecore_ready', '1 when the engine can trade: running, connected and synced, not halted', () => (engine.ready && engine.tradingState !== 'Halted' ? 1 : 0));
   if (monitor !== undefined) {
     gauge('tradecore_event_loop_lag_seconds', 'Event-loop lag p99 at the last monitor check', () => monitor.lastLagMs / 1000);
@@ -110,6 +130,8 @@ export function engineMetrics(engine: Engine, monitor?: Monitor): Registry {
       },
     });
   }
+  // prom-client's own: process CPU, memory, file descriptors, event-loop lag, GC, heap spaces
+  collectDefaultMetrics({ register: registry });
   const h = () => engine.latencyHistograms();
   registry.registerMetric(hdrMetric('tradecore_order_ack_seconds', 'Submit to broker ack', () => h().ack) as never);
   registry.registerMetric(hdrMetric('tradecore_order_first_fill_seconds', 'Submit to first fill', () => h().firstFill) as never);

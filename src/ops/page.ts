@@ -138,7 +138,7 @@ const BODY = `<header>
 <section><h2>Alerts</h2><table><thead><tr><th>level</th><th>code</th><th>message</th><th class="n">count</th><th></th></tr></thead><tbody id="alerts"></tbody></table></section>
 <section><h2>Positions</h2><table><thead><tr><th>symbol</th><th class="n">qty</th><th class="n">avg px</th><th class="n">realized P&amp;L</th><th>ccy</th></tr></thead><tbody id="positions"></tbody></table>
 <h2 class="sub">Cash and P&amp;L</h2><table><thead><tr><th>ccy</th><th class="n">cash</th><th class="n">realized P&amp;L</th></tr></thead><tbody id="cash"></tbody></table></section>
-<section><h2>Latency (µs, last minute)</h2><table><thead><tr><th></th><th class="n">count</th><th class="n">p50</th><th class="n">p99</th><th class="n">max</th></tr></thead><tbody id="latency"></tbody></table>
+<section><h2>Latency, microseconds, last minute</h2><table><thead><tr><th></th><th class="n">count</th><th class="n">p50</th><th class="n">p99</th><th class="n">max</th></tr></thead><tbody id="latency"></tbody></table>
 <svg id="chart" role="img" aria-label="submit to ack latency, last minutes"></svg>
 <div class="legend"><b class="p50">p50</b> and <b class="p99">p99</b> submit → ack; top <span id="chartTop"></span>, span <span id="chartSpan"></span></div></section>
 <section><h2>Open orders</h2><table><thead><tr><th>client id</th><th>broker id</th><th>symbol</th><th>side</th><th class="n">qty</th><th class="n">price</th><th class="n">filled</th><th>status</th></tr></thead><tbody id="orders"></tbody></table><p id="ordersMore" class="legend"></p></section>
@@ -152,6 +152,7 @@ export const OPS_PAGE = {
   html: `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>tradecore ops</title>
+<link rel="icon" href="data:,">
 <style>${STYLE}</style>
 </head><body>
 ${BODY}
