@@ -610,7 +610,10 @@ export class Engine {
     return this.ignoredQuotes;
   }
 
-  /** A quote from the adapter's stream: the reference price, the last quote, then the strategy's onQuote. */
+  /**
+   * A quote from the adapter's stream: the reference price and the last quote (always, during
+   * start-up too), then the strategy's onQuote (only while the engine is running).
+   */
   private onQuote(q: Quote): void {
     const inst = typeof q?.symbol === 'string' ? this.core.bySymbol.get(q.symbol) : undefined;
     const bidOk = inst !== undefined && q.bid > 0 && Number.isFinite(q.bid);
@@ -624,8 +627,9 @@ export class Engine {
     this.quoteCols[k + 1] = askOk ? q.ask : Number.NaN;
     this.quoteCols[k + 2] = typeof q.time === 'number' && Number.isFinite(q.time) ? q.time : this.clock.now();
     this.core.updateReference(inst.symbol, bidOk && askOk ? (q.bid + q.ask) / 2 : bidOk ? q.bid : q.ask);
+    // the strategy hears quotes once the engine can take its orders (start() resolved)
     const s = this.strategy;
-    if (s?.onQuote === undefined) return;
+    if (s?.onQuote === undefined || this.core.lifecycle !== 'running') return;
     try {
       s.onQuote(q);
     } catch (err) {

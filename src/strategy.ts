@@ -29,7 +29,9 @@ export interface StrategyCallbacks extends ReportCallbacks {
   onCorrection?(correction: Correction): void;
   /**
    * A quote from the broker's market-data stream, after the engine took its mid as the
-   * reference price. The quote is lent for the call: keep `{ ...quote }` to hold it.
+   * reference price. Called only while the engine is running (quotes during `start()` set the
+   * reference price and `engine.quote()` but reach no callback). The quote is lent for the
+   * call: keep `{ ...quote }` to hold it.
    */
   onQuote?(quote: Quote): void;
 }

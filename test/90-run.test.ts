@@ -146,6 +146,36 @@ describe('tradecore run', () => {
     });
   });
 
+  it('on the TCP simulated broker: its quotes reach the strategy, the orders trade, and a restart reconciles clean', async () => {
+    const creds = { TRADECORE_SIM_ACCOUNT: 'svc-test', TRADECORE_SIM_SECRET: 'svc-test-secret' };
+    const broker = spawnCli(['sim-broker', '--port', '0', '--state-file', path.join(dir, 'tcp-sim.state'), '--market-step-ms', '20'], creds);
+    running.push(broker);
+    const listening = await eventually(async () => broker.lines.find((l) => (l as { event?: string }).event === 'listening') as { port: number } | undefined, 'the sim broker', 20_000);
+    const config = path.join(dir, 'tcp.yaml');
+    // the sim broker's own instruments (the demo's); its start price is 100 and its band 10%
+    writeFileSync(config, `instruments:
+  - { symbol: ACME, tickSize: 0.01, pricePrecision: 2 }
+ops: { port: 0 }
+broker: { kind: tcp-sim, port: ${listening.port} }
+`);
+    const data = path.join(dir, 'tcp-data');
+    const r = run(['--config', config, '--data', data, '--strategy', FIXED], { ...creds, TRADECORE_OPS_TOKEN: TOKEN, FIXED_ORDERS: '2' });
+    const s = await started(r);
+    const st = await eventually(async () => {
+      const x = await status(s.opsPort);
+      return x.stats.fills === 2 ? x : undefined;
+    }, 'two fills over TCP');
+    expect(st.positions.map((p) => [p.symbol, p.qty])).toEqual([['ACME', 2]]);
+    expect(await stopWith(r, 'SIGTERM')).toBe(0);
+    const again = run(['--config', config, '--data', data], { ...creds, TRADECORE_OPS_TOKEN: TOKEN });
+    const s2 = await started(again);
+    expect((await status(s2.opsPort)).positions).toEqual(st.positions);
+    const recon = await postJson<{ run: { open: number; checked: { trades: number } } }>(s2.opsPort, '/recon', {});
+    expect(recon.body.run).toMatchObject({ open: 0, checked: { trades: 2 } });
+    expect(await stopWith(again, 'SIGTERM')).toBe(0);
+    expect(await stopWith(broker, 'SIGTERM')).toBe(0);
+  });
+
   it('without a token the endpoint is read-only: start-up says so and every command is refused', async () => {
     const config = path.join(dir, 'ro.yaml');
     writeFileSync(config, base(EMBEDDED));

@@ -54,7 +54,8 @@ export interface StrategyContext {
  * The callbacks a strategy module's factory returns. Every one is optional. The report
  * callbacks get reusable views (see `StrategyCallbacks`): read them during the call, keep
  * `view.toObject()` to hold one. `onStart` runs once the engine is Ready, `onStop` before the
- * service stops (open orders are handled after it, as the config's `shutdown` says).
+ * service stops (open orders are handled after it, as the config's `shutdown` says). `onQuote` is
+ * called from `onStart` on and not after `onStop`.
  */
 export interface StrategyHooks {
   onStart?(): void | Promise<void>;
@@ -81,6 +82,8 @@ export class StrategyHost {
   /** Exceptions thrown by the strategy's timers, onStart or onStop (report callbacks count as engine anomalies). */
   errors = 0;
   private stopped = false;
+  /** Between onStart and onStop: quotes are passed on. */
+  private live = false;
   private hooks: StrategyHooks = {};
 
   private constructor(
@@ -116,7 +119,12 @@ export class StrategyHost {
     if (problems.length > 0) throw new StrategyLoadError(`--strategy ${module}: ${problems.join('; ')}`);
     host.hooks = hooks;
     const callbacks: Record<string, unknown> = {};
-    for (const k of ['onQuote', 'onOrder', 'onTrade', 'onExecutionReport'] as const) if (hooks[k] !== undefined) callbacks[k] = hooks[k].bind(hooks);
+    for (const k of ['onOrder', 'onTrade', 'onExecutionReport'] as const) if (hooks[k] !== undefined) callbacks[k] = hooks[k].bind(hooks);
+    // quotes reach the strategy from onStart on, and not after its onStop
+    const onQuote = hooks.onQuote;
+    if (onQuote !== undefined) callbacks.onQuote = (q: Quote) => {
+      if (host.live) onQuote.call(hooks, q);
+    };
     engine.setStrategy(callbacks);
     return host;
   }
@@ -171,12 +179,14 @@ export class StrategyHost {
   /** Run `onStart`; a throw is logged and counted, and the service goes on without a start hook. */
   async start(): Promise<void> {
     await this.call('onStart');
+    if (!this.stopped) this.live = true;
   }
 
   /** Clear every timer, then run `onStop`. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.live = false;
     for (const t of this.timers.values()) {
       if (t.kind === 'timeout') clearTimeout(t.handle);
       else clearInterval(t.handle);
