@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runDemo } from '../src/cli/demo.js';
+import { formatSummary, runDemo } from '../src/cli/demo.js';
 import { quiet } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
@@ -40,6 +40,43 @@ describe('demo (the paper session)', () => {
     expect(s.latencyUs.ack.count).toBeGreaterThan(s.orders.accepted * 0.9);
   });
 
+  it('the same seed gives the same orders, fills and positions; only the wall-clock length differs', async () => {
+    // unpaced: the simulated session runs as fast as it computes, with the same outcome
+    const runs = await Promise.all([1, 2].map(() => runDemo({ seed: 42, durationMs: 5000, orders: 300, logger: quiet(), paced: false })));
+    const strip = (x: Record<string, unknown>) => ({ ...x, elapsedMs: 0 });
+    expect(strip(runs[1] as never)).toEqual(strip(runs[0] as never));
+    expect(runs[0]!.clock).toBe('simulated');
+    expect(runs[0]!.consistency.consistent).toBe(true);
+    // a different seed is a different session
+    const other = await runDemo({ seed: 43, durationMs: 5000, orders: 300, logger: quiet(), paced: false });
+    expect(other.positions).not.toEqual(runs[0]!.positions);
+  });
+
+  it("the README's sample output is exactly what the default demo prints", async () => {
+    const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+    const sample = /```\n(tradecore paper session:[\s\S]*?)```/.exec(readme)![1]!;
+    const s = await runDemo({ logger: quiet(), paced: false });
+    expect(`${formatSummary(s)}\n`).toBe(sample);
+  });
+
+  it('the duration is simulated time: an hour-long unpaced session completes, a paced one lasts at least its duration', async () => {
+    const hour = await runDemo({ seed: 5, durationMs: 3_600_000, orders: 50, logger: quiet(), paced: false });
+    expect(hour.durationMs).toBe(3_600_000);
+    expect(hour.orders.submitted).toBe(51);
+    expect(hour.consistency.consistent).toBe(true);
+    const paced = await runDemo({ seed: 5, durationMs: 300, orders: 40, logger: quiet() });
+    expect(paced.elapsedMs).toBeGreaterThanOrEqual(300);
+  }, 60_000);
+
+  it('fewer orders than the script needs: the scripted checks are skipped and said so, the session is still consistent', async () => {
+    for (const orders of [0, 1, 5, 8]) {
+      const s = await runDemo({ seed: 9, durationMs: 200, orders, logger: quiet(), paced: false });
+      expect(s.consistency.problems, `${orders} orders`).toEqual([]);
+      expect(s.scripted.duplicateSubmit).toMatch(/^skipped: the script needs --orders 9 or more/);
+      expect(s.notes).toContain(`the scripted checks need 9 orders or more; with ${orders} they were skipped`);
+    }
+  });
+
   describe('command line', () => {
     it('needs the build (npm test builds first)', () => {
       expect(existsSync(CLI), `${CLI} missing: run npm run build`).toBe(true);
@@ -65,7 +102,7 @@ describe('demo (the paper session)', () => {
     it('prints a text summary', async () => {
       const r = await cli(['demo', '--duration', '0.5', '--orders', '30', '--faults', 'none']);
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/^tradecore paper session: seed=42 duration=500ms broker=sim$/m);
+      expect(r.stdout).toMatch(/^tradecore paper session: seed=42 duration=500ms broker=sim clock=simulated$/m);
       expect(r.stdout).toMatch(/^round trip ack p50=[\d.]+us p99=[\d.]+us/m);
       expect(r.stdout).toMatch(/^consistent: /m);
     });
@@ -89,7 +126,8 @@ describe('demo (the paper session)', () => {
 
     it.each([
       [['demo', '--orders', 'abc'], '--orders must be a whole number'],
-      [['demo', '--duration=-1'], '--duration must be seconds'],
+      [['demo', '--duration=-1'], '--duration must be more than 0 and at most 3600 seconds'],
+      [['demo', '--duration', '0'], '--duration must be more than 0 and at most 3600 seconds, got "0"'],
       [['demo', '--faults', 'dup=2'], 'dup is a probability'],
       [['demo', '--faults', 'boom=1'], 'cannot read "boom=1"'],
       [['demo', '--bogus'], "Unknown option '--bogus'"],
@@ -102,6 +140,62 @@ describe('demo (the paper session)', () => {
       expect(r.stderr).toMatch(/\nhint: tradecore (demo --help|help)\n$/);
       expect(r.stderr.split('\n')).toHaveLength(3);
     });
+
+    it('same seed, same session through the CLI; small sessions exit 0', async () => {
+      const a = await cli(['demo', '--json', '--seed', '42', '--duration', '0.5', '--orders', '120']);
+      const b = await cli(['demo', '--json', '--seed', '42', '--duration', '0.5', '--orders', '120']);
+      expect(a.code).toBe(0);
+      const strip = (t: string) => ({ ...(JSON.parse(t) as Record<string, unknown>), elapsedMs: 0 });
+      expect(strip(b.stdout)).toEqual(strip(a.stdout));
+      const small = await cli(['demo', '--orders', '5', '--duration', '0.2']);
+      expect(small.code).toBe(0);
+      expect(small.stdout).toContain('note       the scripted checks need 9 orders or more; with 5 they were skipped');
+    });
+
+    it('--config runs the demo on the config\'s instruments, risk, markets and broker', async () => {
+      const example = fileURLToPath(new URL('../docs/example-config.yaml', import.meta.url));
+      const r = await cli(['demo', '--config', example, '--orders', '200', '--duration', '1', '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const s = JSON.parse(r.stdout) as { consistency: { consistent: boolean }; positions: Array<{ symbol: string }>; deniedByReason: Record<string, number>; scripted: { offTickPrice: string } };
+      expect(s.consistency.consistent).toBe(true);
+      expect(s.positions.map((p) => p.symbol)).toEqual(['ACME', 'BOLT', '600519']);
+      // the config's own limits and calendars decide: 20 orders a second, and the SSE closed at the simulated hour
+      expect(s.deniedByReason.RATE_LIMIT).toBeGreaterThan(0);
+      expect(s.deniedByReason.OUTSIDE_SESSION).toBeGreaterThan(0);
+      expect(s.scripted.offTickPrice).toBe('denied TICK_SIZE');
+      const bad = await cli(['demo', '--config', join(tmpdir(), 'no-such-config.yaml')]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('cannot read');
+    });
+
+    it('--config with the TCP simulated broker: the same check over the network', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tc-demo-tcp-'));
+      const creds = { TRADECORE_SIM_ACCOUNT: 'demo-tcp', TRADECORE_SIM_SECRET: 'demo-tcp-secret' };
+      const server = spawn(process.execPath, [CLI, 'sim-broker', '--port', '0'], { env: { ...process.env, ...creds }, stdio: ['ignore', 'pipe', 'ignore'] });
+      try {
+        const port = await new Promise<number>((resolve, reject) => {
+          server.stdout!.setEncoding('utf8').once('data', (line: string) => resolve((JSON.parse(line.split('\n')[0]!) as { port: number }).port));
+          server.once('exit', () => reject(new Error('sim-broker exited')));
+        });
+        const config = join(dir, 'tcp.yaml');
+        writeFileSync(config, `instruments:\n  - { symbol: ACME, tickSize: 0.01, pricePrecision: 2 }\n  - { symbol: BOLT, tickSize: 0.05, pricePrecision: 2, lotSize: 10 }\n  - { symbol: CRUX, tickSize: 0.5, pricePrecision: 1 }\nbroker: { kind: tcp-sim, port: ${port} }\n`);
+        const r = await cli(['demo', '--config', config, '--orders', '40', '--duration', '1.5', '--json'], creds);
+        expect(r.stderr).toBe('');
+        const s = JSON.parse(r.stdout) as { clock: string; broker: string; consistency: { consistent: boolean; problems: string[] }; orders: { accepted: number } };
+        expect(s.clock).toBe('wall');
+        expect(s.broker).toMatch(/^sim-tcp:127\.0\.0\.1:/);
+        expect(s.consistency.problems).toEqual([]);
+        expect(s.orders.accepted).toBeGreaterThan(20);
+        expect(r.code).toBe(0);
+        const noCreds = await cli(['demo', '--config', config], { TRADECORE_SIM_ACCOUNT: '', TRADECORE_SIM_SECRET: '' });
+        expect(noCreds.code).toBe(2);
+        expect(noCreds.stderr).toContain('broker tcp-sim: no sim credentials');
+      } finally {
+        server.kill('SIGTERM');
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 60_000);
 
     it('prints help and the version', async () => {
       expect((await cli(['--help'])).stdout).toContain('usage: tradecore <command>');

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { SimFaults } from '../brokers/sim/sim-broker.js';
 import { formatSummary, runDemo } from './demo.js';
-import { loadConfigFile } from '../config-file.js';
+import { loadConfigFile, type FileConfig } from '../config-file.js';
+import { BrokerConfigError } from './broker-config.js';
 import { NET_USAGE, UsageError, checkConnectionCommand, simBrokerCommand } from './net-commands.js';
 import { REPLAY_USAGE, replayCommand } from './replay-command.js';
 import { TRACE_USAGE, traceCommand } from './trace-command.js';
@@ -24,6 +25,11 @@ commands:
             --json          print the summary as JSON
             --no-resync     skip the recovery sync that resolves orders left
                             PendingNew by lost acks (shows the inconsistency)
+            --config FILE   trade the config's instruments, with its risk and markets,
+                            against the broker its broker section names (embedded, or
+                            the TCP simulated broker): the same check on every adapter
+            on the embedded broker the session runs on a simulated clock: the same
+            seed gives the same orders, fills and positions every time
             exit status: 0 when the engine's state matches the broker's, 1 otherwise
   config check FILE [--json]
             validate a JSON or YAML config file (instruments, risk limits, markets)
@@ -83,6 +89,7 @@ async function demo(argv: string[]): Promise<number> {
         json: { type: 'boolean', default: false },
         faults: { type: 'string' },
         'no-resync': { type: 'boolean', default: false },
+        config: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -92,17 +99,39 @@ async function demo(argv: string[]): Promise<number> {
   }
   const seed = positiveInt('seed', values.seed, 42, 2 ** 32 - 1);
   const durationS = values.duration === undefined ? 5 : Number(values.duration);
-  if (!(durationS > 0 && durationS <= 3600)) throw new UsageError(`--duration must be seconds from 0 to 3600, got "${values.duration}"`);
+  if (!(durationS > 0 && durationS <= 3600)) throw new UsageError(`--duration must be more than 0 and at most 3600 seconds, got "${values.duration}"`);
   const orders = positiveInt('orders', values.orders, 300, 1_000_000);
+  let config: FileConfig | undefined;
+  if (values.config !== undefined) {
+    const loaded = loadConfigFile(values.config);
+    if (loaded.config === undefined) {
+      process.stderr.write(`tradecore demo: ${values.config}: ${loaded.problems.length} problem(s):\n  - ${loaded.problems.join('\n  - ')}\n`);
+      return 2;
+    }
+    config = loaded.config;
+  }
   const tty = process.stdout.isTTY === true && !values.json;
-  const summary = await runDemo({
+  const faults = values.faults !== undefined ? parseFaults(values.faults) : undefined;
+  let summary;
+  try {
+    summary = await runDemo({
+    ...(config !== undefined ? { config } : {}),
     seed,
     durationMs: Math.round(durationS * 1000),
     orders,
     resync: !values['no-resync'],
-    ...(values.faults !== undefined ? { faults: parseFaults(values.faults) } : {}),
+    ...(faults !== undefined ? { faults } : {}),
     ...(tty ? { onStatus: (line: string) => process.stdout.write(`\r\x1b[2K${line}`) } : {}),
-  });
+    });
+  } catch (err) {
+    if (tty) process.stdout.write('\r\x1b[2K');
+    if (err instanceof BrokerConfigError) {
+      process.stderr.write(`tradecore demo: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`tradecore demo: ${(err as Error).message}\n`);
+    return 1;
+  }
   if (tty) process.stdout.write('\r\x1b[2K');
   process.stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);
   return summary.consistency.consistent ? 0 : 1;

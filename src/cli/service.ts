@@ -8,10 +8,8 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createEngine, type Engine } from '../engine.js';
 import { engineConfigOf, loadConfigFile, type FileConfig } from '../config-file.js';
-import { SimBroker } from '../brokers/sim/sim-broker.js';
-import { RemoteSimBroker } from '../brokers/sim/remote.js';
-import type { BrokerAdapter } from '../brokers/adapter.js';
-import { CredentialsError, loadCredentials } from '../connectivity/credentials.js';
+import type { SimBroker } from '../brokers/sim/sim-broker.js';
+import { BrokerConfigError, brokerFromConfig } from './broker-config.js';
 import { Monitor } from '../ops/monitor.js';
 import { OpsServer } from '../ops/server.js';
 import { webhookSink } from '../ops/alerts.js';
@@ -110,44 +108,28 @@ export class Service {
 
   private async startIn(dir: DataDir, config: FileConfig, token: string | undefined, env: NodeJS.ProcessEnv): Promise<ServiceStarted> {
     const o = this.opts;
-    const b = config.broker ?? { kind: 'embedded' as const };
-    let broker: BrokerAdapter;
-    let environment = config.environment;
-    if (b.kind === 'tcp-sim') {
-      let credentials;
-      try {
-        credentials = loadCredentials('sim', { env, ...(b.credentialsFile !== undefined ? { file: b.credentialsFile } : {}), warn: (m) => o.logger.warn(m) });
-      } catch (err) {
-        if (err instanceof CredentialsError) throw new ServiceError(2, `broker tcp-sim: ${err.message}`);
-        throw err;
-      }
-      broker = new RemoteSimBroker({ host: b.host ?? '127.0.0.1', port: b.port!, credentials });
-      environment ??= 'sim';
-    } else {
-      if (environment !== undefined && environment !== 'paper') throw new ServiceError(2, `environment ${environment} needs a broker over the network; the embedded simulated broker is paper (set broker.kind: tcp-sim)`);
+    let made;
+    try {
+      made = brokerFromConfig(config, { env, logger: o.logger });
+    } catch (err) {
+      if (err instanceof BrokerConfigError) throw new ServiceError(2, err.message);
+      throw err;
+    }
+    const { broker, sim } = made;
+    const environment = made.environment;
+    if (sim !== undefined) {
       const saved = readSimState(dir);
-      const sim = new SimBroker({
-        instruments: config.instruments,
-        ...(b.seed !== undefined ? { seed: b.seed } : {}),
-        ...(b.startPrices !== undefined ? { startPrices: b.startPrices } : {}),
-        ...(b.marketStepMs !== undefined ? { marketStepMs: b.marketStepMs } : {}),
-        ...(b.ackLatencyMs !== undefined ? { ackLatencyMs: b.ackLatencyMs } : {}),
-        ...(b.fillLatencyMs !== undefined ? { fillLatencyMs: b.fillLatencyMs } : {}),
-        ...(config.initialCash !== undefined ? { initialCash: config.initialCash } : {}),
-        ...(config.tradingDay !== undefined ? { tradingDay: { ...(config.tradingDay.rollAt !== undefined ? { rollAt: config.tradingDay.rollAt } : {}), ...(config.tradingDay.timeZone !== undefined ? { timeZone: config.tradingDay.timeZone } : {}) } } : {}),
-      });
       if (saved !== undefined) sim.restoreState(saved);
       // from here until a clean stop the records on disk are marked in use
       writeSimState(dir, sim.exportState(), false);
       this.sim = sim;
-      broker = sim;
     }
     if (config.journal?.dir !== undefined) o.note(`journal.dir ${config.journal.dir} of the config is replaced by ${dir.journal} (tradecore run keeps its journal in the data directory)`);
     const engine = createEngine({
       ...engineConfigOf(config),
       broker,
       logger: o.logger,
-      ...(environment !== undefined ? { environment } : {}),
+      environment,
       journal: { ...config.journal, dir: dir.journal },
       tradingDay: { ...config.tradingDay, reportDir: config.tradingDay?.reportDir ?? dir.reports },
     });
