@@ -149,6 +149,23 @@ describe('tradecore replay', () => {
     expect(withCfg.stdout).toContain('record 1: cancel x denied: UNKNOWN_ORDER');
   });
 
+  it('--config takes the whole file: the example config (with markets) replays, and its risk and sessions apply', () => {
+    const example = path.join(import.meta.dirname, '..', 'docs', 'example-config.yaml');
+    const dir = tmpDir();
+    const bare = path.join(dir, 'orders.jsonl');
+    // 10:00 in New York on a Monday: NYSE is open; the second order is over the config's maxOrderQty (10000)
+    fs.writeFileSync(bare, [
+      '{"t":"2026-12-07T15:00:00.000Z","event":"submit","clientOrderId":"a","symbol":"ACME","side":"buy","qty":100,"price":42.5}',
+      '{"t":"2026-12-07T15:00:00.001Z","event":"submit","clientOrderId":"b","symbol":"ACME","side":"buy","qty":20000,"price":42.5}',
+      '{"t":"2026-12-07T22:00:00.000Z","event":"submit","clientOrderId":"c","symbol":"ACME","side":"buy","qty":100,"price":42.5}',
+    ].join('\n') + '\n');
+    const r = cli(bare, '--config', example, '--json');
+    expect(r.stderr).not.toContain('no market');
+    const out = JSON.parse(r.stdout) as { problems: Array<{ reason: string }>; orders: Array<{ clientOrderId: string }> };
+    expect(out.orders.map((o) => o.clientOrderId)).toEqual(['a']);
+    expect(out.problems.map((p) => p.reason)).toEqual([expect.stringContaining('MAX_ORDER_QTY'), expect.stringContaining('OUTSIDE_SESSION')]);
+  });
+
   it('the progress line counts events and their rate', () => {
     expect(progressLine(500, 1000, 250)).toBe(`replay [${'#'.repeat(15)}${'.'.repeat(15)}] 50% 500/1000 events, 2,000 events/s`);
     expect(progressLine(0, 0, 0)).toMatch(/100% 0\/0 events, 0 events\/s$/);

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from '../config-file.js';
+import { engineConfigOf, loadConfigFile } from '../config-file.js';
 import { parseReplay, runReplay, type ReplayResult } from '../journal/replay.js';
 import { UsageError } from './net-commands.js';
 
@@ -8,7 +8,9 @@ export const REPLAY_USAGE = `  replay FILE
             and positions it ends with. FILE: a journal directory, a journal segment
             (.tcj) or archive (.tcj.gz), or the JSON Lines event format (docs/journal.md)
             --json              print the result as JSON
-            --config F          instruments for an event file without a header line
+            --config F          the config file, whole: its instruments for an event file
+                                without a header line, and its risk, markets, trading
+                                day and limits for the replaying engine
             a progress bar with events per second shows on a terminal (stderr);
             a bad record is reported with file, record index and reason, and every
             other record is still replayed
@@ -55,10 +57,14 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const [file, ...extra] = parsed.positionals;
   if (file === undefined || extra.length > 0) throw new UsageError('usage: tradecore replay FILE [--json] [--config F]');
   let instruments;
+  let engineConfig;
   if (parsed.values.config !== undefined) {
     const loaded = loadConfigFile(parsed.values.config);
     if (loaded.config === undefined) throw new UsageError(`--config ${parsed.values.config}: ${loaded.problems.join('; ')}`);
-    instruments = loaded.config.instruments;
+    // the whole file: instruments (when the input names none), risk, markets, the trading day, limits
+    const { instruments: fromFile, ...rest } = engineConfigOf(loaded.config);
+    instruments = fromFile;
+    engineConfig = rest;
   }
   const tty = process.stderr.isTTY === true;
   let input;
@@ -72,7 +78,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const bar = (done: number, total: number) => process.stderr.write(`\r\x1b[2K${progressLine(done, total, performance.now() - started)}`);
   let result;
   try {
-    result = await runReplay(input, { ...(instruments !== undefined ? { instruments } : {}), ...(tty ? { onProgress: bar, progressEvery: 2048 } : {}) });
+    result = await runReplay(input, { ...(instruments !== undefined ? { instruments } : {}), ...(engineConfig !== undefined ? { engineConfig } : {}), ...(tty ? { onProgress: bar, progressEvery: 2048 } : {}) });
   } catch (err) {
     process.stderr.write(`tradecore replay: ${(err as Error).message}\n`);
     return 1;

@@ -22,6 +22,7 @@ import type { BrokerReport, Trade } from '../domain/report.js';
 import type { Position } from '../core/ledger.js';
 import { validateReport } from '../core/report-validation.js';
 import type { StrategyCallbacks } from '../strategy.js';
+import type { EngineConfig } from '../config.js';
 import type { Logger } from '../ops/logger.js';
 import { pino } from 'pino';
 import { archiveRange } from './compaction.js';
@@ -283,6 +284,11 @@ export async function parseReplay(file: string, threshold = WORKER_THRESHOLD): P
 export interface ReplayOptions {
   /** Instruments when the input names none (no header, no journal open record). */
   instruments?: InstrumentSpec[];
+  /**
+   * The rest of an engine config for the replaying engine (`replay --config`): risk, markets,
+   * the trading day, limits, cash. Its instruments count only when the input names none.
+   */
+  engineConfig?: Omit<Partial<EngineConfig>, 'instruments'>;
   /** Called every `progressEvery` events and at the end. */
   onProgress?: (done: number, total: number) => void;
   progressEvery?: number;
@@ -298,7 +304,7 @@ export async function runReplay(parsed: ParsedReplay, options: ReplayOptions = {
   const first = parsed.format === 'events' ? parsed.events[0]?.t : parsed.records[0]?.rec.t;
   const total = parsed.format === 'events' ? parsed.events.length : parsed.records.length;
   const trades: Trade[] = [];
-  const { engine, moveTo } = replayEngine(instruments, total, first ?? 0, { onTrade: (t) => void trades.push(t.toObject()) }, options.logger);
+  const { engine, moveTo } = replayEngine(instruments, total, first ?? 0, { onTrade: (t) => void trades.push(t.toObject()) }, options.logger, options.engineConfig);
   const every = options.progressEvery ?? 4096;
   const problems = [...parsed.problems];
   if (parsed.format === 'journal') {
@@ -353,9 +359,12 @@ export async function runReplay(parsed: ParsedReplay, options: ReplayOptions = {
  * A fresh engine to replay `events` events into: a broker that records and never answers, a
  * manual clock from `start` that `moveTo` moves forward (never back), every order kept.
  */
-export function replayEngine(instruments: InstrumentSpec[], events: number, start: number, strategy?: StrategyCallbacks, logger?: Logger): { engine: Engine; moveTo: (t: number) => void } {
+export function replayEngine(instruments: InstrumentSpec[], events: number, start: number, strategy?: StrategyCallbacks, logger?: Logger, base: Omit<Partial<EngineConfig>, 'instruments'> = {}): { engine: Engine; moveTo: (t: number) => void } {
   const clock = new ManualClock(start);
+  // what would make a replay talk to the world or keep less than it saw stays the replay's own
+  const { journal: _j, recon: _r, connection: _c, capacity: _cap, retentionMs: _ret, broker: _b, clock: _clk, ...rest } = base;
   const engine = createEngine({
+    ...rest,
     instruments,
     broker: new RecordingBroker('replay', clock),
     clock,
@@ -363,7 +372,8 @@ export function replayEngine(instruments: InstrumentSpec[], events: number, star
     connection: { heartbeatMs: 0 },
     // a replay keeps every order it saw, however long the stream
     retentionMs: Number.MAX_SAFE_INTEGER,
-    capacity: capacityFor(events),
+    // at least the config's own (its limits are sized to it)
+    capacity: Math.max(capacityFor(events), base.capacity ?? 0),
     ...(strategy !== undefined ? { strategy } : {}),
   });
   const moveTo = (t: number) => {
