@@ -57,7 +57,7 @@ describe.skipIf(chromium === undefined)('the ops page in a browser', () => {
 
   it('loads with no console error, shows what /status says, and Halt moves the trading state', async () => {
     writeFileSync(path.join(dir, 'tc.yaml'), CONFIG);
-    run = spawnCli(['run', '--config', path.join(dir, 'tc.yaml'), '--data', path.join(dir, 'data'), '--strategy', FIXED], { TRADECORE_OPS_TOKEN: TOKEN, FIXED_ORDERS: '2' });
+    run = spawnCli(['run', '--config', path.join(dir, 'tc.yaml'), '--data', path.join(dir, 'data'), '--strategy', FIXED], { TRADECORE_OPS_TOKEN: TOKEN, FIXED_ORDERS: '2', FIXED_THROW: '1' });
     const s = await started(run);
     const port = s.opsPort;
     // the strategy's orders are all filled: the state is still from here on
@@ -97,6 +97,10 @@ describe.skipIf(chromium === undefined)('the ops page in a browser', () => {
     expect(shown.positions.map((r) => r[0])).toContain('D<&>');
     expect(shown.cash).toEqual([['USD', status.account.cash.USD!.toLocaleString('en-US', { maximumFractionDigits: 2 }), expect.any(String)]]);
     expect(shown.orders).toBe('no open orders');
+    // the strategy threw once: one open alert, shown with its acknowledge button
+    const alerts = (await getJson<{ open: Array<{ id: string; code: string }> }>(port, '/alerts')).body.open;
+    expect(alerts.map((a) => a.code)).toEqual(['CALLBACK_ERROR']);
+    expect(await page.eval<string[]>(`[...document.querySelectorAll('#alerts tr')].map((tr) => tr.children[1].textContent)`)).toEqual(['CALLBACK_ERROR']);
     expect(shown.diffs).toBe('no open diffs');
     expect(shown.latencyRows).toBe(4);
 
@@ -115,6 +119,12 @@ describe.skipIf(chromium === undefined)('the ops page in a browser', () => {
     await page.until(`document.getElementById('tradingState').textContent === 'Halted'`);
     expect((await getJson<Status>(port, '/status')).body.tradingState).toBe('Halted');
     expect(await page.eval<string>(`document.getElementById('message').textContent`)).toBe('halt: trading state Halted');
+    // acknowledge the alert from the page: it closes, with who and why
+    await page.eval(`document.querySelector('#alerts button[data-alert]').click()`);
+    await page.until(`document.getElementById('alerts').textContent === 'no open alerts'`);
+    const after = (await getJson<{ open: unknown[]; recent: Array<{ id: string; state: string; closedBy: string; closeNote: string }> }>(port, '/alerts')).body;
+    expect(after.open).toEqual([]);
+    expect(after.recent.find((a) => a.id === alerts[0]!.id)).toMatchObject({ state: 'acknowledged', closedBy: 'ops page', closeNote: 'browser test' });
     // the token is in the page's memory only
     expect(await page.eval<number>('localStorage.length + sessionStorage.length')).toBe(0);
     expect(await page.eval<string>('document.cookie')).toBe('');

@@ -22,12 +22,12 @@ header h1 { font-size:16px; margin:0 12px 0 0; }
 .pill { padding:2px 10px; border-radius:999px; border:1px solid var(--line); font-weight:600; }
 .pill.ok { color:var(--ok); border-color:var(--ok); } .pill.warn { color:var(--warn); border-color:var(--warn); } .pill.bad { color:var(--bad); border-color:var(--bad); }
 main { display:grid; grid-template-columns:repeat(auto-fit, minmax(420px, 1fr)); gap:12px; padding:12px 16px; }
-section { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:10px 12px; min-width:0; }
+section { overflow-x:auto; background:var(--card); border:1px solid var(--line); border-radius:8px; padding:10px 12px; min-width:0; }
 section h2.sub { margin-top:10px; }
 section h2 { font-size:13px; text-transform:uppercase; letter-spacing:.04em; color:var(--mute); margin:0 0 8px; }
 table { width:100%; border-collapse:collapse; font-variant-numeric:tabular-nums; }
 th, td { text-align:left; padding:3px 6px; border-bottom:1px solid var(--line); white-space:nowrap; overflow:hidden; text-overflow:ellipsis; max-width:220px; }
-th { color:var(--mute); font-weight:500; } td.n, th.n { text-align:right; }
+th { color:var(--mute); font-weight:500; } td.n, th.n { text-align:right; } td.w { white-space:normal; overflow-wrap:anywhere; max-width:none; min-width:14em; }
 .empty { color:var(--mute); font-style:italic; }
 .controls { display:flex; flex-wrap:wrap; gap:6px; align-items:center; }
 input { font:inherit; padding:4px 6px; border:1px solid var(--line); border-radius:4px; background:var(--bg); color:var(--fg); }
@@ -46,11 +46,11 @@ const $ = (id) => document.getElementById(id);
 const fmt = (v, d) => (typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: d ?? 2 }) : (v === null || v === undefined ? '' : String(v)));
 const cls = { Ready: 'ok', Degraded: 'warn', Active: 'ok', Reducing: 'warn', Halted: 'bad', running: 'ok' };
 function pill(id, text) { const el = $(id); el.textContent = text; el.className = 'pill ' + (cls[text] || 'bad'); }
-function cell(row, v, numeric) { const td = document.createElement('td'); td.textContent = v; if (numeric) td.className = 'n'; row.appendChild(td); return td; }
+function cell(row, v, numeric, wrap) { const td = document.createElement('td'); td.textContent = v; td.title = v; if (numeric) td.className = 'n'; else if (wrap) td.className = 'w'; row.appendChild(td); return td; }
 function fill(tbodyId, rows, cols, empty) {
   const body = $(tbodyId); body.textContent = '';
   if (rows.length === 0) { const tr = document.createElement('tr'); const td = cell(tr, empty); td.colSpan = cols.length; td.className = 'empty'; body.appendChild(tr); return; }
-  for (const r of rows) { const tr = document.createElement('tr'); for (const c of cols) { const v = c.get(r); if (v instanceof Node) { const td = document.createElement('td'); td.appendChild(v); tr.appendChild(td); } else cell(tr, v, c.n); } body.appendChild(tr); }
+  for (const r of rows) { const tr = document.createElement('tr'); for (const c of cols) { const v = c.get(r); if (v instanceof Node) { const td = document.createElement('td'); td.appendChild(v); tr.appendChild(td); } else cell(tr, v, c.n, c.w); } body.appendChild(tr); }
 }
 function say(text, bad) { const m = $('message'); m.textContent = text; m.className = bad ? 'bad' : ''; }
 async function get(path) { const r = await fetch(path, { cache: 'no-store' }); if (!r.ok) throw new Error(path + ': HTTP ' + r.status); return r.json(); }
@@ -89,8 +89,8 @@ async function refresh() {
     fill('cash', ccys.map((c) => ({ c, cash: s.account.cash[c], pnl: s.account.realizedPnl[c] })), [{ get: (r) => r.c }, { get: (r) => fmt(r.cash, 2), n: true }, { get: (r) => fmt(r.pnl ?? 0, 2), n: true }], 'no cash');
     fill('orders', orders.orders, [{ get: (o) => o.clientOrderId }, { get: (o) => o.brokerOrderId }, { get: (o) => o.symbol }, { get: (o) => o.side }, { get: (o) => fmt(o.qty, 4), n: true }, { get: (o) => fmt(o.price, 6), n: true }, { get: (o) => fmt(o.cumQty, 4), n: true }, { get: (o) => o.status }], 'no open orders');
     $('ordersMore').textContent = orders.total > orders.orders.length ? 'showing ' + orders.orders.length + ' of ' + orders.total : '';
-    fill('diffs', diffs.diffs, [{ get: (d) => d.id }, { get: (d) => d.kind }, { get: (d) => d.severity }, { get: (d) => d.state }, { get: (d) => d.detail }], 'no open diffs');
-    fill('alerts', alerts.open, [{ get: (a) => a.level }, { get: (a) => a.code }, { get: (a) => a.message }, { get: (a) => fmt(a.count, 0), n: true }, { get: (a) => {
+    fill('diffs', diffs.diffs, [{ get: (d) => d.id }, { get: (d) => d.kind }, { get: (d) => d.severity }, { get: (d) => d.state }, { get: (d) => d.detail, w: true }], 'no open diffs');
+    fill('alerts', alerts.open, [{ get: (a) => a.level }, { get: (a) => a.code }, { get: (a) => a.message, w: true }, { get: (a) => fmt(a.count, 0), n: true }, { get: (a) => {
       const b = document.createElement('button'); b.textContent = 'acknowledge'; b.dataset.alert = a.id;
       b.onclick = async () => { const r = await post('/alerts/' + encodeURIComponent(a.id) + '/ack', { who: 'ops page', note: $('reason').value || 'acknowledged on the ops page' }); if (r) say('acknowledged ' + a.id); refresh(); };
       return b; } }], 'no open alerts');
