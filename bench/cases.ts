@@ -14,6 +14,7 @@ import { makeGateCases } from './gate-cases.js';
 import { makeLedgerCases } from './ledger-cases.js';
 import { makeClockCases } from './clock-cases.js';
 import { makeWireCases } from './wire-cases.js';
+import { makeFixCases } from './fix-cases.js';
 
 /** One benchmark case: `op` is timed; `prepare` runs untimed before each cycle of `count` ops. */
 export interface BenchCase {
@@ -316,5 +317,5 @@ export function makeCases(): BenchCase[] {
     };
   };
   cases.push(simLoop('engine'), simLoop('same-work-map'), simLoop('naive-map'));
-  return [...cases, ...makeGateCases(), ...makeLedgerCases(), ...makeClockCases(), ...makeWireCases()];
+  return [...cases, ...makeGateCases(), ...makeLedgerCases(), ...makeClockCases(), ...makeWireCases(), ...makeFixCases()];
 }

@@ -37,6 +37,7 @@ const CASES: Array<[string, string]> = [
   ['napi', 'empty-call'],
   ...['performance-now-ns', 'native-ns', 'hrtime-bigint', 'hrtime-array', 'epoch-ms-double', 'date-now'].map((c): [string, string] => ['clock', c]),
   ...['general', 'into-buffer', 'strings-only'].map((c): [string, string] => ['wire-decode', c]),
+  ...['view', 'naive-split', 'floor'].map((c): [string, string] => ['fix-parse', c]),
   ['ledger-fill', 'float-naive'],
   ['ledger-fill', 'exact'],
   ['ledger-fill', 'exact-bigint'],
