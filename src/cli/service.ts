@@ -235,13 +235,18 @@ export class Service {
 
   /** Everything down, in order; safe at any point of a failed start. */
   private async teardown(): Promise<void> {
-    await this.ops?.stop();
-    this.monitor?.stop();
-    await Promise.all(this.webhooks.map((w) => w.idle()));
-    await this.engine?.stop();
-    if (this.sim !== undefined && this.dir !== undefined) writeSimState(this.dir, this.sim.exportState(), true);
-    this.dir?.release();
-    this.ops = undefined;
-    this.monitor = undefined;
+    try {
+      await this.ops?.stop();
+      this.monitor?.stop();
+      await Promise.all(this.webhooks.map((w) => w.idle()));
+      await this.engine?.stop();
+      // the broker's records are clean only once the engine stopped without a throw
+      if (this.sim !== undefined && this.dir !== undefined) writeSimState(this.dir, this.sim.exportState(), true);
+    } finally {
+      // whatever failed above, the directory is let go (an unclean broker state then refuses the next run, with the reason)
+      this.dir?.release();
+      this.ops = undefined;
+      this.monitor = undefined;
+    }
   }
 }
