@@ -28,7 +28,7 @@ export interface Acceptor {
 }
 
 /** Start `executor` or `ordermatch` as an acceptor for TRADECORE, with the sessions given; resolves once it listens. */
-export async function startAcceptor(program: 'executor' | 'ordermatch', beginStrings: string[], options: { senderCompId?: string; resetOnLogon?: boolean } = {}): Promise<Acceptor> {
+export async function startAcceptor(program: 'executor' | 'ordermatch', beginStrings: string[], options: { senderCompId?: string; resetOnLogon?: boolean; targets?: string[] } = {}): Promise<Acceptor> {
   const dir = mkdtempSync(path.join(tmpdir(), `tc-${program}-`));
   const port = await freePort();
   const cfg = path.join(dir, 'acceptor.cfg');
@@ -36,7 +36,7 @@ export async function startAcceptor(program: 'executor' | 'ordermatch', beginStr
     '[DEFAULT]', 'ConnectionType=acceptor', `SocketAcceptPort=${port}`, `FileStorePath=${dir}/store`, `FileLogPath=${dir}/log`,
     'StartTime=00:00:00', 'EndTime=00:00:00', 'UseDataDictionary=N', `SenderCompID=${options.senderCompId ?? program.toUpperCase()}`,
     `ResetOnLogon=${options.resetOnLogon === false ? 'N' : 'Y'}`,
-    ...beginStrings.flatMap((b) => ['[SESSION]', `BeginString=${b}`, 'TargetCompID=TRADECORE']), '',
+    ...beginStrings.flatMap((b) => (options.targets ?? ['TRADECORE']).flatMap((t) => ['[SESSION]', `BeginString=${b}`, `TargetCompID=${t}`])), '',
   ].join('\n'));
   const proc: ChildProcess = spawn(path.join(QUICKFIX_DIR, 'bin', program), [cfg], {
     cwd: dir, env: { ...process.env, LD_LIBRARY_PATH: path.join(QUICKFIX_DIR, 'lib') }, stdio: ['pipe', 'pipe', 'pipe'],

@@ -111,6 +111,8 @@ export class FixSession {
   private resendPending = false;
   private down = false;
   private loggingOut = false;
+  /** The MsgSeqNum of a Logon that showed a gap: connect waits until the resend passes it. */
+  private catchUpTo: number | undefined;
   private readonly now: () => number;
   readonly stats = { sent: 0, received: 0, resendRequestsSent: 0, resendRequestsAnswered: 0, duplicatesIgnored: 0, badChecksums: 0, gapFills: 0, heartbeatsSent: 0, testRequestsSent: 0 };
   /** An application message, its view valid during the call; `possDup` when the peer marked it a possible duplicate (a resend). */
@@ -142,6 +144,7 @@ export class FixSession {
   connect(): Promise<void> {
     if (this.socket !== undefined) return Promise.reject(new Error('FIX session already connected'));
     this.down = false;
+    this.catchUpTo = undefined;
     this.framer = new FixFramer();
     this.held.clear();
     this.resendPending = false;
@@ -319,6 +322,7 @@ export class FixSession {
       if (!(next >= 1)) return this.fatal('SequenceReset without NewSeqNo');
       this.store.seqs.in = next;
       this.store.save();
+      this.caughtUp();
       return;
     }
     if (msgType === 'A' && !this.loggedOn) {
@@ -331,11 +335,14 @@ export class FixSession {
       this.loggedOn = true;
       const hb = v.int(108);
       this.startHeartbeats(hb > 0 ? hb * 1000 : this.heartbeatMs);
-      if (seq > this.store.seqs.in) this.requestResend(this.store.seqs.in, seq);
-      else {
-        this.store.seqs.in = seq + 1;
-        this.store.save();
+      if (seq > this.store.seqs.in) {
+        // connect resolves once the resend has filled the gap: what was missed is in before anyone asks
+        this.catchUpTo = seq;
+        this.requestResend(this.store.seqs.in, seq);
+        return;
       }
+      this.store.seqs.in = seq + 1;
+      this.store.save();
       const w = this.logonWaiter;
       this.logonWaiter = undefined;
       w?.resolve();
@@ -364,6 +371,16 @@ export class FixSession {
       this.take(v, v.str(35) ?? '', v.is(43, 'Y'));
     }
     if (this.held.size === 0) this.resendPending = false;
+    this.caughtUp();
+  }
+
+  /** The gap a Logon showed is filled: connect resolves. */
+  private caughtUp(): void {
+    if (this.catchUpTo === undefined || this.store.seqs.in <= this.catchUpTo || this.held.size > 0) return;
+    this.catchUpTo = undefined;
+    const w = this.logonWaiter;
+    this.logonWaiter = undefined;
+    w?.resolve();
   }
 
   private requestResend(from: number, upTo: number): void {
@@ -381,6 +398,14 @@ export class FixSession {
       const next = v.int(36);
       this.stats.gapFills++;
       this.store.seqs.in = next > seq ? next : seq + 1;
+      this.store.save();
+      return;
+    }
+    if (!ADMIN.has(msgType)) {
+      // an application message counts as received only once it was handed on: a crash in
+      // between leaves it to be resent (and the adapter and the engine drop the duplicate)
+      this.onApp(v, msgType, possDup);
+      this.store.seqs.in = seq + 1;
       this.store.save();
       return;
     }
@@ -418,10 +443,8 @@ export class FixSession {
         }
         return this.fail(`the peer logged out${text !== '' ? `: ${text}` : ''}`, /too low|not logged on|invalid|refused|password/i.test(text));
       }
-      case 'A':
-        return;
       default:
-        this.onApp(v, msgType, possDup);
+        return;
     }
   }
 

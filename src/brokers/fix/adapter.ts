@@ -1,0 +1,314 @@
+/**
+ * `FixBroker`: a `BrokerAdapter` over a FIX 4.2 / 4.4 initiator session (session.ts).
+ *
+ * - `placeOrder` sends NewOrderSingle (D): ClOrdID is the client order id; limit or market;
+ *   Day, IOC, GTC. `cancelOrder` sends OrderCancelRequest (F) with OrigClOrdID the order's id and
+ *   a ClOrdID of its own (`<id>~C<n>`).
+ * - ExecutionReports become the engine's reports with both ids (messages.ts). OrderCancelReject
+ *   (9) is `cancel_rejected`; BusinessMessageReject (j) and session Reject (3) of an order are
+ *   `rejected`, of a cancel `cancel_rejected`, with the reason and the broker's text.
+ * - **What it can sync.** The QuickFIX examples answer neither OrderStatusRequest nor
+ *   OrderMassStatusRequest, and many venues do not either. So the adapter keeps its own record
+ *   of the session: every order it sent and every ExecutionReport it took, in a file beside the
+ *   sequence numbers, written before the message's sequence number counts as received. FIX's
+ *   own recovery (ResendRequest after a reconnect or a restart) brings back every report missed,
+ *   and `connect` resolves only once that resend is through. The sync calls answer from that
+ *   record: it is what the broker sent, in full. `queryAccount` has no FIX answer and returns
+ *   nothing.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { BrokerError, NotSentError, type BrokerAdapter, type CancelOrderRequest, type HeartbeatInfo, type PlaceOrderRequest, type ReportSink } from '../adapter.js';
+import { ReportBuffer, type BrokerAccount, type BrokerOrder, type BrokerPosition, type BrokerReport, type BrokerTrade } from '../../domain/report.js';
+import type { Credentials } from '../../connectivity/credentials.js';
+import type { OrderStatusName } from '../../domain/order-status.js';
+import { utcTimestamp, type FixField, type FixView } from './codec.js';
+import { CXL_REJ_REASON, TAG, execReportInto } from './messages.js';
+import { FixSession, type BeginString, type FixSessionOptions } from './session.js';
+import type { Logger } from '../../ops/logger.js';
+
+export interface FixBrokerOptions {
+  host?: string;
+  port: number;
+  beginString: BeginString;
+  senderCompId: string;
+  targetCompId: string;
+  /** HeartBtInt, seconds. Default 30. */
+  heartbeatSeconds?: number;
+  /** Sequence numbers and the session's order record. Required: without them a restart could not resume. */
+  storeDir: string;
+  /** FIX 4.4 Username (553) from the account, Password (554) from the secret. */
+  credentials?: Credentials;
+  /** Account (1) on every order, when the venue wants one. */
+  account?: string;
+  resetOnLogon?: boolean;
+  logonTimeoutMs?: number;
+  logger?: Logger;
+}
+
+interface Kept {
+  order: BrokerOrder;
+  execIds: Set<string>;
+}
+
+const SIDE = { buy: '1', sell: '2' } as const;
+const TIF = { day: '0', gtc: '1', ioc: '3' } as const;
+const CANCEL_SUFFIX = '~C';
+
+export class FixBroker implements BrokerAdapter {
+  readonly name: string;
+  readonly credentials: Credentials | undefined;
+  readonly brokerEnvironment = undefined;
+  readonly session: FixSession;
+  private sink: ReportSink | undefined;
+  private readonly out = new ReportBuffer();
+  private readonly orders = new Map<string, Kept>();
+  private readonly trades: BrokerTrade[] = [];
+  /** MsgSeqNum of each order and cancel sent, for a session Reject that names only the sequence number. */
+  private readonly sentBySeq = new Map<number, { clientOrderId: string; what: 'order' | 'cancel' }>();
+  private cancels = 0;
+  private readonly recordFile: string;
+
+  constructor(readonly options: FixBrokerOptions) {
+    this.name = `fix:${options.targetCompId}`;
+    this.credentials = options.credentials;
+    const c = options.credentials;
+    const sessionOptions: FixSessionOptions = {
+      port: options.port, beginString: options.beginString, senderCompId: options.senderCompId, targetCompId: options.targetCompId, storeDir: options.storeDir,
+      ...(options.host !== undefined ? { host: options.host } : {}),
+      ...(options.heartbeatSeconds !== undefined ? { heartbeatSeconds: options.heartbeatSeconds } : {}),
+      ...(options.resetOnLogon !== undefined ? { resetOnLogon: options.resetOnLogon } : {}),
+      ...(options.logonTimeoutMs !== undefined ? { logonTimeoutMs: options.logonTimeoutMs } : {}),
+      ...(options.logger !== undefined ? { logger: options.logger } : {}),
+      ...(c !== undefined && options.beginString === 'FIX.4.4' ? { username: c.account, password: c.secret } : {}),
+    };
+    this.session = new FixSession(sessionOptions);
+    this.session.onApp = (v, type) => this.onApp(v, type);
+    this.session.onReject = (v) => this.onSessionReject(v);
+    this.session.onDown = (d) => {
+      if (d.fatal) this.sink?.onError?.(new BrokerError('protocol', d.reason));
+      else this.sink?.onDisconnect(d.reason);
+    };
+    mkdirSync(options.storeDir, { recursive: true });
+    this.recordFile = path.join(options.storeDir, `${options.beginString}-${options.senderCompId}-${options.targetCompId}.orders.jsonl`);
+    this.load();
+  }
+
+  async connect(sink: ReportSink): Promise<void> {
+    this.sink = sink;
+    try {
+      await this.session.connect();
+    } catch (err) {
+      const e = err as Error & { fatal?: boolean };
+      throw new BrokerError(e.fatal === true ? (/password|logon|refused/i.test(e.message) ? 'auth' : 'protocol') : 'network', e.message, { cause: err });
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    await this.session.logout('tradecore disconnect');
+    this.sink = undefined;
+  }
+
+  async heartbeat(): Promise<HeartbeatInfo> {
+    const t = await this.session.testRequest();
+    return { brokerTime: Number.isFinite(t) ? t : Date.now() };
+  }
+
+  placeOrder(req: PlaceOrderRequest): void {
+    if (!this.session.isLoggedOn) throw new NotSentError(`FIX session ${this.name} is not logged on`);
+    const fields: FixField[] = [[TAG.ClOrdID, req.clientOrderId], [21, '1'], [TAG.Symbol, req.symbol], [TAG.Side, SIDE[req.side]], [TAG.TransactTime, utcTimestamp(Date.now())], [TAG.OrderQty, req.qty]];
+    if (req.type === 'market') fields.push([40, '1']);
+    else fields.push([40, '2'], [TAG.Price, req.price]);
+    fields.push([59, TIF[req.tif]]);
+    if (this.options.account !== undefined) fields.push([1, this.options.account]);
+    // the record first: a report for it may come back before this returns
+    this.keepOrder({ clientOrderId: req.clientOrderId, brokerOrderId: '', symbol: req.symbol, side: req.side, type: req.type, tif: req.tif, qty: req.qty, price: req.type === 'market' ? Number.NaN : req.price, cumQty: 0, status: 'PendingNew' });
+    const seq = this.session.send('D', fields);
+    this.remember(seq, req.clientOrderId, 'order');
+  }
+
+  cancelOrder(req: CancelOrderRequest): void {
+    if (!this.session.isLoggedOn) throw new NotSentError(`FIX session ${this.name} is not logged on`);
+    const kept = this.orders.get(req.clientOrderId);
+    if (kept === undefined) throw new NotSentError(`FIX: no order ${req.clientOrderId} was sent on this session`);
+    const o = kept.order;
+    const seq = this.session.send('F', [
+      [TAG.OrigClOrdID, o.clientOrderId], [TAG.ClOrdID, `${o.clientOrderId}${CANCEL_SUFFIX}${++this.cancels}`], [TAG.OrderID, req.brokerOrderId || o.brokerOrderId || 'NONE'],
+      [TAG.Symbol, o.symbol], [TAG.Side, SIDE[o.side]], [TAG.TransactTime, utcTimestamp(Date.now())], [TAG.OrderQty, o.qty],
+    ]);
+    this.remember(seq, o.clientOrderId, 'cancel');
+  }
+
+  async syncOpenOrders(): Promise<BrokerOrder[]> {
+    return [...this.orders.values()].filter((k) => OPEN.has(k.order.status)).map((k) => ({ ...k.order }));
+  }
+
+  async syncDayOrders(): Promise<BrokerOrder[]> {
+    return [...this.orders.values()].map((k) => ({ ...k.order }));
+  }
+
+  async syncTodayTrades(): Promise<BrokerTrade[]> {
+    return this.trades.map((t) => ({ ...t }));
+  }
+
+  async queryPositions(): Promise<BrokerPosition[]> {
+    const pos = new Map<string, number>();
+    for (const t of this.trades) pos.set(t.symbol, (pos.get(t.symbol) ?? 0) + (t.side === 'buy' ? t.qty : -t.qty));
+    return [...pos].map(([symbol, qty]) => ({ symbol, qty }));
+  }
+
+  async queryAccount(): Promise<BrokerAccount[]> {
+    return [];
+  }
+
+  private remember(seq: number, clientOrderId: string, what: 'order' | 'cancel'): void {
+    this.sentBySeq.set(seq, { clientOrderId, what });
+    // bounded: a session Reject refers to a recent message
+    if (this.sentBySeq.size > 65_536) this.sentBySeq.delete(this.sentBySeq.keys().next().value!);
+  }
+
+  private onApp(v: FixView, type: string): void {
+    if (type === '8') return this.onExecutionReport(v);
+    if (type === '9') return this.onCancelReject(v);
+    if (type === 'j') return this.onBusinessReject(v);
+    this.options.logger?.debug({ msgType: type }, 'FIX: application message ignored');
+  }
+
+  private onExecutionReport(v: FixView): void {
+    const r = this.out;
+    const problem = execReportInto(v, r, clientIdOf);
+    if (problem !== undefined) {
+      if (problem !== 'skip') this.options.logger?.warn({ problem, execId: v.str(TAG.ExecID), clOrdId: v.str(TAG.ClOrdID) }, 'FIX: ExecutionReport not applied');
+      return;
+    }
+    this.apply(r, v);
+    this.sink?.onReport(r);
+  }
+
+  /** Keep what the report says in the session's record (once per ExecID). */
+  private apply(r: BrokerReport, v?: FixView): void {
+    const id = r.clientOrderId;
+    if (id === undefined) return;
+    let kept = this.orders.get(id);
+    if (kept === undefined) {
+      // an order this session did not send (another session's, or sent before the record began)
+      const side = v?.char(TAG.Side) === 0x32 ? 'sell' : 'buy';
+      kept = this.keepOrder({ clientOrderId: id, brokerOrderId: r.brokerOrderId, symbol: v?.str(TAG.Symbol) ?? '', side, type: 'limit', tif: 'day', qty: v?.num(TAG.OrderQty) ?? 0, price: v?.num(TAG.Price) ?? Number.NaN, cumQty: 0, status: 'Submitted' }, false);
+    }
+    if (kept.execIds.has(r.execId)) return;
+    kept.execIds.add(r.execId);
+    const o = kept.order;
+    if (r.brokerOrderId !== '') o.brokerOrderId = r.brokerOrderId;
+    if (r.kind === 'trade') {
+      this.trades.push({ execId: r.execId, clientOrderId: id, brokerOrderId: o.brokerOrderId, symbol: o.symbol, side: o.side, qty: r.lastQty!, price: r.lastPx!, time: r.time ?? Date.now() });
+      o.cumQty = r.cumQty ?? o.cumQty + r.lastQty!;
+    }
+    o.status = statusAfter(o, r);
+    appendFileSync(this.recordFile, `${JSON.stringify({ k: 'r', r: { kind: r.kind, execId: r.execId, brokerOrderId: r.brokerOrderId, clientOrderId: id, lastQty: r.lastQty, lastPx: r.lastPx, cumQty: r.cumQty, time: r.time } })}\n`);
+  }
+
+  private keepOrder(order: BrokerOrder, record = true): Kept {
+    const kept = { order, execIds: new Set<string>() };
+    this.orders.set(order.clientOrderId, kept);
+    if (record) appendFileSync(this.recordFile, `${JSON.stringify({ k: 'o', o: order })}\n`);
+    return kept;
+  }
+
+  /** Rebuild the record from its file (a restart). */
+  private load(): void {
+    if (!existsSync(this.recordFile)) return;
+    const lines = readFileSync(this.recordFile, 'utf8').split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line === '') continue;
+      let rec: { k: 'o'; o: BrokerOrder } | { k: 'r'; r: BrokerReport };
+      try {
+        rec = JSON.parse(line) as typeof rec;
+      } catch {
+        // a line cut by a crash can only be the last: what it held comes back by resend
+        if (i >= lines.length - 2) break;
+        throw new Error(`FIX order record ${this.recordFile}: line ${i + 1} is not JSON`);
+      }
+      if (rec.k === 'o') this.orders.set(rec.o.clientOrderId, { order: { ...rec.o, price: rec.o.price ?? Number.NaN }, execIds: new Set() });
+      else {
+        const kept = this.orders.get(rec.r.clientOrderId ?? '');
+        if (kept === undefined || kept.execIds.has(rec.r.execId)) continue;
+        kept.execIds.add(rec.r.execId);
+        const o = kept.order;
+        if (rec.r.brokerOrderId !== '') o.brokerOrderId = rec.r.brokerOrderId;
+        if (rec.r.kind === 'trade') {
+          this.trades.push({ execId: rec.r.execId, clientOrderId: o.clientOrderId, brokerOrderId: o.brokerOrderId, symbol: o.symbol, side: o.side, qty: rec.r.lastQty!, price: rec.r.lastPx!, time: rec.r.time ?? 0 });
+          o.cumQty = rec.r.cumQty ?? o.cumQty + rec.r.lastQty!;
+        }
+        o.status = statusAfter(o, rec.r);
+      }
+    }
+  }
+
+  private onCancelReject(v: FixView): void {
+    const orig = v.str(TAG.OrigClOrdID) ?? clientIdOf(v.str(TAG.ClOrdID) ?? '');
+    const r = this.out.reset('cancel_rejected', `CXLREJ-${v.int(TAG.MsgSeqNum)}-${v.str(TAG.ClOrdID) ?? ''}`, v.str(TAG.OrderID) ?? '');
+    r.clientOrderId = orig;
+    r.reason = CXL_REJ_REASON[v.int(TAG.CxlRejReason)] ?? 'BROKER_REJECT';
+    const text = v.str(TAG.Text);
+    if (text !== undefined) r.text = text;
+    if (r.brokerOrderId === 'NONE') r.brokerOrderId = this.orders.get(orig)?.order.brokerOrderId ?? '';
+    this.sink?.onReport(r);
+  }
+
+  /** BusinessMessageReject: RefMsgType (372) says whether an order or a cancel; BusinessRejectRefID (379) or RefSeqNum (45) which. */
+  private onBusinessReject(v: FixView): void {
+    const ref = v.str(379);
+    const bySeq = this.sentBySeq.get(v.int(45));
+    const id = ref !== undefined && ref !== '' ? clientIdOf(ref) : bySeq?.clientOrderId;
+    const what = v.is(372, 'F') ? 'cancel' : v.is(372, 'D') ? 'order' : bySeq?.what;
+    this.rejectOf(id, what, `BMR-${v.int(TAG.MsgSeqNum)}`, `business reject${v.has(380) ? ` (reason ${v.str(380)})` : ''}: ${v.str(TAG.Text) ?? ''}`.trim());
+  }
+
+  /** A session-level Reject names only our message's sequence number. */
+  private onSessionReject(v: FixView): void {
+    const sent = this.sentBySeq.get(v.int(45));
+    this.rejectOf(sent?.clientOrderId, sent?.what, `REJ-${v.int(TAG.MsgSeqNum)}`, `session reject${v.has(373) ? ` (reason ${v.str(373)})` : ''}: ${v.str(TAG.Text) ?? ''}`.trim());
+  }
+
+  private rejectOf(id: string | undefined, what: 'order' | 'cancel' | undefined, execId: string, text: string): void {
+    if (id === undefined || what === undefined) {
+      this.options.logger?.warn({ text }, 'FIX: a reject that names no order of this session');
+      return;
+    }
+    const kept = this.orders.get(id);
+    const r = this.out.reset(what === 'cancel' ? 'cancel_rejected' : 'rejected', execId, kept?.order.brokerOrderId ?? '');
+    r.clientOrderId = id;
+    r.reason = 'BROKER_REJECT';
+    r.text = text;
+    if (what === 'order') this.apply(r);
+    this.sink?.onReport(r);
+  }
+}
+
+const OPEN = new Set<OrderStatusName>(['PendingNew', 'Submitted', 'PartiallyFilled', 'PendingCancel']);
+
+/** An order's own id from a ClOrdID this adapter sent (a cancel's is `<id>~C<n>`). */
+function clientIdOf(clOrdId: string): string {
+  const at = clOrdId.lastIndexOf(CANCEL_SUFFIX);
+  return at > 0 && /^\d+$/.test(clOrdId.slice(at + CANCEL_SUFFIX.length)) ? clOrdId.slice(0, at) : clOrdId;
+}
+
+function statusAfter(o: BrokerOrder, r: BrokerReport): OrderStatusName {
+  switch (r.kind) {
+    case 'new':
+      return o.status === 'PendingNew' ? 'Submitted' : o.status;
+    case 'trade':
+      return o.cumQty >= o.qty ? 'Filled' : 'PartiallyFilled';
+    case 'canceled':
+      return 'Cancelled';
+    case 'rejected':
+      return 'Rejected';
+    case 'expired':
+      return 'Expired';
+    case 'pending_cancel':
+      return 'PendingCancel';
+    default:
+      return o.status;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The engine on the FIX adapter against QuickFIX: orders, fills and positions through
+ * `executor` (4.4 and 4.2); acks, partial fills and cancels through `ordermatch` (4.2); the
+ * QuickFIX behaviours the adapter must live with (executor answers a cancel with a
+ * BusinessMessageReject); a restart of the engine that resumes its sequence numbers, and
+ * reports sent while it was away arriving by resend, applied once.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FixBroker, type FixBrokerOptions } from '../src/brokers/fix/adapter.js';
+import { createEngine, type Engine } from '../src/engine.js';
+import { compareWithBroker } from '../src/recon/compare.js';
+import { HAVE_QUICKFIX, RawFixClient, startAcceptor, type Acceptor } from './fix-helpers.js';
+import { utcTimestamp } from '../src/brokers/fix/codec.js';
+import { quiet } from './helpers.js';
+
+const INSTRUMENTS = [{ symbol: 'ACME', tickSize: 0.01, pricePrecision: 2 }];
+const until = async (cond: () => boolean, what: string, ms = 10_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe.skipIf(!HAVE_QUICKFIX)('the engine on the FIX adapter, against QuickFIX', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+  const engineOn = async (acceptor: Acceptor, beginString: 'FIX.4.2' | 'FIX.4.4', target: string, storeDir: string, extra: Partial<FixBrokerOptions> = {}): Promise<{ engine: Engine; broker: FixBroker }> => {
+    const broker = new FixBroker({ port: acceptor.port, beginString, senderCompId: 'TRADECORE', targetCompId: target, storeDir, ...extra });
+    const engine = createEngine({ instruments: INSTRUMENTS, broker, logger: quiet(), environment: 'paper', connection: { heartbeatMs: 0 } });
+    await engine.start();
+    cleanups.push(() => engine.stop());
+    return { engine, broker };
+  };
+  const store = () => {
+    const d = mkdtempSync(path.join(tmpdir(), 'tc-fix-engine-'));
+    cleanups.push(() => rmSync(d, { recursive: true, force: true }));
+    return d;
+  };
+
+  for (const beginString of ['FIX.4.4', 'FIX.4.2'] as const) {
+    it(`executor ${beginString}: orders fill with both ids, the position follows, a duplicate submit sends nothing, and the state matches the record`, async () => {
+      const ex = await startAcceptor('executor', [beginString]);
+      cleanups.push(() => ex.stop());
+      const { engine, broker } = await engineOn(ex, beginString, 'EXECUTOR', store());
+      for (let i = 0; i < 5; i++) expect(engine.submit({ clientOrderId: `ex-${i}`, symbol: 'ACME', side: i % 2 ? 'sell' : 'buy', qty: 10 * (i + 1), price: 10 + i / 100 }).status).toBe('accepted');
+      const sentBefore = broker.session.stats.sent;
+      expect(engine.submit({ clientOrderId: 'ex-0', symbol: 'ACME', side: 'buy', qty: 10, price: 10 }).status).toBe('duplicate');
+      expect(broker.session.stats.sent).toBe(sentBefore);
+      await until(() => engine.stats().fills === 5, 'five fills');
+      expect(engine.orders().every((o) => o.status === 'Filled' && o.brokerOrderId !== '')).toBe(true);
+      expect(engine.positions()[0]!.qty).toBe(10 - 20 + 30 - 40 + 50);
+      expect((await compareWithBroker(engine, broker)).problems).toEqual([]);
+    });
+  }
+
+  it('executor answers a cancel with a BusinessMessageReject: the cancel is rejected with its text, the order keeps its state', async () => {
+    const ex = await startAcceptor('executor', ['FIX.4.4']);
+    cleanups.push(() => ex.stop());
+    const { engine } = await engineOn(ex, 'FIX.4.4', 'EXECUTOR', store());
+    // executor fills at once: cancel a filled order by sending the request before the fill is seen
+    engine.submit({ clientOrderId: 'c-1', symbol: 'ACME', side: 'buy', qty: 10, price: 10 });
+    expect(engine.cancel('c-1').status).toBe('sent');
+    await until(() => engine.stats().cancelRejects === 1 && engine.stats().fills === 1, 'the cancel reject and the fill');
+    expect(engine.getOrder('c-1')?.status).toBe('Filled');
+  });
+
+  it('ordermatch 4.2: a resting order is acked, partly filled by a crossing one, and the rest cancelled', async () => {
+    const om = await startAcceptor('ordermatch', ['FIX.4.2']);
+    cleanups.push(() => om.stop());
+    const { engine, broker } = await engineOn(om, 'FIX.4.2', 'ORDERMATCH', store());
+    engine.submit({ clientOrderId: 'rest', symbol: 'ACME', side: 'buy', qty: 100, price: 10 });
+    await until(() => engine.getOrder('rest')?.status === 'Submitted', 'the ack');
+    engine.submit({ clientOrderId: 'cross', symbol: 'ACME', side: 'sell', qty: 30, price: 10 });
+    await until(() => engine.getOrder('rest')?.status === 'PartiallyFilled' && engine.getOrder('cross')?.status === 'Filled', 'the partial fill');
+    expect(engine.getOrder('rest')?.cumQty).toBe(30);
+    expect(engine.cancel('rest').status).toBe('sent');
+    await until(() => engine.getOrder('rest')?.status === 'Cancelled', 'the cancel');
+    expect(engine.positions()[0]!.qty).toBe(0);
+    expect((await compareWithBroker(engine, broker)).problems).toEqual([]);
+  });
+
+  it('an engine restart resumes its sequence numbers; a fill sent while it was away arrives by resend and counts once', async () => {
+    const om = await startAcceptor('ordermatch', ['FIX.4.2'], { resetOnLogon: false, targets: ['TRADECORE', 'OTHER'] });
+    cleanups.push(() => om.stop());
+    const dir = store();
+    const first = await engineOn(om, 'FIX.4.2', 'ORDERMATCH', dir);
+    first.engine.submit({ clientOrderId: 'away', symbol: 'ACME', side: 'buy', qty: 50, price: 10 });
+    await until(() => first.engine.getOrder('away')?.status === 'Submitted', 'the ack');
+    const seqsBefore = { ...first.broker.session.seqs };
+    await first.engine.stop();
+    // while the engine is away another firm's session trades against its resting order
+    const other = new RawFixClient(om.port, 'FIX.4.2', 'ORDERMATCH', 'OTHER');
+    await other.connected();
+    other.send('A', [[98, 0], [108, 30]]);
+    await other.next((m) => m[35] === 'A');
+    other.send('D', [[11, 'o-1'], [21, '1'], [55, 'ACME'], [54, '2'], [60, utcTimestamp(Date.now())], [38, 50], [40, '2'], [44, 10], [59, '0']]);
+    await other.next((m) => m[35] === '8' && m[150] === '2');
+    other.close();
+    // a new engine on the same store: sequence numbers resume, the missed fill comes by resend
+    const second = await engineOn(om, 'FIX.4.2', 'ORDERMATCH', dir);
+    expect(second.broker.session.seqs.out).toBeGreaterThan(seqsBefore.out);
+    expect(second.broker.session.stats.resendRequestsSent).toBe(1);
+    await until(() => second.engine.getOrder('away')?.status === 'Filled', 'the resent fill');
+    expect(second.engine.stats().fills).toBe(1);
+    expect(second.engine.positions()[0]!.qty).toBe(50);
+    expect((await compareWithBroker(second.engine, second.broker)).problems).toEqual([]);
+  });
+});
