@@ -128,6 +128,29 @@ async function main(): Promise<void> {
       process.stderr.write(`${(err as Error).message}\n`);
     }
   }
+  // the order round trip to QuickFIX's executor over loopback (bench/fix-roundtrip.ts): the
+  // engine on the FIX adapter and a bare client, p50 / p99 / p99.9; skipped (said) without QuickFIX
+  const fixRunner = fileURLToPath(new URL('./fix-roundtrip.js', import.meta.url));
+  try {
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [fixRunner, String(quick ? 1000 : 20_000)], { maxBuffer: 1 << 20, timeout: 600_000 }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`fix-roundtrip failed: ${stderr.trim() || err.message}`));
+        else resolve(stdout);
+      });
+    });
+    for (const line of out.trim().split('\n')) {
+      const r = JSON.parse(line) as BenchRow & { skipped?: string; ns_per_op_p999?: number };
+      if (r.skipped !== undefined) {
+        process.stderr.write(`fix-roundtrip: skipped, ${r.skipped}\n`);
+        continue;
+      }
+      rows.push({ ...r, processes: 1, process_p50s: [] } as never);
+      process.stderr.write(`fix-roundtrip/${r.case}: p50 ${r.ns_per_op_p50} ns, p99 ${r.ns_per_op_p99}, p99.9 ${r.ns_per_op_p999}\n`);
+    }
+  } catch (err) {
+    failed++;
+    process.stderr.write(`${(err as Error).message}\n`);
+  }
   // the journal: append cost per durability and storage, the engine loop with and without it,
   // recovery time; each in a fresh process (bench/journal.ts)
   const journalRunner = fileURLToPath(new URL('./journal.js', import.meta.url));

@@ -37,7 +37,13 @@ const market = z.strictObject({
 const port = () => z.number().int().min(0).max(65535).optional();
 /** The service sections: what `tradecore run` needs beside the engine (not passed to `createEngine`). */
 const brokerSection = z.strictObject({
-  kind: z.enum(['embedded', 'tcp-sim']),
+  kind: z.enum(['embedded', 'tcp-sim', 'fix']),
+  beginString: z.enum(['FIX.4.2', 'FIX.4.4']).optional(),
+  senderCompId: z.string().min(1).optional(),
+  targetCompId: z.string().min(1).optional(),
+  heartbeatSeconds: z.number().int().min(1).max(3600).optional(),
+  resetOnLogon: z.boolean().optional(),
+  account: z.string().min(1).optional(),
   host: z.string().min(1).optional(),
   port: z.number().int().min(1).max(65535).optional(),
   credentialsFile: z.string().min(1).optional(),
@@ -135,6 +141,14 @@ function serviceProblems(c: FileConfig): string[] {
   const out: string[] = [];
   const b = typeof c.broker === 'object' && c.broker !== null ? c.broker : undefined;
   if (b?.kind === 'tcp-sim' && b.port === undefined) out.push('broker.port: the TCP simulated broker needs a port');
+  if (b?.kind === 'fix') {
+    for (const k of ['port', 'beginString', 'senderCompId', 'targetCompId'] as const) if (b[k] === undefined) out.push(`broker.${k}: a FIX broker needs it`);
+    for (const k of ['seed', 'marketStepMs', 'ackLatencyMs', 'fillLatencyMs', 'startPrices', 'credentialsFile'] as const) if (b[k] !== undefined) out.push(`broker.${k}: not for kind fix${k === 'credentialsFile' ? ' (its Username and Password come from the environment\'s credentials: TRADECORE_<ENV>_ACCOUNT / _SECRET or _CREDENTIALS_FILE)' : ''}`);
+    if (c.environment === 'paper') out.push('environment: paper is the embedded broker; a FIX broker is sim or live');
+  }
+  if (b !== undefined && b.kind !== 'fix') {
+    for (const k of ['beginString', 'senderCompId', 'targetCompId', 'heartbeatSeconds', 'resetOnLogon', 'account'] as const) if (b[k] !== undefined) out.push(`broker.${k}: only for kind fix`);
+  }
   if (b?.kind === 'embedded') {
     for (const k of ['host', 'port', 'credentialsFile'] as const) if (b[k] !== undefined) out.push(`broker.${k}: only for kind tcp-sim`);
   }

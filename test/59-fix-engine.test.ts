@@ -5,7 +5,9 @@
  * BusinessMessageReject); a restart of the engine that resumes its sequence numbers, and
  * reports sent while it was away arriving by resend, applied once.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,6 +18,7 @@ import { HAVE_QUICKFIX, RawFixClient, startAcceptor, type Acceptor } from './fix
 import { utcTimestamp } from '../src/brokers/fix/codec.js';
 import { quiet } from './helpers.js';
 
+const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 const INSTRUMENTS = [{ symbol: 'ACME', tickSize: 0.01, pricePrecision: 2 }];
 const until = async (cond: () => boolean, what: string, ms = 10_000) => {
   const end = Date.now() + ms;
@@ -111,4 +114,33 @@ describe.skipIf(!HAVE_QUICKFIX)('the engine on the FIX adapter, against QuickFIX
     expect(second.engine.positions()[0]!.qty).toBe(50);
     expect((await compareWithBroker(second.engine, second.broker)).problems).toEqual([]);
   });
+
+  for (const [program, beginString] of [['executor', 'FIX.4.4'], ['executor', 'FIX.4.2'], ['ordermatch', 'FIX.4.2']] as const) {
+    it(`check-connection --config and demo --config work against ${program} ${beginString}, through the CLI`, async () => {
+      const acceptor = await startAcceptor(program, [beginString]);
+      cleanups.push(() => acceptor.stop());
+      const dir = store();
+      const config = path.join(dir, 'fix.yaml');
+      writeFileSync(config, `instruments:\n  - { symbol: ACME, tickSize: 0.01, pricePrecision: 2 }\n  - { symbol: BOLT, tickSize: 0.05, pricePrecision: 2, lotSize: 10 }\nbroker: { kind: fix, port: ${acceptor.port}, beginString: ${beginString}, senderCompId: TRADECORE, targetCompId: ${program.toUpperCase()}, resetOnLogon: true }\n`);
+      const check = await cli(['check-connection', '--config', config, '--json'], dir);
+      expect(check.code, check.stderr).toBe(0);
+      expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, connection: 'Ready', environment: 'sim' });
+      const demo = await cli(['demo', '--config', config, '--orders', '40', '--duration', '1', '--json'], dir);
+      expect(demo.code, demo.stderr).toBe(0);
+      const s = JSON.parse(demo.stdout) as { broker: string; consistency: { consistent: boolean; problems: string[] }; fills: { count: number }; scripted: Record<string, string> };
+      expect(s.broker).toBe(`fix:${program.toUpperCase()}`);
+      expect(s.consistency.problems).toEqual([]);
+      expect(s.fills.count).toBeGreaterThan(0);
+      expect(s.scripted.duplicateSubmit).toMatch(/^duplicate/);
+      // the session's store is where run keeps it: the data directory's fix/
+      expect(readdirSync(path.join(dir, 'tradecore-data', 'fix')).some((f) => f.endsWith('.seqnums'))).toBe(true);
+    }, 60_000);
+  }
 });
+
+function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd, timeout: 60_000, env: { ...process.env, TRADECORE_SIM_ACCOUNT: undefined, TRADECORE_SIM_SECRET: undefined, TRADECORE_SIM_CREDENTIALS_FILE: undefined } }, (err, stdout, stderr) =>
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }));
+  });
+}

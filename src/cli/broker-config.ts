@@ -1,9 +1,11 @@
 /**
- * The broker a config file's `broker` section names, as `tradecore run` and `tradecore demo
- * --config` build it: the embedded simulated broker (paper) or the TCP simulated broker (sim).
+ * The broker a config file's `broker` section names, as `tradecore run`, `demo --config` and
+ * `check-connection --config` build it: the embedded simulated broker (paper), the TCP
+ * simulated broker (sim), or a FIX 4.2 / 4.4 session (sim or live; docs/fix.md).
  */
 import { SimBroker } from '../brokers/sim/sim-broker.js';
 import { RemoteSimBroker } from '../brokers/sim/remote.js';
+import { FixBroker } from '../brokers/fix/adapter.js';
 import type { BrokerAdapter } from '../brokers/adapter.js';
 import type { FileConfig } from '../config-file.js';
 import type { Clock } from '../core/clock.js';
@@ -20,8 +22,30 @@ export interface ConfiguredBroker {
   environment: Environment;
 }
 
-export function brokerFromConfig(config: FileConfig, options: { env?: NodeJS.ProcessEnv; logger: Logger; clock?: Clock }): ConfiguredBroker {
+/** Where a FIX broker keeps its sequence numbers and order record when the caller names no place: the default data directory's. */
+export const DEFAULT_FIX_STORE = './tradecore-data/fix';
+
+export function brokerFromConfig(config: FileConfig, options: { env?: NodeJS.ProcessEnv; logger: Logger; clock?: Clock; fixStoreDir?: string }): ConfiguredBroker {
   const b = config.broker ?? { kind: 'embedded' as const };
+  if (b.kind === 'fix') {
+    const environment = config.environment === 'live' ? 'live' : 'sim';
+    let credentials;
+    try {
+      credentials = loadCredentials(environment, { ...(options.env !== undefined ? { env: options.env } : {}), warn: (m) => options.logger.warn(m) });
+    } catch (err) {
+      // a FIX session without Username/Password is common in sim; live needs credentials
+      if (!(err instanceof CredentialsError) || environment === 'live') throw new BrokerConfigError(`broker fix: ${(err as Error).message}`);
+    }
+    const broker = new FixBroker({
+      host: b.host ?? '127.0.0.1', port: b.port!, beginString: b.beginString!, senderCompId: b.senderCompId!, targetCompId: b.targetCompId!,
+      storeDir: options.fixStoreDir ?? DEFAULT_FIX_STORE, logger: options.logger,
+      ...(b.heartbeatSeconds !== undefined ? { heartbeatSeconds: b.heartbeatSeconds } : {}),
+      ...(b.resetOnLogon !== undefined ? { resetOnLogon: b.resetOnLogon } : {}),
+      ...(b.account !== undefined ? { account: b.account } : {}),
+      ...(credentials !== undefined ? { credentials } : {}),
+    });
+    return { broker, environment };
+  }
   if (b.kind === 'tcp-sim') {
     if (config.environment === 'paper') throw new BrokerConfigError('environment: paper is the embedded broker; the TCP simulated broker is sim');
     let credentials;

@@ -38,6 +38,8 @@ export interface DemoOptions {
   config?: FileConfig;
   /** Environment for the broker's credentials (TRADECORE_SIM_*). Default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** A FIX broker's sequence numbers and order record. Default ./tradecore-data/fix (what `run` uses). */
+  fixStoreDir?: string;
   /**
    * Pace the simulated session to the wall clock, so it lasts about `durationMs`. Default true;
    * false runs it as fast as it computes (the same orders, fills and positions either way).
@@ -50,6 +52,8 @@ export interface DemoSummary {
   seed: number;
   durationMs: number;
   broker: string;
+  /** Where the orders went: paper (the embedded broker), sim or live. */
+  environment: Environment;
   /**
    * `simulated`: the embedded broker on a simulated clock, so the seed gives the same orders,
    * fills and positions every time (latencies are in simulated time); `wall`: a broker over
@@ -105,7 +109,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const config = opts.config;
   const instruments = config?.instruments ?? DEMO_INSTRUMENTS;
   const notes: string[] = [];
-  const remote = config?.broker?.kind === 'tcp-sim';
+  const remote = config?.broker !== undefined && config.broker.kind !== 'embedded';
   const clock = remote ? undefined : new ManualClock(SIM_ORIGIN);
   const logger = opts.logger ?? createLogger();
   let broker: BrokerAdapter;
@@ -121,7 +125,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     // the seed drives the embedded market too, unless the config gives its own
     const b = config.broker;
     const seeded = b === undefined || b.kind === 'embedded' ? { ...config, broker: { kind: 'embedded' as const, ...b, seed: b?.seed ?? seed } } : config;
-    const made = brokerFromConfig(seeded, { logger, ...(opts.env !== undefined ? { env: opts.env } : {}), ...(clock !== undefined ? { clock } : {}) });
+    const made = brokerFromConfig(seeded, { ...(opts.fixStoreDir !== undefined ? { fixStoreDir: opts.fixStoreDir } : {}), logger, ...(opts.env !== undefined ? { env: opts.env } : {}), ...(clock !== undefined ? { clock } : {}) });
     broker = made.broker;
     sim = made.sim;
     environment = made.environment;
@@ -164,10 +168,18 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     }
   };
 
+  // a broker with no quote stream (FIX): a seeded random walk from 100 stands in for the market
+  const walk = new Map<string, number>();
   const quoteOf = (symbol: string): { bid: number; ask: number } | undefined => {
     const q = engine.quote(symbol);
     if (q !== undefined && q.bid > 0 && q.ask > 0) return q;
-    return sim?.quote(symbol);
+    if (sim !== undefined) return sim.quote(symbol);
+    if (config?.broker?.kind !== 'fix') return undefined;
+    const spec = instruments.find((i) => i.symbol === symbol)!;
+    const mid = Math.max(spec.tickSize * 10, (walk.get(symbol) ?? 100) + rng.int(-1, 1) * spec.tickSize);
+    walk.set(symbol, mid);
+    const round = (px: number) => Number((Math.round(px / spec.tickSize) * spec.tickSize).toFixed(spec.pricePrecision));
+    return { bid: round(mid - spec.tickSize), ask: round(mid + spec.tickSize) };
   };
   const scripted = {
     duplicateSubmit: 'not run', doubleCancel: 'not run', offTickPrice: 'not run', brokerReject: 'not run',
@@ -307,6 +319,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     seed,
     durationMs,
     broker: broker.name,
+    environment,
     clock: clock !== undefined ? 'simulated' : 'wall',
     elapsedMs,
     orders: { submitted: stats.submits, accepted: stats.accepted, duplicates: stats.duplicateSubmits, denied: stats.denied, byStatus },
@@ -337,7 +350,7 @@ function statusLine(engine: Engine, elapsedMs: number): string {
 export function formatSummary(s: DemoSummary): string {
   const lines: string[] = [];
   const kv = (o: Record<string, number>) => Object.entries(o).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ') || '(none)';
-  lines.push(`tradecore paper session: seed=${s.seed} duration=${s.durationMs}ms broker=${s.broker} clock=${s.clock}`);
+  lines.push(`tradecore ${s.environment} session: seed=${s.seed} duration=${s.durationMs}ms broker=${s.broker} clock=${s.clock}`);
   lines.push(`orders     submitted=${s.orders.submitted} accepted=${s.orders.accepted} duplicates=${s.orders.duplicates} denied=${s.orders.denied}`);
   lines.push(`by status  ${kv(s.orders.byStatus)}`);
   lines.push(`cancels    requested=${s.cancels.requested} sent=${s.cancels.sent} ignored=${s.cancels.ignored}`);

@@ -3,7 +3,9 @@
  * own process) and `check-connection` (the startup health checks against a broker, no trading).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { engineConfigOf, loadConfigFile, type EngineFileConfig } from '../config-file.js';
+import { engineConfigOf, loadConfigFile, type EngineFileConfig, type FileConfig } from '../config-file.js';
+import { BrokerConfigError, brokerFromConfig } from './broker-config.js';
+import type { BrokerAdapter } from '../brokers/adapter.js';
 import { createEngine } from '../engine.js';
 import { SimBrokerServer } from '../brokers/sim/server.js';
 import { RemoteSimBroker } from '../brokers/sim/remote.js';
@@ -37,6 +39,8 @@ export const NET_USAGE = `  sim-broker  run the simulated broker as a TCP server
             run the startup health checks against a broker and print what they found:
             reachable, logon, clock skew, recovery sync; no order is sent
             --port N --host H   the broker (a tradecore sim-broker)
+            --config F          the config file, whole; with a broker section of kind fix
+                                (or tcp-sim) and no --port, that is the broker checked
             --env sim|live      environment (default sim)
             --credentials F     credentials file; default TRADECORE_<ENV>_ACCOUNT / _SECRET
             --arm-live ACCOUNT  required with --env live: confirms the live account
@@ -134,16 +138,41 @@ export async function checkConnectionCommand(argv: string[]): Promise<number> {
     port: { type: 'string' }, host: { type: 'string' }, env: { type: 'string' }, credentials: { type: 'string' },
     'arm-live': { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean', default: false }, config: { type: 'string' },
   });
-  const env = (v.env ?? 'sim') as Environment;
+  let env = (v.env ?? 'sim') as Environment;
   if (env !== 'sim' && env !== 'live') throw new UsageError(`--env must be sim or live, got "${String(v.env)}"`);
-  if (v.port === undefined) throw new UsageError('check-connection needs --port');
+  // a config file whose broker section names a FIX session (or the TCP simulated broker) is the broker to check
+  let fileConfig: FileConfig | undefined;
+  if (v.config !== undefined) {
+    const loaded = loadConfigFile(String(v.config));
+    if (loaded.config === undefined) throw new UsageError(`--config ${String(v.config)}: ${loaded.problems.join('; ')}`);
+    fileConfig = loaded.config;
+  }
+  const fromFile = fileConfig?.broker !== undefined && fileConfig.broker.kind !== 'embedded' && v.port === undefined;
+  if (v.port === undefined && !fromFile) throw new UsageError('check-connection needs --port, or --config with a broker section (kind fix or tcp-sim)');
   const logger = createLogger(process.env.TRADECORE_LOG_LEVEL ?? 'warn');
-  const out: Record<string, unknown> = { environment: env, broker: `${v.host ?? '127.0.0.1'}:${String(v.port)}` };
+  const where = fromFile ? `${fileConfig!.broker!.host ?? '127.0.0.1'}:${String(fileConfig!.broker!.port)}` : `${v.host ?? '127.0.0.1'}:${String(v.port)}`;
+  const out: Record<string, unknown> = { environment: env, broker: where };
   let ok = false;
   try {
-    const credentials = loadCredentials(env, { ...(v.credentials !== undefined ? { file: String(v.credentials) } : {}), warn: (m) => logger.warn(m) });
-    out.account = credentials.account;
-    const broker = new RemoteSimBroker({ port: int('port', v.port, 0, 1, 65535), host: v.host === undefined ? '127.0.0.1' : String(v.host), credentials });
+    let broker: BrokerAdapter;
+    if (fromFile) {
+      let made;
+      try {
+        made = brokerFromConfig(fileConfig!, { logger });
+      } catch (err) {
+        if (err instanceof BrokerConfigError) throw new CredentialsError(err.message);
+        throw err;
+      }
+      broker = made.broker;
+      env = made.environment;
+      out.environment = env;
+      out.broker = `${broker.name} ${where}`;
+      if (broker.credentials !== undefined) out.account = broker.credentials.account;
+    } else {
+      const credentials = loadCredentials(env, { ...(v.credentials !== undefined ? { file: String(v.credentials) } : {}), warn: (m) => logger.warn(m) });
+      out.account = credentials.account;
+      broker = new RemoteSimBroker({ port: int('port', v.port, 0, 1, 65535), host: v.host === undefined ? '127.0.0.1' : String(v.host), credentials });
+    }
     const engine = createEngine({
       ...(v.config !== undefined ? engineConfigFrom(String(v.config)) : { instruments: DEMO_INSTRUMENTS }),
       broker,

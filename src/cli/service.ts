@@ -110,7 +110,7 @@ export class Service {
     const o = this.opts;
     let made;
     try {
-      made = brokerFromConfig(config, { env, logger: o.logger });
+      made = brokerFromConfig(config, { env, logger: o.logger, fixStoreDir: path.join(dir.root, 'fix') });
     } catch (err) {
       if (err instanceof BrokerConfigError) throw new ServiceError(2, err.message);
       throw err;

@@ -16,7 +16,7 @@
  *   record: it is what the broker sent, in full. `queryAccount` has no FIX answer and returns
  *   nothing.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { BrokerError, NotSentError, type BrokerAdapter, type CancelOrderRequest, type HeartbeatInfo, type PlaceOrderRequest, type ReportSink } from '../adapter.js';
 import { ReportBuffer, type BrokerAccount, type BrokerOrder, type BrokerPosition, type BrokerReport, type BrokerTrade } from '../../domain/report.js';
@@ -68,6 +68,7 @@ export class FixBroker implements BrokerAdapter {
   private readonly sentBySeq = new Map<number, { clientOrderId: string; what: 'order' | 'cancel' }>();
   private cancels = 0;
   private readonly recordFile: string;
+  private recordFd: number | undefined;
 
   constructor(readonly options: FixBrokerOptions) {
     this.name = `fix:${options.targetCompId}`;
@@ -107,6 +108,8 @@ export class FixBroker implements BrokerAdapter {
   async disconnect(): Promise<void> {
     await this.session.logout('tradecore disconnect');
     this.sink = undefined;
+    if (this.recordFd !== undefined) closeSync(this.recordFd);
+    this.recordFd = undefined;
   }
 
   async heartbeat(): Promise<HeartbeatInfo> {
@@ -204,13 +207,19 @@ export class FixBroker implements BrokerAdapter {
       o.cumQty = r.cumQty ?? o.cumQty + r.lastQty!;
     }
     o.status = statusAfter(o, r);
-    appendFileSync(this.recordFile, `${JSON.stringify({ k: 'r', r: { kind: r.kind, execId: r.execId, brokerOrderId: r.brokerOrderId, clientOrderId: id, lastQty: r.lastQty, lastPx: r.lastPx, cumQty: r.cumQty, time: r.time } })}\n`);
+    this.writeRecord(`${JSON.stringify({ k: 'r', r: { kind: r.kind, execId: r.execId, brokerOrderId: r.brokerOrderId, clientOrderId: id, lastQty: r.lastQty, lastPx: r.lastPx, cumQty: r.cumQty, time: r.time } })}\n`);
+  }
+
+  /** One line onto the record, through a descriptor kept open (an append that opens the file each time cost ~40 µs a message). */
+  private writeRecord(line: string): void {
+    this.recordFd ??= openSync(this.recordFile, 'a');
+    writeSync(this.recordFd, line);
   }
 
   private keepOrder(order: BrokerOrder, record = true): Kept {
     const kept = { order, execIds: new Set<string>() };
     this.orders.set(order.clientOrderId, kept);
-    if (record) appendFileSync(this.recordFile, `${JSON.stringify({ k: 'o', o: order })}\n`);
+    if (record) this.writeRecord(`${JSON.stringify({ k: 'o', o: order })}\n`);
     return kept;
   }
 
