@@ -17,8 +17,10 @@ import { compareWithBroker } from '../src/recon/compare.js';
 import { HAVE_QUICKFIX, RawFixClient, startAcceptor, type Acceptor } from './fix-helpers.js';
 import { utcTimestamp } from '../src/brokers/fix/codec.js';
 import { quiet } from './helpers.js';
+import { TOKEN, eventually, getJson, postJson, spawnCli, started } from './run-helpers.js';
 
 const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+const START = fileURLToPath(new URL('./fixtures/run/start-orders.mjs', import.meta.url));
 const INSTRUMENTS = [{ symbol: 'ACME', tickSize: 0.01, pricePrecision: 2 }];
 const until = async (cond: () => boolean, what: string, ms = 10_000) => {
   const end = Date.now() + ms;
@@ -136,6 +138,49 @@ describe.skipIf(!HAVE_QUICKFIX)('the engine on the FIX adapter, against QuickFIX
       expect(readdirSync(path.join(dir, 'tradecore-data', 'fix')).some((f) => f.endsWith('.seqnums'))).toBe(true);
     }, 60_000);
   }
+});
+
+describe.skipIf(!HAVE_QUICKFIX)('tradecore run on a FIX broker', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it('kill -9 and a restart: sequence numbers resume, no order goes out twice, and the state ends consistent with the acceptor', async () => {
+    // the acceptor keeps its sequence numbers (ResetOnLogon=N): going back would be fatal
+    const ex = await startAcceptor('executor', ['FIX.4.4'], { resetOnLogon: false });
+    cleanups.push(() => ex.stop());
+    const dir = mkdtempSync(path.join(tmpdir(), 'tc-fix-run-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const config = path.join(dir, 'fix.yaml');
+    writeFileSync(config, `instruments:\n  - { symbol: ACME, tickSize: 0.01, pricePrecision: 2 }\nops: { port: 0 }\nbroker: { kind: fix, port: ${ex.port}, beginString: FIX.4.4, senderCompId: TRADECORE, targetCompId: EXECUTOR, heartbeatSeconds: 5 }\n`);
+    const data = path.join(dir, 'data');
+    const env = { TRADECORE_OPS_TOKEN: TOKEN, START_ORDERS: '3', TRADECORE_SIM_ACCOUNT: undefined, TRADECORE_SIM_SECRET: undefined };
+    const first = spawnCli(['run', '--config', config, '--data', data, '--strategy', START], env);
+    cleanups.push(() => void first.proc.kill('SIGKILL'));
+    const s1 = await started(first);
+    await eventually(async () => ((await getJson<{ stats: { fills: number } }>(s1.opsPort, '/status')).body.stats.fills === 3 ? true : undefined), 'three fills');
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    const second = spawnCli(['run', '--config', config, '--data', data], env);
+    cleanups.push(() => void second.proc.kill('SIGKILL'));
+    const s2 = await started(second);
+    expect((await getJson(s2.opsPort, '/readyz')).status).toBe(200);
+    const st = (await getJson<{ stats: { accepted: number; fills: number }; positions: Array<{ qty: number }> }>(s2.opsPort, '/status')).body;
+    expect(st.stats.fills).toBe(3);
+    expect(st.positions[0]!.qty).toBe(3);
+    const recon = await postJson<{ run: { open: number; raised: unknown[] } }>(s2.opsPort, '/recon', {});
+    expect(recon.body.run.open).toBe(0);
+    // QuickFIX's own log of every message it took: three NewOrderSingles from us, each once, and sequence numbers that only went up
+    const ours = ex.output().split('\n').filter((l) => l.startsWith('  (8=FIX.4.4\x01') && l.includes('\x0149=TRADECORE\x01'));
+    expect(ours.length).toBeGreaterThan(3);
+    expect(ours.filter((l) => l.includes('\x0135=D\x01'))).toHaveLength(3);
+    const seqs = ours.map((l) => Number(/\x0134=(\d+)\x01/.exec(l)![1]));
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    second.proc.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 60_000);
 });
 
 function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -24,6 +24,8 @@ export async function freePort(): Promise<number> {
 export interface Acceptor {
   readonly port: number;
   readonly dir: string;
+  /** What the acceptor printed: QuickFIX's examples log every message in and out on stdout. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export async function startAcceptor(program: 'executor' | 'ordermatch', beginStr
   }
   return {
     port, dir,
+    output: () => out,
     async stop() {
       if (proc.exitCode === null) {
         const gone = new Promise((r) => proc.once('exit', r));
