@@ -78,6 +78,9 @@ describe.skipIf(!HAVE_QUICKFIX)('FIX session layer against QuickFIX executor', (
     const { s, reports } = open();
     await s.connect();
     expect(s.seqs.out).toBe(before[0]! + 1);
+    // a value the encoder refuses sends nothing and takes no sequence number (no gap on the wire)
+    expect(() => s.send('D', [[58, 'a\x01b']])).toThrow(/SOH/);
+    expect(s.seqs.out).toBe(before[0]! + 1);
     order(s, 'keep-1');
     await until(() => reports.length === 1, 'the fill');
     expect(reports[0]).toEqual({ clOrdId: 'keep-1', possDup: false });

@@ -124,9 +124,15 @@ export class FixBroker implements BrokerAdapter {
     else fields.push([40, '2'], [TAG.Price, req.price]);
     fields.push([59, TIF[req.tif]]);
     if (this.options.account !== undefined) fields.push([1, this.options.account]);
-    // the record first: a report for it may come back before this returns
+    let seq: number;
+    try {
+      seq = this.session.send('D', fields);
+    } catch (err) {
+      // send writes nothing when it throws: the order certainly did not leave
+      throw new NotSentError(`FIX: ${(err as Error).message}`);
+    }
+    // kept once sent (its reports come in a later turn of the event loop, never during this call)
     this.keepOrder({ clientOrderId: req.clientOrderId, brokerOrderId: '', symbol: req.symbol, side: req.side, type: req.type, tif: req.tif, qty: req.qty, price: req.type === 'market' ? Number.NaN : req.price, cumQty: 0, status: 'PendingNew' });
-    const seq = this.session.send('D', fields);
     this.remember(seq, req.clientOrderId, 'order');
   }
 
@@ -135,10 +141,15 @@ export class FixBroker implements BrokerAdapter {
     const kept = this.orders.get(req.clientOrderId);
     if (kept === undefined) throw new NotSentError(`FIX: no order ${req.clientOrderId} was sent on this session`);
     const o = kept.order;
-    const seq = this.session.send('F', [
+    let seq: number;
+    try {
+      seq = this.session.send('F', [
       [TAG.OrigClOrdID, o.clientOrderId], [TAG.ClOrdID, `${o.clientOrderId}${CANCEL_SUFFIX}${++this.cancels}`], [TAG.OrderID, req.brokerOrderId || o.brokerOrderId || 'NONE'],
       [TAG.Symbol, o.symbol], [TAG.Side, SIDE[o.side]], [TAG.TransactTime, utcTimestamp(Date.now())], [TAG.OrderQty, o.qty],
-    ]);
+      ]);
+    } catch (err) {
+      throw new NotSentError(`FIX: ${(err as Error).message}`);
+    }
     this.remember(seq, o.clientOrderId, 'cancel');
   }
 

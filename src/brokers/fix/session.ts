@@ -189,15 +189,17 @@ export class FixSession {
     });
   }
 
-  /** Send one message; returns its MsgSeqNum. Throws when the session is not up. */
+  /** Send one message; returns its MsgSeqNum. Throws, having written nothing, when the session is not up or a value cannot be encoded. */
   send(msgType: string, fields: readonly FixField[] = [], extraHeader: readonly FixField[] = []): number {
     const socket = this.socket;
     if (socket === undefined || this.down) throw new Error('FIX session is not connected');
     if (!ADMIN.has(msgType) && !this.loggedOn) throw new Error('FIX session is not logged on');
     const o = this.options;
-    const seq = this.store.seqs.out++;
-    this.store.save();
+    const seq = this.store.seqs.out;
+    // encoded before the number is taken: a value the encoder refuses leaves no gap and sends nothing
     const msg = encodeFix(o.beginString, [[35, msgType], [49, o.senderCompId], [56, o.targetCompId], [34, seq], ...extraHeader, [52, utcTimestamp(this.now())], ...fields]);
+    this.store.seqs.out = seq + 1;
+    this.store.save();
     socket.write(msg);
     this.lastSent = this.now();
     this.stats.sent++;
