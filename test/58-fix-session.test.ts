@@ -11,14 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FixSession, type FixSessionOptions } from '../src/brokers/fix/session.js';
 import { utcTimestamp, type FixView } from '../src/brokers/fix/codec.js';
 import { HAVE_QUICKFIX, startAcceptor, type Acceptor } from './fix-helpers.js';
+import { until } from './helpers.js';
 
-const until = async (cond: () => boolean, what: string, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe.skipIf(!HAVE_QUICKFIX)('FIX session layer against QuickFIX executor', () => {
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -82,7 +76,7 @@ describe.skipIf(!HAVE_QUICKFIX)('FIX session layer against QuickFIX executor', (
     expect(() => s.send('D', [[58, 'a\x01b']])).toThrow(/SOH/);
     expect(s.seqs.out).toBe(before[0]! + 1);
     order(s, 'keep-1');
-    await until(() => reports.length === 1, 'the fill');
+    await until(() => reports.length === 1, 10_000, 'the fill');
     expect(reports[0]).toEqual({ clOrdId: 'keep-1', possDup: false });
     await s.logout();
   });
@@ -91,9 +85,9 @@ describe.skipIf(!HAVE_QUICKFIX)('FIX session layer against QuickFIX executor', (
     setSeqs(readFileSync(seqFile(), 'utf8').trim().split(/\s+/).map(Number)[0]! + 5, undefined);
     const { s, reports, downs } = open();
     await s.connect();
-    await until(() => s.stats.resendRequestsAnswered === 1, 'the acceptor’s ResendRequest');
+    await until(() => s.stats.resendRequestsAnswered === 1, 10_000, 'the acceptor’s ResendRequest');
     order(s, 'gap-1');
-    await until(() => reports.length === 1, 'the fill after the gap fill');
+    await until(() => reports.length === 1, 10_000, 'the fill after the gap fill');
     expect(downs).toEqual([]);
     await s.logout();
   });
@@ -103,13 +97,13 @@ describe.skipIf(!HAVE_QUICKFIX)('FIX session layer against QuickFIX executor', (
     const { s: first, reports: firstReports } = open();
     await first.connect();
     order(first, 'resend-1');
-    await until(() => firstReports.length === 1, 'the fill');
+    await until(() => firstReports.length === 1, 10_000, 'the fill');
     const inAfterFill = first.seqs.in;
     await first.logout();
     setSeqs(undefined, inAfterFill - 1);
     const { s, reports, downs } = open();
     await s.connect();
-    await until(() => reports.length >= 1 && s.seqs.in > inAfterFill, 'the resent report');
+    await until(() => reports.length >= 1 && s.seqs.in > inAfterFill, 10_000, 'the resent report');
     expect(s.stats.resendRequestsSent).toBe(1);
     expect(reports[0]).toEqual({ clOrdId: 'resend-1', possDup: true });
     expect(downs).toEqual([]);
@@ -130,7 +124,7 @@ describe.skipIf(!HAVE_QUICKFIX)('FIX session layer against QuickFIX executor', (
     await s.connect();
     expect(s.seqs).toEqual({ out: 2, in: 2 });
     order(s, 'reset-1');
-    await until(() => reports.length === 1, 'the fill after a reset');
+    await until(() => reports.length === 1, 10_000, 'the fill after a reset');
     await s.logout();
   });
 });

@@ -16,19 +16,12 @@ import { createEngine, type Engine } from '../src/engine.js';
 import { compareWithBroker } from '../src/recon/compare.js';
 import { HAVE_QUICKFIX, RawFixClient, startAcceptor, type Acceptor } from './fix-helpers.js';
 import { utcTimestamp } from '../src/brokers/fix/codec.js';
-import { quiet } from './helpers.js';
+import { quiet, until } from './helpers.js';
 import { TOKEN, eventually, getJson, postJson, spawnCli, started } from './run-helpers.js';
 
 const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 const START = fileURLToPath(new URL('./fixtures/run/start-orders.mjs', import.meta.url));
 const INSTRUMENTS = [{ symbol: 'ACME', tickSize: 0.01, pricePrecision: 2 }];
-const until = async (cond: () => boolean, what: string, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe.skipIf(!HAVE_QUICKFIX)('the engine on the FIX adapter, against QuickFIX', () => {
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -57,7 +50,7 @@ describe.skipIf(!HAVE_QUICKFIX)('the engine on the FIX adapter, against QuickFIX
       const sentBefore = broker.session.stats.sent;
       expect(engine.submit({ clientOrderId: 'ex-0', symbol: 'ACME', side: 'buy', qty: 10, price: 10 }).status).toBe('duplicate');
       expect(broker.session.stats.sent).toBe(sentBefore);
-      await until(() => engine.stats().fills === 5, 'five fills');
+      await until(() => engine.stats().fills === 5, 10_000, 'five fills');
       expect(engine.orders().every((o) => o.status === 'Filled' && o.brokerOrderId !== '')).toBe(true);
       expect(engine.positions()[0]!.qty).toBe(10 - 20 + 30 - 40 + 50);
       expect((await compareWithBroker(engine, broker)).problems).toEqual([]);
@@ -71,7 +64,7 @@ describe.skipIf(!HAVE_QUICKFIX)('the engine on the FIX adapter, against QuickFIX
     // executor fills at once: cancel a filled order by sending the request before the fill is seen
     engine.submit({ clientOrderId: 'c-1', symbol: 'ACME', side: 'buy', qty: 10, price: 10 });
     expect(engine.cancel('c-1').status).toBe('sent');
-    await until(() => engine.stats().cancelRejects === 1 && engine.stats().fills === 1, 'the cancel reject and the fill');
+    await until(() => engine.stats().cancelRejects === 1 && engine.stats().fills === 1, 10_000, 'the cancel reject and the fill');
     expect(engine.getOrder('c-1')?.status).toBe('Filled');
   });
 
@@ -80,12 +73,12 @@ describe.skipIf(!HAVE_QUICKFIX)('the engine on the FIX adapter, against QuickFIX
     cleanups.push(() => om.stop());
     const { engine, broker } = await engineOn(om, 'FIX.4.2', 'ORDERMATCH', store());
     engine.submit({ clientOrderId: 'rest', symbol: 'ACME', side: 'buy', qty: 100, price: 10 });
-    await until(() => engine.getOrder('rest')?.status === 'Submitted', 'the ack');
+    await until(() => engine.getOrder('rest')?.status === 'Submitted', 10_000, 'the ack');
     engine.submit({ clientOrderId: 'cross', symbol: 'ACME', side: 'sell', qty: 30, price: 10 });
-    await until(() => engine.getOrder('rest')?.status === 'PartiallyFilled' && engine.getOrder('cross')?.status === 'Filled', 'the partial fill');
+    await until(() => engine.getOrder('rest')?.status === 'PartiallyFilled' && engine.getOrder('cross')?.status === 'Filled', 10_000, 'the partial fill');
     expect(engine.getOrder('rest')?.cumQty).toBe(30);
     expect(engine.cancel('rest').status).toBe('sent');
-    await until(() => engine.getOrder('rest')?.status === 'Cancelled', 'the cancel');
+    await until(() => engine.getOrder('rest')?.status === 'Cancelled', 10_000, 'the cancel');
     expect(engine.positions()[0]!.qty).toBe(0);
     expect((await compareWithBroker(engine, broker)).problems).toEqual([]);
   });
@@ -96,7 +89,7 @@ describe.skipIf(!HAVE_QUICKFIX)('the engine on the FIX adapter, against QuickFIX
     const dir = store();
     const first = await engineOn(om, 'FIX.4.2', 'ORDERMATCH', dir);
     first.engine.submit({ clientOrderId: 'away', symbol: 'ACME', side: 'buy', qty: 50, price: 10 });
-    await until(() => first.engine.getOrder('away')?.status === 'Submitted', 'the ack');
+    await until(() => first.engine.getOrder('away')?.status === 'Submitted', 10_000, 'the ack');
     const seqsBefore = { ...first.broker.session.seqs };
     await first.engine.stop();
     // while the engine is away another firm's session trades against its resting order
@@ -111,7 +104,7 @@ describe.skipIf(!HAVE_QUICKFIX)('the engine on the FIX adapter, against QuickFIX
     const second = await engineOn(om, 'FIX.4.2', 'ORDERMATCH', dir);
     expect(second.broker.session.seqs.out).toBeGreaterThan(seqsBefore.out);
     expect(second.broker.session.stats.resendRequestsSent).toBe(1);
-    await until(() => second.engine.getOrder('away')?.status === 'Filled', 'the resent fill');
+    await until(() => second.engine.getOrder('away')?.status === 'Filled', 10_000, 'the resent fill');
     expect(second.engine.stats().fills).toBe(1);
     expect(second.engine.positions()[0]!.qty).toBe(50);
     expect((await compareWithBroker(second.engine, second.broker)).problems).toEqual([]);

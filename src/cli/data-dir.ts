@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { Packr } from 'msgpackr';
 import type { SimBrokerState } from '../brokers/sim/sim-broker.js';
+import { isAlive } from '../journal/journal.js';
 
 /** Another process holds the data directory, or its contents cannot be used as they are. */
 export class DataDirError extends Error {
@@ -30,15 +31,6 @@ export interface DataDir {
   readonly reports: string;
   /** Let the directory go (the lock file is removed). Idempotent. */
   release(): void;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -64,7 +56,7 @@ export function lockDataDir(root: string, onStale: (message: string) => void = (
         // unreadable: a run killed while writing it; treated as stale below
       }
       const pid = typeof holder.pid === 'number' ? holder.pid : undefined;
-      if (pid !== undefined && pid !== process.pid && alive(pid)) {
+      if (pid !== undefined && pid !== process.pid && isAlive(pid)) {
         throw new DataDirError('LOCKED', `data directory ${dir} is in use by another tradecore run (pid ${pid}, started ${String(holder.startedAt)}); stop it first, or give this run its own --data`);
       }
       onStale(`data directory ${dir}: taking over the lock of a run that is gone (pid ${pid ?? 'unknown'}, started ${String(holder.startedAt ?? 'unknown')})`);

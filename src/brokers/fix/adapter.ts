@@ -24,26 +24,19 @@ import type { Credentials } from '../../connectivity/credentials.js';
 import type { OrderStatusName } from '../../domain/order-status.js';
 import { utcTimestamp, type FixField, type FixView } from './codec.js';
 import { CXL_REJ_REASON, TAG, execReportInto } from './messages.js';
-import { FixSession, type BeginString, type FixSessionOptions } from './session.js';
-import type { Logger } from '../../ops/logger.js';
+import { FixSession, type FixSessionOptions } from './session.js';
 
-export interface FixBrokerOptions {
-  host?: string;
-  port: number;
-  beginString: BeginString;
-  senderCompId: string;
-  targetCompId: string;
-  /** HeartBtInt, seconds. Default 30. */
-  heartbeatSeconds?: number;
+/**
+ * The session's options (host, port, BeginString, CompIDs, HeartBtInt, reset, logon timeout,
+ * logger), with the store required and Username/Password taken from `credentials`.
+ */
+export interface FixBrokerOptions extends Omit<FixSessionOptions, 'username' | 'password' | 'now' | 'storeDir'> {
   /** Sequence numbers and the session's order record. Required: without them a restart could not resume. */
   storeDir: string;
   /** FIX 4.4 Username (553) from the account, Password (554) from the secret. */
   credentials?: Credentials;
   /** Account (1) on every order, when the venue wants one. */
   account?: string;
-  resetOnLogon?: boolean;
-  logonTimeoutMs?: number;
-  logger?: Logger;
 }
 
 interface Kept {
@@ -73,16 +66,8 @@ export class FixBroker implements BrokerAdapter {
   constructor(readonly options: FixBrokerOptions) {
     this.name = `fix:${options.targetCompId}`;
     this.credentials = options.credentials;
-    const c = options.credentials;
-    const sessionOptions: FixSessionOptions = {
-      port: options.port, beginString: options.beginString, senderCompId: options.senderCompId, targetCompId: options.targetCompId, storeDir: options.storeDir,
-      ...(options.host !== undefined ? { host: options.host } : {}),
-      ...(options.heartbeatSeconds !== undefined ? { heartbeatSeconds: options.heartbeatSeconds } : {}),
-      ...(options.resetOnLogon !== undefined ? { resetOnLogon: options.resetOnLogon } : {}),
-      ...(options.logonTimeoutMs !== undefined ? { logonTimeoutMs: options.logonTimeoutMs } : {}),
-      ...(options.logger !== undefined ? { logger: options.logger } : {}),
-      ...(c !== undefined && options.beginString === 'FIX.4.4' ? { username: c.account, password: c.secret } : {}),
-    };
+    const { credentials: c, account: _account, ...session } = options;
+    const sessionOptions: FixSessionOptions = { ...session, ...(c !== undefined && options.beginString === 'FIX.4.4' ? { username: c.account, password: c.secret } : {}) };
     this.session = new FixSession(sessionOptions);
     this.session.onApp = (v, type) => this.onApp(v, type);
     this.session.onReject = (v) => this.onSessionReject(v);

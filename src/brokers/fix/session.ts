@@ -427,7 +427,7 @@ export class FixSession {
         this.send('0', [[112, v.str(112) ?? '']]);
         return;
       case '2':
-        return this.answerResend(v.int(7), v.int(16));
+        return this.answerResend(v.int(7));
       case '3':
         return this.onReject(v);
       case '5': {
@@ -451,11 +451,11 @@ export class FixSession {
   }
 
   /** A ResendRequest from the peer: one GapFill over the whole range (see the module comment). */
-  private answerResend(from: number, to: number): void {
+  private answerResend(from: number): void {
     this.stats.resendRequestsAnswered++;
     const next = this.store.seqs.out;
+    // one GapFill covers any end the peer asked for (16=0 is "to the newest")
     if (!(from >= 1) || from >= next) return;
-    void to;
     const o = this.options;
     // the GapFill goes out with the first missing number, marked a possible duplicate
     const msg = encodeFix(o.beginString, [[35, '4'], [49, o.senderCompId], [56, o.targetCompId], [34, from], [43, 'Y'], [52, utcTimestamp(this.now())], [122, utcTimestamp(this.now())], [123, 'Y'], [36, next]]);
