@@ -44,6 +44,7 @@ const brokerSection = z.strictObject({
   heartbeatSeconds: z.number().int().min(1).max(3600).optional(),
   resetOnLogon: z.boolean().optional(),
   account: z.string().min(1).optional(),
+  statusRequests: z.enum(['none', 'order', 'mass']).optional(),
   host: z.string().min(1).optional(),
   port: z.number().int().min(1).max(65535).optional(),
   credentialsFile: z.string().min(1).optional(),
@@ -145,9 +146,10 @@ function serviceProblems(c: FileConfig): string[] {
     for (const k of ['port', 'beginString', 'senderCompId', 'targetCompId'] as const) if (b[k] === undefined) out.push(`broker.${k}: a FIX broker needs it`);
     for (const k of ['seed', 'marketStepMs', 'ackLatencyMs', 'fillLatencyMs', 'startPrices', 'credentialsFile'] as const) if (b[k] !== undefined) out.push(`broker.${k}: not for kind fix${k === 'credentialsFile' ? ' (its Username and Password come from the environment\'s credentials: TRADECORE_<ENV>_ACCOUNT / _SECRET or _CREDENTIALS_FILE)' : ''}`);
     if (c.environment === 'paper') out.push('environment: paper is the embedded broker; a FIX broker is sim or live');
+    if (b.statusRequests === 'mass' && b.beginString === 'FIX.4.2') out.push('broker.statusRequests: "mass" (OrderMassStatusRequest) is FIX 4.4 only; use "order" with FIX.4.2');
   }
   if (b !== undefined && b.kind !== 'fix') {
-    for (const k of ['beginString', 'senderCompId', 'targetCompId', 'heartbeatSeconds', 'resetOnLogon', 'account'] as const) if (b[k] !== undefined) out.push(`broker.${k}: only for kind fix`);
+    for (const k of ['beginString', 'senderCompId', 'targetCompId', 'heartbeatSeconds', 'resetOnLogon', 'account', 'statusRequests'] as const) if (b[k] !== undefined) out.push(`broker.${k}: only for kind fix`);
   }
   if (b?.kind === 'embedded') {
     for (const k of ['host', 'port', 'credentialsFile'] as const) if (b[k] !== undefined) out.push(`broker.${k}: only for kind tcp-sim`);

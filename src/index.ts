@@ -19,6 +19,7 @@ export type { Order, OrderRequest, OrderType, Side, TimeInForce, SubmitResult, C
 export type { BrokerReport, ExecKind, ExecutionReport, Trade, BrokerOrder, BrokerTrade, BrokerPosition, BrokerAccount, Quote } from './domain/report.js';
 export {
   NotSentError, BrokerError, BROKER_ERROR_KINDS, errorKind, type BrokerErrorKind, type BrokerAdapter, type ReportSink, type PlaceOrderRequest, type CancelOrderRequest, type HeartbeatInfo,
+  FULL_SYNC, type SyncCapabilities,
 } from './brokers/adapter.js';
 export { SimBroker, type SimBrokerOptions, type SimFaults, type SimBrokerState } from './brokers/sim/sim-broker.js';
 export { SimBrokerServer, type SimServerOptions, type SimServerStats, type ThrottleSpec } from './brokers/sim/server.js';

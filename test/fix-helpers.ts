@@ -1,6 +1,6 @@
 /** QuickFIX's example acceptors for the FIX tests (test/fixtures/fix/quickfix.sh unpacks them), and a raw FIX test client. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,18 +21,49 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+const ACCEPTOR_SOURCE = path.join(ROOT, 'test', 'fixtures', 'fix', 'acceptor.cpp');
+
+/**
+ * Build the test acceptor (test/fixtures/fix/acceptor.cpp, on QuickFIX's session layer) into
+ * QUICKFIX_DIR/bin/tc-acceptor when it is missing or older than its source; returns its path.
+ * g++ with -std=c++11 (QuickFIX 1.15's headers fail under C++17). Written under a temporary name
+ * and renamed, so test files building at once never run a half-written binary.
+ */
+export function buildTestAcceptor(): string {
+  const bin = path.join(QUICKFIX_DIR, 'bin', 'tc-acceptor');
+  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(ACCEPTOR_SOURCE).mtimeMs) return bin;
+  mkdirSync(path.dirname(bin), { recursive: true });
+  const tmp = `${bin}.${process.pid}.tmp`;
+  execFileSync('g++', ['-std=c++11', '-O1', '-w', '-I', path.join(QUICKFIX_DIR, 'include'), '-o', tmp, ACCEPTOR_SOURCE, '-L', path.join(QUICKFIX_DIR, 'lib'), '-lquickfix', '-lpthread'], { stdio: 'pipe' });
+  renameSync(tmp, bin);
+  return bin;
+}
+
 export interface Acceptor {
   readonly port: number;
   readonly dir: string;
-  /** What the acceptor printed: QuickFIX's examples log every message in and out on stdout. */
+  /** What the acceptor printed: QuickFIX's examples and tc-acceptor log every message in and out on stdout. */
   output(): string;
+  /** tc-acceptor only: send one command line and wait for its `OK` (see acceptor.cpp). */
+  command(line: string): Promise<string>;
+  /** Wait until the output holds `text` (or matches it), from `from` on. */
+  waitFor(text: string | RegExp, timeoutMs?: number, from?: number): Promise<void>;
+  /** SIGKILL, keeping its directory (its store and book) for a restart. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Start `executor` or `ordermatch` as an acceptor for TRADECORE, with the sessions given; resolves once it listens. */
-export async function startAcceptor(program: 'executor' | 'ordermatch', beginStrings: string[], options: { senderCompId?: string; resetOnLogon?: boolean; targets?: string[] } = {}): Promise<Acceptor> {
-  const dir = mkdtempSync(path.join(tmpdir(), `tc-${program}-`));
-  const port = await freePort();
+export type AcceptorProgram = 'executor' | 'ordermatch' | 'tc-acceptor';
+
+/**
+ * Start `executor`, `ordermatch` or our `tc-acceptor` as an acceptor for TRADECORE, with the
+ * sessions given; resolves once it listens. `dir` and `port` reuse a killed acceptor's store
+ * and book (a restart).
+ */
+export async function startAcceptor(program: AcceptorProgram, beginStrings: string[], options: { senderCompId?: string; resetOnLogon?: boolean; targets?: string[]; dir?: string; port?: number; startup?: string[] } = {}): Promise<Acceptor> {
+  const binary = program === 'tc-acceptor' ? buildTestAcceptor() : path.join(QUICKFIX_DIR, 'bin', program);
+  const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), `tc-${program}-`));
+  const port = options.port ?? (await freePort());
   const cfg = path.join(dir, 'acceptor.cfg');
   writeFileSync(cfg, [
     '[DEFAULT]', 'ConnectionType=acceptor', `SocketAcceptPort=${port}`, `FileStorePath=${dir}/store`, `FileLogPath=${dir}/log`,
@@ -40,7 +71,13 @@ export async function startAcceptor(program: 'executor' | 'ordermatch', beginStr
     `ResetOnLogon=${options.resetOnLogon === false ? 'N' : 'Y'}`,
     ...beginStrings.flatMap((b) => (options.targets ?? ['TRADECORE']).flatMap((t) => ['[SESSION]', `BeginString=${b}`, `TargetCompID=${t}`])), '',
   ].join('\n'));
-  const proc: ChildProcess = spawn(path.join(QUICKFIX_DIR, 'bin', program), [cfg], {
+  const args = [cfg];
+  if (options.startup !== undefined) {
+    if (program !== 'tc-acceptor') throw new Error(`${program} takes no startup commands`);
+    writeFileSync(path.join(dir, 'startup.txt'), `${options.startup.join('\n')}\n`);
+    args.push(path.join(dir, 'startup.txt'));
+  }
+  const proc: ChildProcess = spawn(binary, args, {
     cwd: dir, env: { ...process.env, LD_LIBRARY_PATH: path.join(QUICKFIX_DIR, 'lib') }, stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
@@ -59,9 +96,34 @@ export async function startAcceptor(program: 'executor' | 'ordermatch', beginStr
     if (proc.exitCode !== null || Date.now() > end) throw new Error(`${program} did not start: ${out}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  const waitFor = async (text: string | RegExp, timeoutMs = 10_000, from = 0) => {
+    const end = Date.now() + timeoutMs;
+    const hit = () => (typeof text === 'string' ? out.indexOf(text, from) >= 0 : text.test(out.slice(from)));
+    while (!hit()) {
+      if (Date.now() > end) throw new Error(`${program}: no ${String(text)} in ${timeoutMs} ms; output:\n${out.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
   return {
     port, dir,
     output: () => out,
+    waitFor,
+    async command(line: string) {
+      if (program !== 'tc-acceptor') throw new Error(`${program} takes no commands`);
+      const from = out.length;
+      proc.stdin!.write(`${line}\n`);
+      await waitFor(new RegExp(`^(OK ${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}|ERR .*)$`, 'm'), 10_000, from);
+      const tail = out.slice(from);
+      const err = /^ERR (.*)$/m.exec(tail);
+      if (err !== null) throw new Error(`tc-acceptor ${line}: ${err[1]}`);
+      return tail;
+    },
+    async kill() {
+      if (proc.exitCode !== null) return;
+      const gone = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGKILL');
+      await gone;
+    },
     async stop() {
       if (proc.exitCode === null) {
         const gone = new Promise((r) => proc.once('exit', r));

@@ -37,6 +37,29 @@ export interface ReportSink {
   onError?(error: BrokerError): void;
 }
 
+/**
+ * What an adapter's sync and query calls can actually tell (`BrokerAdapter.syncs`). Recovery and
+ * reconciliation read it: what an adapter cannot ask its broker is not compared, and the
+ * reconciliation run lists it in `notCompared` instead of passing it silently.
+ */
+export interface SyncCapabilities {
+  /**
+   * Where `syncOpenOrders` / `syncDayOrders` come from: `broker`, asked of the broker; `session`,
+   * the adapter's own record of everything the broker sent on the session (FIX without status
+   * requests): complete for what the broker sent, blind to a report the broker never sent.
+   */
+  readonly orders: 'broker' | 'session';
+  /** Where `syncTodayTrades` comes from, as for `orders`. */
+  readonly trades: 'broker' | 'session';
+  /** `broker`: `queryPositions` asks the broker; `derived`: it sums the synced trades (compared all the same: it checks the engine's fills). */
+  readonly positions: 'broker' | 'derived';
+  /** Whether `queryAccount` answers with the broker's cash. When false, cash is not compared. */
+  readonly account: boolean;
+}
+
+/** What an adapter that does not say can sync: everything, from the broker. */
+export const FULL_SYNC: SyncCapabilities = { orders: 'broker', trades: 'broker', positions: 'broker', account: true };
+
 export interface HeartbeatInfo {
   /** Broker clock, epoch ms, for skew checks. */
   readonly brokerTime: number;
@@ -107,6 +130,8 @@ export interface BrokerAdapter {
   readonly credentials?: Credentials;
   /** The environment the broker declared at logon (`sim`, `live`), when its protocol says. */
   readonly brokerEnvironment?: Environment | undefined;
+  /** What the sync and query calls can tell; absent means {@link FULL_SYNC}. */
+  readonly syncs?: SyncCapabilities;
   /** Connect and log on; resolve once reports will flow into `sink`. */
   connect(sink: ReportSink): Promise<void>;
   /** Log off and close; no report is delivered after this resolves. */

@@ -42,6 +42,7 @@ export function brokerFromConfig(config: FileConfig, options: { env?: NodeJS.Pro
       ...(b.heartbeatSeconds !== undefined ? { heartbeatSeconds: b.heartbeatSeconds } : {}),
       ...(b.resetOnLogon !== undefined ? { resetOnLogon: b.resetOnLogon } : {}),
       ...(b.account !== undefined ? { account: b.account } : {}),
+      ...(b.statusRequests !== undefined ? { statusRequests: b.statusRequests } : {}),
       ...(credentials !== undefined ? { credentials } : {}),
     });
     return { broker, environment };

@@ -135,6 +135,11 @@ export interface ReconRun {
   readonly raised: Diff[];
   readonly fixed: Diff[];
   readonly cleared: Diff[];
+  /**
+   * What this run could not compare because the adapter cannot ask its broker
+   * (`BrokerAdapter.syncs`), each with why; empty when everything was compared.
+   */
+  readonly notCompared: string[];
   /** Open diffs after the run, and how many of them are critical. */
   readonly open: number;
   readonly openCritical: number;
@@ -422,6 +427,7 @@ export class Reconciler {
       checked,
       inFlight,
       pending: this.pending.size,
+      notCompared: notComparedOf(this.target.broker),
       raised: raised.map(copyDiff),
       fixed: fixed.map(copyDiff),
       cleared,
@@ -442,7 +448,8 @@ export class Reconciler {
     const [open, trades, day, positions, cash] = await Promise.all([
       b.syncOpenOrders(), b.syncTodayTrades(), b.syncDayOrders !== undefined ? b.syncDayOrders() : Promise.resolve(undefined), b.queryPositions(), b.queryAccount(),
     ]);
-    return { open, trades, day, positions, cash, time: this.target.clock.now() };
+    // cash the adapter cannot query is not compared (an empty answer is not "no cash")
+    return { open, trades, day, positions, cash: b.syncs?.account === false ? [] : cash, time: this.target.clock.now() };
   }
 
   /** Yield to the event loop when the current slice has run long enough. */
@@ -1281,3 +1288,14 @@ function copyDiff(d: Diff): Diff {
 }
 
 export type { DiffAction };
+
+/** What a run cannot compare with this adapter, from what it declares it can sync. */
+function notComparedOf(broker: BrokerAdapter): string[] {
+  const s = broker.syncs;
+  if (s === undefined) return [];
+  const out: string[] = [];
+  if (!s.account) out.push(`cash: ${broker.name} cannot query the broker's account`);
+  if (s.orders === 'session') out.push(`order states the broker never reported: ${broker.name}'s orders come from its session record`);
+  if (s.positions === 'derived') out.push(`positions held outside this session: ${broker.name}'s positions are summed from its trades`);
+  return out;
+}

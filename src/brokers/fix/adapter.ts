@@ -14,16 +14,25 @@
  *   own recovery (ResendRequest after a reconnect or a restart) brings back every report missed,
  *   and `connect` resolves only once that resend is through. The sync calls answer from that
  *   record: it is what the broker sent, in full. `queryAccount` has no FIX answer and returns
- *   nothing.
+ *   nothing; `syncs` says so (orders and trades `session`, positions `derived`, no account).
+ * - **Status requests**, when the counterparty answers them (`statusRequests`): with `order`,
+ *   `syncOpenOrders` first sends an OrderStatusRequest (H) for every order the record holds open
+ *   and waits for the answers; with `mass` (FIX 4.4), one OrderMassStatusRequest (AF) for all
+ *   orders. An answer moves the record to the broker's status and cumulative quantity, so a
+ *   cancel that got no answer, or a report the broker never sent, is settled: a final status
+ *   (cancelled, rejected, expired) the engine has not seen goes to it as a report, with ExecID
+ *   `STATUS-<the answer's ExecID>`. A fill is never made up from a status: a CumQty above the
+ *   fills received stays in the order's `cumQty` for recovery and reconciliation to flag.
+ *   `syncs.orders` is then `broker`.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { BrokerError, NotSentError, type BrokerAdapter, type CancelOrderRequest, type HeartbeatInfo, type PlaceOrderRequest, type ReportSink } from '../adapter.js';
-import { ReportBuffer, type BrokerAccount, type BrokerOrder, type BrokerPosition, type BrokerReport, type BrokerTrade } from '../../domain/report.js';
+import { BrokerError, NotSentError, type SyncCapabilities, type BrokerAdapter, type CancelOrderRequest, type HeartbeatInfo, type PlaceOrderRequest, type ReportSink } from '../adapter.js';
+import { ReportBuffer, type ExecKind, type BrokerAccount, type BrokerOrder, type BrokerPosition, type BrokerReport, type BrokerTrade } from '../../domain/report.js';
 import type { Credentials } from '../../connectivity/credentials.js';
 import type { OrderStatusName } from '../../domain/order-status.js';
 import { utcTimestamp, type FixField, type FixView } from './codec.js';
-import { CXL_REJ_REASON, TAG, execReportInto } from './messages.js';
+import { CXL_REJ_REASON, ORD_REJ_REASON, TAG, execReportInto } from './messages.js';
 import { FixSession, type FixSessionOptions } from './session.js';
 
 /**
@@ -37,6 +46,20 @@ export interface FixBrokerOptions extends Omit<FixSessionOptions, 'username' | '
   credentials?: Credentials;
   /** Account (1) on every order, when the venue wants one. */
   account?: string;
+  /**
+   * Which status requests the counterparty answers: `none` (default; QuickFIX's examples),
+   * `order` (OrderStatusRequest, H) or `mass` (OrderMassStatusRequest, AF; FIX 4.4 only).
+   */
+  statusRequests?: 'none' | 'order' | 'mass';
+  /** How long the answers to one round of status requests may take, ms. Default 5000. */
+  statusTimeoutMs?: number;
+}
+
+/** A round of status requests under way: the answers still awaited, by ClOrdID (or by MassStatusReqID). */
+interface StatusRound {
+  readonly waiting: Set<string>;
+  readonly mass: string | undefined;
+  readonly done: () => void;
 }
 
 interface Kept {
@@ -52,6 +75,7 @@ export class FixBroker implements BrokerAdapter {
   readonly name: string;
   readonly credentials: Credentials | undefined;
   readonly brokerEnvironment = undefined;
+  readonly syncs: SyncCapabilities;
   readonly session: FixSession;
   private sink: ReportSink | undefined;
   private readonly out = new ReportBuffer();
@@ -60,13 +84,19 @@ export class FixBroker implements BrokerAdapter {
   /** MsgSeqNum of each order and cancel sent, for a session Reject that names only the sequence number. */
   private readonly sentBySeq = new Map<number, { clientOrderId: string; what: 'order' | 'cancel' }>();
   private cancels = 0;
+  private statusSeq = 0;
+  private statusRound: StatusRound | undefined;
+  private statusAsked: Promise<void> | undefined;
   private readonly recordFile: string;
   private recordFd: number | undefined;
 
   constructor(readonly options: FixBrokerOptions) {
     this.name = `fix:${options.targetCompId}`;
     this.credentials = options.credentials;
-    const { credentials: c, account: _account, ...session } = options;
+    if (options.statusRequests === 'mass' && options.beginString !== 'FIX.4.4') throw new Error(`FIX: statusRequests "mass" needs FIX.4.4 (OrderMassStatusRequest is not in ${options.beginString}); use "order"`);
+    const asks = (options.statusRequests ?? 'none') !== 'none';
+    this.syncs = { orders: asks ? 'broker' : 'session', trades: 'session', positions: 'derived', account: false };
+    const { credentials: c, account: _account, statusRequests: _s, statusTimeoutMs: _t, ...session } = options;
     const sessionOptions: FixSessionOptions = { ...session, ...(c !== undefined && options.beginString === 'FIX.4.4' ? { username: c.account, password: c.secret } : {}) };
     this.session = new FixSession(sessionOptions);
     this.session.onApp = (v, type) => this.onApp(v, type);
@@ -139,10 +169,12 @@ export class FixBroker implements BrokerAdapter {
   }
 
   async syncOpenOrders(): Promise<BrokerOrder[]> {
+    await this.askStatus();
     return [...this.orders.values()].filter((k) => OPEN.has(k.order.status)).map((k) => ({ ...k.order }));
   }
 
   async syncDayOrders(): Promise<BrokerOrder[]> {
+    if (this.options.statusRequests === 'mass') await this.askStatus();
     return [...this.orders.values()].map((k) => ({ ...k.order }));
   }
 
@@ -160,6 +192,103 @@ export class FixBroker implements BrokerAdapter {
     return [];
   }
 
+  /**
+   * One round of status requests (see `statusRequests`), resolved when every answer is in.
+   * Rounds asked while one is under way share it. Rejects with a `BrokerError` (timeout) when
+   * answers are missing after `statusTimeoutMs`, naming them: recovery then retries.
+   */
+  private askStatus(): Promise<void> {
+    const mode = this.options.statusRequests ?? 'none';
+    if (mode === 'none') return Promise.resolve();
+    if (this.statusAsked !== undefined) return this.statusAsked;
+    const open = [...this.orders.values()].filter((k) => OPEN.has(k.order.status));
+    if (mode === 'order' && open.length === 0) return Promise.resolve();
+    const ms = this.options.statusTimeoutMs ?? 5000;
+    const asked = new Promise<void>((resolve, reject) => {
+      const id = `ST-${++this.statusSeq}-${Date.now()}`;
+      const timer = setTimeout(() => {
+        const missing = [...round.waiting];
+        this.statusRound = undefined;
+        reject(new BrokerError('timeout', `FIX: no status answer in ${ms} ms for ${mode === 'mass' ? `OrderMassStatusRequest ${id}` : missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '')}`));
+      }, ms);
+      const round: StatusRound = {
+        waiting: new Set(mode === 'mass' ? [id] : open.map((k) => k.order.clientOrderId)),
+        mass: mode === 'mass' ? id : undefined,
+        done: () => {
+          clearTimeout(timer);
+          this.statusRound = undefined;
+          resolve();
+        },
+      };
+      this.statusRound = round;
+      try {
+        if (mode === 'mass') this.session.send('AF', [[584, id], [585, 7]]);
+        else for (const k of open) this.session.send('H', [[TAG.ClOrdID, k.order.clientOrderId], [790, id], ...(k.order.brokerOrderId !== '' ? [[TAG.OrderID, k.order.brokerOrderId] as FixField] : []), [TAG.Symbol, k.order.symbol], [TAG.Side, SIDE[k.order.side]]]);
+      } catch (err) {
+        clearTimeout(timer);
+        this.statusRound = undefined;
+        reject(new BrokerError('network', `FIX: status request not sent: ${(err as Error).message}`));
+      }
+    });
+    this.statusAsked = asked;
+    const clear = () => {
+      if (this.statusAsked === asked) this.statusAsked = undefined;
+    };
+    asked.then(clear, clear);
+    return asked;
+  }
+
+  /** An ExecutionReport that answers a status request (4.4 ExecType I, 4.2 ExecTransType 3). */
+  private onStatusAnswer(v: FixView): void {
+    const round = this.statusRound;
+    const mass = v.str(584);
+    const total = v.int(911);
+    if (!(mass !== undefined && total === 0)) this.applyStatus(v);
+    if (round === undefined) return;
+    if (round.mass !== undefined) {
+      if (mass === round.mass && (v.is(912, 'Y') || total === 0)) round.done();
+      return;
+    }
+    round.waiting.delete(clientIdOf(v.str(TAG.ClOrdID) ?? ''));
+    if (round.waiting.size === 0) round.done();
+  }
+
+  /** The broker's status of one order into the record; a final status the record lacks goes to the engine too. */
+  private applyStatus(v: FixView): void {
+    const id = clientIdOf(v.str(TAG.ClOrdID) ?? '');
+    const kept = this.orders.get(id);
+    if (kept === undefined) {
+      this.options.logger?.warn({ clOrdId: id, ordStatus: v.str(TAG.OrdStatus) }, 'FIX: a status answer for an order this session did not send');
+      return;
+    }
+    const o = kept.order;
+    const st = v.char(TAG.OrdStatus);
+    const orderId = v.str(TAG.OrderID);
+    if (orderId !== undefined && orderId !== 'NONE' && orderId !== '') o.brokerOrderId = orderId;
+    const cum = v.num(TAG.CumQty);
+    if (cum > o.cumQty) {
+      this.options.logger?.warn({ clOrdId: id, cumQty: cum, filledHere: o.cumQty }, 'FIX: the broker reports more filled than the fills received; left to recovery and reconciliation');
+      o.cumQty = cum;
+    }
+    const final: ExecKind | undefined = st === C_CANCELLED ? 'canceled' : st === C_REJECTED ? 'rejected' : st === C_EXPIRED ? 'expired' : undefined;
+    if (final === undefined) {
+      if (st === C_PENDING_CANCEL) o.status = 'PendingCancel';
+      else if (st === C_FILLED && o.cumQty >= o.qty) o.status = 'Filled';
+      else if ((st === C_NEW || st === C_PARTIAL) && o.status === 'PendingNew') o.status = 'Submitted';
+      return;
+    }
+    if (!OPEN.has(o.status)) return;
+    const r = this.out.reset(final, `STATUS-${v.str(TAG.ExecID) ?? v.int(TAG.MsgSeqNum)}`, o.brokerOrderId);
+    r.clientOrderId = id;
+    if (final === 'rejected') {
+      r.reason = ORD_REJ_REASON[v.int(TAG.OrdRejReason)] ?? 'BROKER_REJECT';
+      const text = v.str(TAG.Text);
+      if (text !== undefined) r.text = text;
+    }
+    this.apply(r, v);
+    this.sink?.onReport(r);
+  }
+
   private remember(seq: number, clientOrderId: string, what: 'order' | 'cancel'): void {
     this.sentBySeq.set(seq, { clientOrderId, what });
     // bounded: a session Reject refers to a recent message
@@ -174,6 +303,7 @@ export class FixBroker implements BrokerAdapter {
   }
 
   private onExecutionReport(v: FixView): void {
+    if (v.char(TAG.ExecType) === C_STATUS || v.char(TAG.ExecTransType) === C_STATUS_42) return this.onStatusAnswer(v);
     const r = this.out;
     const problem = execReportInto(v, r, clientIdOf);
     if (problem !== undefined) {
@@ -290,6 +420,17 @@ export class FixBroker implements BrokerAdapter {
     this.sink?.onReport(r);
   }
 }
+
+const ch = (s: string) => s.charCodeAt(0);
+const C_STATUS = ch('I');
+const C_STATUS_42 = ch('3');
+const C_NEW = ch('0');
+const C_PARTIAL = ch('1');
+const C_FILLED = ch('2');
+const C_CANCELLED = ch('4');
+const C_PENDING_CANCEL = ch('6');
+const C_REJECTED = ch('8');
+const C_EXPIRED = ch('C');
 
 const OPEN = new Set<OrderStatusName>(['PendingNew', 'Submitted', 'PartiallyFilled', 'PendingCancel']);
 
