@@ -6,6 +6,7 @@
  * QuickFIX's executor sends for a market order.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -196,7 +197,26 @@ describe.skipIf(!HAVE_QUICKFIX)('the engine on the FIX adapter, against tc-accep
     // every ack held 400 ms: a reconciliation run in between sees the orders in flight, not missing
     await a.command('delay 400');
     const ids = Array.from({ length: 20 }, (_, i) => `dl-${i}`);
-    engine.submitMany(ids.map((clientOrderId) => ({ clientOrderId, symbol: 'ACME', side: 'sell' as const, qty: 1, price: 12 })));
+    // the batch leaves in one write: the socket's own write calls, counted for one turn
+    const proto = net.Socket.prototype as unknown as { _write: (...a: unknown[]) => unknown; _writev: (...a: unknown[]) => unknown };
+    const { _write, _writev } = proto;
+    const calls: number[] = [];
+    proto._write = function (this: unknown, ...a: unknown[]) {
+      calls.push(1);
+      return _write.apply(this, a);
+    };
+    proto._writev = function (this: unknown, ...a: unknown[]) {
+      calls.push((a[0] as unknown[]).length);
+      return _writev.apply(this, a);
+    };
+    try {
+      engine.submitMany(ids.map((clientOrderId) => ({ clientOrderId, symbol: 'ACME', side: 'sell' as const, qty: 1, price: 12 })));
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      proto._write = _write;
+      proto._writev = _writev;
+    }
+    expect(calls).toEqual([20]);
     const during = await engine.reconcile();
     expect(during.raised).toEqual([]);
     await until(() => ids.every((id) => engine.getOrder(id)?.status === 'Submitted'), 10_000, 'the delayed acks');

@@ -109,12 +109,14 @@ export class FixSession {
   /** Messages above a gap, by MsgSeqNum, held until the resend fills it. */
   private readonly held = new Map<number, Buffer>();
   private resendPending = false;
+  /** Writes of this event-loop turn are being gathered (socket.cork until the turn ends). */
+  private corked = false;
   private down = false;
   private loggingOut = false;
   /** The MsgSeqNum of a Logon that showed a gap: connect waits until the resend passes it. */
   private catchUpTo: number | undefined;
   private readonly now: () => number;
-  readonly stats = { sent: 0, received: 0, resendRequestsSent: 0, resendRequestsAnswered: 0, duplicatesIgnored: 0, badChecksums: 0, gapFills: 0, heartbeatsSent: 0, testRequestsSent: 0 };
+  readonly stats = { sent: 0, received: 0, resendRequestsSent: 0, resendRequestsAnswered: 0, duplicatesIgnored: 0, badChecksums: 0, flushes: 0, gapFills: 0, heartbeatsSent: 0, testRequestsSent: 0 };
   /** An application message, its view valid during the call; `possDup` when the peer marked it a possible duplicate (a resend). */
   onApp: (view: FixView, msgType: string, possDup: boolean) => void = () => {};
   /** A session-level Reject (35=3) of one of our messages. */
@@ -200,6 +202,17 @@ export class FixSession {
     const msg = encodeFix(o.beginString, [[35, msgType], [49, o.senderCompId], [56, o.targetCompId], [34, seq], ...extraHeader, [52, utcTimestamp(this.now())], ...fields]);
     this.store.seqs.out = seq + 1;
     this.store.save();
+    // one write per event-loop turn: what this turn sends (a submitMany batch) leaves in one
+    // writev when the turn's synchronous work is done
+    if (!this.corked) {
+      this.corked = true;
+      this.stats.flushes++;
+      socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
     socket.write(msg);
     this.lastSent = this.now();
     this.stats.sent++;
@@ -261,6 +274,11 @@ export class FixSession {
     this.loggedOn = false;
     const s = this.socket;
     this.socket = undefined;
+    // what this turn sent (a Logout with its reason) goes before the socket does
+    if (this.corked && s !== undefined) {
+      this.corked = false;
+      s.uncork();
+    }
     s?.destroy();
   }
 
