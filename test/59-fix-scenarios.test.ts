@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FixBroker, type FixBrokerOptions } from '../src/brokers/fix/adapter.js';
 import { BrokerError } from '../src/brokers/adapter.js';
 import { createEngine, type Engine } from '../src/engine.js';
+import { ManualClock } from '../src/core/clock.js';
 import { compareWithBroker } from '../src/recon/compare.js';
 import type { ExecutionReport } from '../src/domain/report.js';
 import { HAVE_QUICKFIX, startAcceptor, type Acceptor } from './fix-helpers.js';
@@ -225,6 +226,70 @@ describe.skipIf(!HAVE_QUICKFIX)('the engine on the FIX adapter, against tc-accep
     expect(after.raised).toEqual([]);
     expect(after.open).toBe(0);
     await clean(engine, broker);
+  });
+});
+
+describe.skipIf(!HAVE_QUICKFIX)('the FIX session schedule: one session per trading day', () => {
+  it('at the trading day roll the session logs out, the next Logon starts at 1 with ResetSeqNumFlag, the record carries the open order and its position into the new day', async () => {
+    const a = await startAcceptor('tc-acceptor', ['FIX.4.4'], { senderCompId: 'VENUE', resetOnLogon: false });
+    const dir = mkdtempSync(path.join(tmpdir(), 'tc-fix-day-'));
+    // a minute before midnight UTC, the default roll of both the engine and the session
+    const clock = new ManualClock(Date.UTC(2026, 0, 5, 23, 59, 0));
+    const broker = new FixBroker({ port: a.port, beginString: 'FIX.4.4', senderCompId: 'TRADECORE', targetCompId: 'VENUE', storeDir: dir, clock });
+    const engine = createEngine({ instruments: INSTRUMENTS, broker, clock, logger: quiet(), environment: 'paper', connection: { heartbeatMs: 0, reconnectBaseMs: 20, reconnectCapMs: 50, maxClockSkewMs: 1e15 }, recon: { graceMs: 0 } });
+    // (the skew limit is off: the acceptor's clock is the real one, the engine's is January's)
+    try {
+      await engine.start();
+      expect(broker.session.day).toBe('2026-01-05');
+      engine.submit({ clientOrderId: 'day-1', symbol: 'ACME', side: 'buy', qty: 10, price: 10 });
+      engine.submit({ clientOrderId: 'day-2', symbol: 'ACME', side: 'buy', qty: 20, price: 10 });
+      await until(() => engine.getOrder('day-2')?.status === 'Submitted' && engine.getOrder('day-1')?.status === 'Submitted', 10_000, 'the acks');
+      await a.command('fill day-1 10 10');
+      await until(() => engine.getOrder('day-1')?.status === 'Filled', 10_000, 'the fill');
+      const seqBefore = broker.session.seqs.out;
+      expect(seqBefore).toBeGreaterThan(3);
+      const disconnects = engine.connectionStats().disconnects;
+      const logons = () => a.output().split('\n').filter((l) => l.startsWith('IN ') && l.includes('|35=A|'));
+      const logonsBefore = logons().length;
+      // the roll: the session logs out, the engine reconnects into the new day
+      clock.advance(61_000);
+      await until(() => {
+        clock.advance(20);
+        return engine.connectionStats().disconnects > disconnects && engine.connectionState === 'Ready';
+      }, 15_000, 'the new day\'s session');
+      expect(a.output()).toMatch(/^IN .*\|35=5\|.*\|58=end of trading day 2026-01-05\|/m);
+      expect(broker.session.day).toBe('2026-01-06');
+      const logon = logons()[logonsBefore]!;
+      expect(logon).toMatch(/\|34=1\|/);
+      expect(logon).toMatch(/\|141=Y\|/);
+      expect(broker.session.seqs.out).toBeLessThan(seqBefore);
+      expect(engine.tradingDayNow().day).toBe('2026-01-06');
+      // the new day's record: no trades yet, the open order carried, the position as its base
+      expect(await broker.syncTodayTrades()).toEqual([]);
+      expect((await broker.syncOpenOrders()).map((o) => o.clientOrderId)).toEqual(['day-2']);
+      expect((await broker.syncDayOrders()).map((o) => o.clientOrderId)).toEqual(['day-2']);
+      expect(await broker.queryPositions()).toEqual([{ symbol: 'ACME', qty: 10 }]);
+      // the carried order trades in the new session
+      await a.command('fill day-2 20 10');
+      await until(() => engine.getOrder('day-2')?.status === 'Filled', 10_000, 'the carried order\'s fill');
+      expect((await broker.syncTodayTrades()).map((t) => [t.clientOrderId, t.qty])).toEqual([['day-2', 20]]);
+      expect(await broker.queryPositions()).toEqual([{ symbol: 'ACME', qty: 30 }]);
+      expect(engine.positions().find((p) => p.symbol === 'ACME')!.qty).toBe(30);
+      // reconciliation compares the new day's lists with the new day (compareWithBroker is one day's check)
+      const run = await engine.reconcile();
+      expect(run.raised).toEqual([]);
+      expect(run.open).toBe(0);
+      // a restart on the same store reads the day back
+      await engine.stop();
+      const again = new FixBroker({ port: a.port, beginString: 'FIX.4.4', senderCompId: 'TRADECORE', targetCompId: 'VENUE', storeDir: dir, clock });
+      expect((await again.syncTodayTrades()).map((t) => t.clientOrderId)).toEqual(['day-2']);
+      expect(await again.queryPositions()).toEqual([{ symbol: 'ACME', qty: 30 }]);
+      again.session.dispose();
+    } finally {
+      await engine.stop();
+      await a.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -43,6 +43,9 @@ export function brokerFromConfig(config: FileConfig, options: { env?: NodeJS.Pro
       ...(b.resetOnLogon !== undefined ? { resetOnLogon: b.resetOnLogon } : {}),
       ...(b.account !== undefined ? { account: b.account } : {}),
       ...(b.statusRequests !== undefined ? { statusRequests: b.statusRequests } : {}),
+      // one FIX session per trading day, rolled with the engine's
+      ...(config.tradingDay !== undefined ? { tradingDay: { ...(config.tradingDay.rollAt !== undefined ? { rollAt: config.tradingDay.rollAt } : {}), ...(config.tradingDay.timeZone !== undefined ? { timeZone: config.tradingDay.timeZone } : {}) } } : {}),
+      ...(options.clock !== undefined ? { clock: options.clock } : {}),
       ...(credentials !== undefined ? { credentials } : {}),
     });
     return { broker, environment };

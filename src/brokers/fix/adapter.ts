@@ -25,7 +25,7 @@
  *   fills received stays in the order's `cumQty` for recovery and reconciliation to flag.
  *   `syncs.orders` is then `broker`.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { BrokerError, NotSentError, type SyncCapabilities, type BrokerAdapter, type CancelOrderRequest, type HeartbeatInfo, type PlaceOrderRequest, type ReportSink } from '../adapter.js';
 import { ReportBuffer, type ExecKind, type BrokerAccount, type BrokerOrder, type BrokerPosition, type BrokerReport, type BrokerTrade } from '../../domain/report.js';
@@ -34,6 +34,8 @@ import type { OrderStatusName } from '../../domain/order-status.js';
 import { utcTimestamp, type FixField, type FixView } from './codec.js';
 import { CXL_REJ_REASON, ORD_REJ_REASON, TAG, execReportInto } from './messages.js';
 import { FixSession, type FixSessionOptions } from './session.js';
+import { systemClock, type Clock, type TimerHandle } from '../../core/clock.js';
+import { TradingDay, type TradingDaySpec } from '../../domain/trading-day.js';
 
 /**
  * The session's options (host, port, BeginString, CompIDs, HeartBtInt, reset, logon timeout,
@@ -53,6 +55,20 @@ export interface FixBrokerOptions extends Omit<FixSessionOptions, 'username' | '
   statusRequests?: 'none' | 'order' | 'mass';
   /** How long the answers to one round of status requests may take, ms. Default 5000. */
   statusTimeoutMs?: number;
+  /**
+   * The session schedule: the engine's trading day (`rollAt`, `timeZone`; default midnight UTC).
+   * One FIX session per trading day: at the roll the adapter logs out, the sequence numbers start
+   * again at 1 (the day's first Logon carries ResetSeqNumFlag), the session's record begins the
+   * new day with the orders still open, and the engine reconnects as after any disconnect.
+   * Set the acceptor's StartTime/EndTime to the same time. `false`: one session for ever.
+   */
+  tradingDay?: Pick<TradingDaySpec, 'rollAt' | 'timeZone'> | false;
+  /**
+   * The clock of the session schedule (the trading day and its roll), the engine's. Default the
+   * system clock. What goes on the wire (SendingTime, TransactTime) is always the system's time:
+   * acceptors refuse a SendingTime far from theirs.
+   */
+  clock?: Clock;
 }
 
 /** A round of status requests under way: the answers still awaited, by ClOrdID (or by MassStatusReqID). */
@@ -89,6 +105,14 @@ export class FixBroker implements BrokerAdapter {
   private statusAsked: Promise<void> | undefined;
   private readonly recordFile: string;
   private recordFd: number | undefined;
+  private readonly clock: Clock;
+  /** The session schedule; undefined: one session for ever. */
+  private readonly day: TradingDay | undefined;
+  /** The trading day the record holds ('' in a record written before days were kept). */
+  private recordDay = '';
+  /** Positions carried from earlier days (the record keeps the current day's trades only). */
+  private readonly carried = new Map<string, number>();
+  private rollTimer: TimerHandle | undefined;
 
   constructor(readonly options: FixBrokerOptions) {
     this.name = `fix:${options.targetCompId}`;
@@ -96,12 +120,19 @@ export class FixBroker implements BrokerAdapter {
     if (options.statusRequests === 'mass' && options.beginString !== 'FIX.4.4') throw new Error(`FIX: statusRequests "mass" needs FIX.4.4 (OrderMassStatusRequest is not in ${options.beginString}); use "order"`);
     const asks = (options.statusRequests ?? 'none') !== 'none';
     this.syncs = { orders: asks ? 'broker' : 'session', trades: 'session', positions: 'derived', account: false };
-    const { credentials: c, account: _account, statusRequests: _s, statusTimeoutMs: _t, ...session } = options;
-    const sessionOptions: FixSessionOptions = { ...session, ...(c !== undefined && options.beginString === 'FIX.4.4' ? { username: c.account, password: c.secret } : {}) };
+    this.clock = options.clock ?? systemClock;
+    this.day = options.tradingDay === false ? undefined : new TradingDay(options.tradingDay ?? {});
+    const { credentials: c, account: _account, statusRequests: _s, statusTimeoutMs: _t, tradingDay: _d, clock: _c, ...session } = options;
+    const day = this.day;
+    const sessionOptions: FixSessionOptions = {
+      ...session, ...(day !== undefined ? { day: () => day.dayOf(this.clock.now()) } : {}),
+      ...(c !== undefined && options.beginString === 'FIX.4.4' ? { username: c.account, password: c.secret } : {}),
+    };
     this.session = new FixSession(sessionOptions);
     this.session.onApp = (v, type) => this.onApp(v, type);
     this.session.onReject = (v) => this.onSessionReject(v);
     this.session.onDown = (d) => {
+      this.disarmRoll();
       if (d.fatal) this.sink?.onError?.(new BrokerError('protocol', d.reason));
       else this.sink?.onDisconnect(d.reason);
     };
@@ -112,15 +143,19 @@ export class FixBroker implements BrokerAdapter {
 
   async connect(sink: ReportSink): Promise<void> {
     this.sink = sink;
+    // the record begins a new trading day before the day's session logs on
+    if (this.day !== undefined) this.rollRecord(this.day.dayOf(this.now()));
     try {
       await this.session.connect();
     } catch (err) {
       const e = err as Error & { fatal?: boolean };
       throw new BrokerError(e.fatal === true ? (/password|logon|refused/i.test(e.message) ? 'auth' : 'protocol') : 'network', e.message, { cause: err });
     }
+    this.armRoll();
   }
 
   async disconnect(): Promise<void> {
+    this.disarmRoll();
     await this.session.logout('tradecore disconnect');
     this.sink = undefined;
     if (this.recordFd !== undefined) closeSync(this.recordFd);
@@ -183,7 +218,7 @@ export class FixBroker implements BrokerAdapter {
   }
 
   async queryPositions(): Promise<BrokerPosition[]> {
-    const pos = new Map<string, number>();
+    const pos = new Map<string, number>(this.carried);
     for (const t of this.trades) pos.set(t.symbol, (pos.get(t.symbol) ?? 0) + (t.side === 'buy' ? t.qty : -t.qty));
     return [...pos].map(([symbol, qty]) => ({ symbol, qty }));
   }
@@ -289,6 +324,66 @@ export class FixBroker implements BrokerAdapter {
     this.sink?.onReport(r);
   }
 
+  private now(): number {
+    return this.clock.now();
+  }
+
+  /** A timer for the next trading-day roll, while logged on. */
+  private armRoll(): void {
+    this.disarmRoll();
+    const day = this.day;
+    if (day === undefined) return;
+    const now = this.now();
+    const at = day.nextRoll(now);
+    this.rollTimer = this.clock.setTimer(() => void this.endOfDay(), Math.max(0, at - now));
+  }
+
+  private disarmRoll(): void {
+    if (this.rollTimer !== undefined) this.clock.clearTimer(this.rollTimer);
+    this.rollTimer = undefined;
+  }
+
+  /** The roll: this day's session logs out; the engine reconnects into the next day's. */
+  private async endOfDay(): Promise<void> {
+    this.rollTimer = undefined;
+    const ended = this.session.day;
+    await this.session.logout(`end of trading day ${ended}`);
+    this.options.logger?.info({ day: ended }, 'FIX session: logged out at the trading day roll; the next Logon starts the new day at MsgSeqNum 1');
+    this.sink?.onDisconnect(`FIX session ${ended} ended at the trading day roll`);
+  }
+
+  /**
+   * Begin trading day `day` in the record when it holds an earlier one: the orders still open
+   * are carried (with their state), finished orders and the day's trades are let go, and the
+   * positions they made are carried as a base. Written to a new file that replaces the old.
+   */
+  private rollRecord(day: string): void {
+    if (this.recordDay === day) return;
+    if (this.recordDay === '' && existsSync(this.recordFile)) {
+      // a record written before days were kept: taken as today's
+      this.recordDay = day;
+      this.writeRecord(`${JSON.stringify({ k: 'day', day })}\n`);
+      return;
+    }
+    const first = this.recordDay === '';
+    const from = this.recordDay;
+    this.recordDay = day;
+    if (!first) {
+      for (const t of this.trades) this.carried.set(t.symbol, (this.carried.get(t.symbol) ?? 0) + (t.side === 'buy' ? t.qty : -t.qty));
+      this.trades.length = 0;
+      for (const [id, k] of this.orders) if (!OPEN.has(k.order.status)) this.orders.delete(id);
+      this.sentBySeq.clear();
+    }
+    if (this.recordFd !== undefined) closeSync(this.recordFd);
+    this.recordFd = undefined;
+    const lines = [JSON.stringify({ k: 'day', day }), ...[...this.carried].map(([symbol, qty]) => JSON.stringify({ k: 'pos', symbol, qty }))];
+    for (const k of this.orders.values()) lines.push(JSON.stringify({ k: 'o', o: k.order }));
+    const tmp = `${this.recordFile}.tmp`;
+    writeFileSync(tmp, `${lines.join('\n')}\n`);
+    renameSync(tmp, this.recordFile);
+    if (!first) this.options.logger?.info({ from, to: day, carriedOrders: this.orders.size }, 'FIX: the session record begins a new trading day');
+  }
+
   private remember(seq: number, clientOrderId: string, what: 'order' | 'cancel'): void {
     this.sentBySeq.set(seq, { clientOrderId, what });
     // bounded: a session Reject refers to a recent message
@@ -356,7 +451,7 @@ export class FixBroker implements BrokerAdapter {
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!;
       if (line === '') continue;
-      let rec: { k: 'o'; o: BrokerOrder } | { k: 'r'; r: BrokerReport };
+      let rec: { k: 'o'; o: BrokerOrder } | { k: 'r'; r: BrokerReport } | { k: 'day'; day: string } | { k: 'pos'; symbol: string; qty: number };
       try {
         rec = JSON.parse(line) as typeof rec;
       } catch {
@@ -364,7 +459,9 @@ export class FixBroker implements BrokerAdapter {
         if (i >= lines.length - 2) break;
         throw new Error(`FIX order record ${this.recordFile}: line ${i + 1} is not JSON`);
       }
-      if (rec.k === 'o') this.orders.set(rec.o.clientOrderId, { order: { ...rec.o, price: rec.o.price ?? Number.NaN }, execIds: new Set() });
+      if (rec.k === 'day') this.recordDay = rec.day;
+      else if (rec.k === 'pos') this.carried.set(rec.symbol, rec.qty);
+      else if (rec.k === 'o') this.orders.set(rec.o.clientOrderId, { order: { ...rec.o, price: rec.o.price ?? Number.NaN }, execIds: new Set() });
       else {
         const kept = this.orders.get(rec.r.clientOrderId ?? '');
         if (kept === undefined || kept.execIds.has(rec.r.execId)) continue;

@@ -42,6 +42,12 @@ export interface FixSessionOptions {
   password?: Secret;
   /** How long Logon may take, ms. Default 10000. */
   logonTimeoutMs?: number;
+  /**
+   * The session's day now (the trading day's name): the sequence numbers belong to one day, and
+   * the first Logon of a new day starts both at 1 with ResetSeqNumFlag (141=Y), as an acceptor
+   * with a daily StartTime/EndTime resets. Without it the numbers run on for ever.
+   */
+  day?: () => string;
   logger?: Logger;
   /** Epoch ms for SendingTime. Default Date.now. */
   now?: () => number;
@@ -63,20 +69,23 @@ interface Seqs {
   in: number;
 }
 
-/** Sequence numbers in a small file, rewritten in place (a fixed-width record: one write per change). */
+/** Sequence numbers (and the day they belong to) in a small file, rewritten in place (a fixed-width record: one write per change). */
 class SeqStore {
   private fd: number | undefined;
   readonly seqs: Seqs = { out: 1, in: 1 };
+  /** The session day the numbers belong to ('' before the first dated Logon, or in a file written before days were kept). */
+  day = '';
 
   constructor(file: string | undefined) {
     if (file === undefined) return;
     mkdirSync(path.dirname(file), { recursive: true });
     if (existsSync(file)) {
       const text = readFileSync(file, 'utf8').trim();
-      const m = /^(\d+)\s+(\d+)$/.exec(text);
+      const m = /^(\d+)\s+(\d+)(?:\s+(\d{4}-\d{2}-\d{2}))?$/.exec(text);
       if (m === null) throw new Error(`FIX sequence store ${file}: cannot read "${text.slice(0, 40)}"; move it away to start at 1`);
       this.seqs.out = Number(m[1]);
       this.seqs.in = Number(m[2]);
+      this.day = m[3] ?? '';
     }
     this.fd = openSync(file, existsSync(file) ? 'r+' : 'w+');
     this.save();
@@ -84,7 +93,7 @@ class SeqStore {
 
   save(): void {
     if (this.fd === undefined) return;
-    writeSync(this.fd, `${String(this.seqs.out).padStart(12)} ${String(this.seqs.in).padStart(12)}\n`, 0);
+    writeSync(this.fd, `${String(this.seqs.out).padStart(12)} ${String(this.seqs.in).padStart(12)} ${this.day.padStart(10)}\n`, 0);
   }
 
   close(): void {
@@ -101,6 +110,7 @@ export class FixSession {
   private loggedOn = false;
   private logonWaiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  /** performance.now() of the last message out and in: the heartbeat watch runs on real time, whatever clock stamps SendingTime. */
   private lastSent = 0;
   private lastReceived = 0;
   private testRequestOut: string | undefined;
@@ -132,6 +142,11 @@ export class FixSession {
 
   get seqs(): Readonly<Seqs> {
     return this.store.seqs;
+  }
+
+  /** The session day the sequence numbers belong to ('' when the session keeps no days). */
+  get day(): string {
+    return this.store.day;
   }
 
   get isLoggedOn(): boolean {
@@ -167,13 +182,18 @@ export class FixSession {
         },
       };
       socket.on('connect', () => {
-        if (o.resetOnLogon === true) {
+        // a new session day: both sides start again at 1
+        const today = o.day?.();
+        const newDay = today !== undefined && this.store.day !== today;
+        const reset = o.resetOnLogon === true || (newDay && this.store.day !== '');
+        if (newDay) this.store.day = today;
+        if (reset) {
           this.store.seqs.out = 1;
           this.store.seqs.in = 1;
-          this.store.save();
         }
+        if (reset || newDay) this.store.save();
         const fields: FixField[] = [[98, 0], [108, o.heartbeatSeconds ?? 30]];
-        if (o.resetOnLogon === true) fields.push([141, 'Y']);
+        if (reset) fields.push([141, 'Y']);
         if (o.username !== undefined) fields.push([553, o.username]);
         if (o.password !== undefined) fields.push([554, o.password.reveal()]);
         this.send('A', fields);
@@ -214,7 +234,7 @@ export class FixSession {
       });
     }
     socket.write(msg);
-    this.lastSent = this.now();
+    this.lastSent = performance.now();
     this.stats.sent++;
     o.logger?.debug({ fix: fixText(msg) }, 'FIX out');
     return seq;
@@ -326,7 +346,7 @@ export class FixSession {
       }
       return this.fatal('garbled message (not tag=value)');
     }
-    this.lastReceived = this.now();
+    this.lastReceived = performance.now();
     this.stats.received++;
     const o = this.options;
     if (!v.is(8, o.beginString)) return this.fatal(`BeginString ${v.str(8)} is not ${o.beginString}`);
@@ -478,16 +498,16 @@ export class FixSession {
     // the GapFill goes out with the first missing number, marked a possible duplicate
     const msg = encodeFix(o.beginString, [[35, '4'], [49, o.senderCompId], [56, o.targetCompId], [34, from], [43, 'Y'], [52, utcTimestamp(this.now())], [122, utcTimestamp(this.now())], [123, 'Y'], [36, next]]);
     this.socket?.write(msg);
-    this.lastSent = this.now();
+    this.lastSent = performance.now();
     o.logger?.warn({ from, to: next - 1 }, 'FIX session: resend asked; gap-filled (orders are never sent again)');
   }
 
   private startHeartbeats(ms: number): void {
     if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
-    this.lastReceived = this.now();
+    this.lastReceived = performance.now();
     this.heartbeatTimer = setInterval(() => {
       if (!this.loggedOn || this.down) return;
-      const now = this.now();
+      const now = performance.now();
       if (now - this.lastSent >= ms) {
         this.send('0');
         this.stats.heartbeatsSent++;
@@ -495,7 +515,7 @@ export class FixSession {
       const quiet = now - this.lastReceived;
       if (quiet >= ms * 2.2) return this.fail(`nothing from ${this.options.targetCompId} for ${Math.round(quiet)} ms (HeartBtInt ${ms / 1000} s)`, false);
       if (quiet >= ms * 1.2 && this.testRequestOut === undefined) {
-        this.testRequestOut = `HB-${now}`;
+        this.testRequestOut = `HB-${Math.round(now)}`;
         this.send('1', [[112, this.testRequestOut]]);
         this.stats.testRequestsSent++;
       } else if (quiet < ms) this.testRequestOut = undefined;
