@@ -65,6 +65,20 @@ describe('FIX codec', () => {
     expect(v.parse(fix('35=8|x=1|'), 0, 9)).toBe(false);
   });
 
+  it('reads string values of every length (0 to 40 bytes, any byte but SOH) exactly as latin1 decoding does', () => {
+    const rng = new Prng(5);
+    const v = new FixView();
+    for (let len = 0; len <= 40; len++) {
+      for (let k = 0; k < 50; k++) {
+        const bytes = Array.from({ length: len }, () => rng.int(2, 255));
+        const value = Buffer.from(bytes);
+        const m = Buffer.concat([Buffer.from('58='), value, Buffer.from([1])]);
+        expect(v.parse(m, 0, m.length)).toBe(true);
+        expect(v.str(58), `length ${len}`).toBe(value.toString('latin1'));
+      }
+    }
+  });
+
   it('parses decimals to the same double as Number() does (20,000 seeded values)', () => {
     const rng = new Prng(11);
     const v = new FixView();

@@ -15,16 +15,19 @@ export const TAG = {
 } as const;
 
 const C = (s: string) => s.charCodeAt(0);
-const EXEC_TYPE: Record<number, ExecKind | 'skip'> = {
-  [C('0')]: 'new', [C('1')]: 'trade', [C('2')]: 'trade', [C('F')]: 'trade', [C('4')]: 'canceled', [C('6')]: 'pending_cancel',
-  [C('8')]: 'rejected', [C('C')]: 'expired', [C('3')]: 'expired',
+/** A one-character enum's byte → kind, as a dense array (an object keyed by char codes is a dictionary lookup). */
+const byChar = (entries: Record<string, ExecKind | 'skip'>): Array<ExecKind | 'skip' | undefined> => {
+  const out = new Array<ExecKind | 'skip' | undefined>(128).fill(undefined);
+  for (const [ch, kind] of Object.entries(entries)) out[C(ch)] = kind;
+  return out;
+};
+const EXEC_TYPE = byChar({
+  0: 'new', 1: 'trade', 2: 'trade', F: 'trade', 4: 'canceled', 6: 'pending_cancel', 8: 'rejected', C: 'expired', 3: 'expired',
   // pending new, restated, order status, replaced, pending replace, calculated: no state change the engine applies from a report
-  [C('A')]: 'skip', [C('D')]: 'skip', [C('I')]: 'skip', [C('5')]: 'skip', [C('E')]: 'skip', [C('B')]: 'skip',
-};
+  A: 'skip', D: 'skip', I: 'skip', 5: 'skip', E: 'skip', B: 'skip',
+});
 /** OrdStatus for a 4.0/4.1 report without ExecType. */
-const ORD_STATUS: Record<number, ExecKind | 'skip'> = {
-  [C('0')]: 'new', [C('1')]: 'trade', [C('2')]: 'trade', [C('4')]: 'canceled', [C('6')]: 'pending_cancel', [C('8')]: 'rejected', [C('C')]: 'expired',
-};
+const ORD_STATUS = byChar({ 0: 'new', 1: 'trade', 2: 'trade', 4: 'canceled', 6: 'pending_cancel', 8: 'rejected', C: 'expired' });
 
 /** OrdRejReason (103) onto the engine's codes; anything else is BROKER_REJECT with the broker's text beside it. */
 export const ORD_REJ_REASON: Record<number, RejectReason> = {
@@ -47,7 +50,8 @@ export function execReportInto(v: FixView, into: ReportBuffer, clientIdOf: (clOr
   if (transType === C('1') || transType === C('2')) return 'bust-or-correct';
   if (transType === C('3')) return 'skip';
   const et = v.char(TAG.ExecType);
-  let kind = et >= 0 ? EXEC_TYPE[et] : ORD_STATUS[v.char(TAG.OrdStatus)];
+  const os = et >= 0 ? -1 : v.char(TAG.OrdStatus);
+  let kind = et >= 0 ? EXEC_TYPE[et] : os >= 0 ? ORD_STATUS[os] : undefined;
   if (kind === undefined) return 'no kind';
   if (kind === 'skip') return 'skip';
   const execId = v.str(TAG.ExecID);
