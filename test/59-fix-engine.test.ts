@@ -110,6 +110,31 @@ describe.skipIf(!HAVE_QUICKFIX)('the engine on the FIX adapter, against QuickFIX
     expect((await compareWithBroker(second.engine, second.broker)).problems).toEqual([]);
   });
 
+  it('executor restarts mid-session on its store: the engine reconnects, both sides continue their sequence numbers, and orders after the restart (OrderIDs from 1 again) fill and count once', async () => {
+    const ex = await startAcceptor('executor', ['FIX.4.4'], { resetOnLogon: false });
+    cleanups.push(() => ex.stop());
+    const { engine, broker } = await engineOn(ex, 'FIX.4.4', 'EXECUTOR', store());
+    for (let i = 0; i < 2; i++) engine.submit({ clientOrderId: `xr-${i}`, symbol: 'ACME', side: 'buy', qty: 10, price: 10 });
+    await until(() => engine.stats().fills === 2, 10_000, 'two fills');
+    const before = { ...broker.session.seqs };
+    await ex.kill();
+    await until(() => engine.connectionState !== 'Ready', 10_000, 'the engine sees executor go');
+    const again = await startAcceptor('executor', ['FIX.4.4'], { resetOnLogon: false, dir: ex.dir, port: ex.port });
+    cleanups.push(() => again.stop());
+    await until(() => engine.connectionState === 'Ready', 15_000, 'the reconnect');
+    // no reset on either side: the numbers went on from where they were
+    expect(broker.session.seqs.out).toBeGreaterThan(before.out);
+    expect(broker.session.seqs.in).toBeGreaterThan(before.in);
+    expect(again.output()).not.toMatch(/MsgSeqNum too low/);
+    for (let i = 2; i < 4; i++) engine.submit({ clientOrderId: `xr-${i}`, symbol: 'ACME', side: 'sell', qty: 5, price: 10 });
+    await until(() => engine.stats().fills === 4, 10_000, 'the fills after the restart');
+    expect(engine.positions()[0]!.qty).toBe(20 - 10);
+    expect(new Set(engine.orders().map((o) => o.brokerOrderId)).size).toBe(4);
+    expect((await compareWithBroker(engine, broker)).problems).toEqual([]);
+    const run = await engine.reconcile();
+    expect(run.raised).toEqual([]);
+  });
+
   for (const [program, beginString] of [['executor', 'FIX.4.4'], ['executor', 'FIX.4.2'], ['ordermatch', 'FIX.4.2']] as const) {
     it(`check-connection --config and demo --config work against ${program} ${beginString}, through the CLI`, async () => {
       const acceptor = await startAcceptor(program, [beginString]);

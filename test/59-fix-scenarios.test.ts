@@ -50,7 +50,7 @@ describe.skipIf(!HAVE_QUICKFIX)('the engine on the FIX adapter, against tc-accep
   };
   const clean = async (engine: Engine, broker: FixBroker) => expect((await compareWithBroker(engine, broker)).problems).toEqual([]);
 
-  it('4.4: an ack, then partial fills to the full quantity; a cancel of the filled order is rejected too late, a cancel refused with its text, a rejected order with its code', async () => {
+  it('4.4: an ack, then partial fills to the full quantity; a cancel of the filled order is rejected too late, a cancel refused with its text, a rejected order with its code; market, IOC and GTC on the wire', async () => {
     const a = await acceptor(['FIX.4.4']);
     const { engine, broker, reports } = await engineOn(a, 'FIX.4.4', store());
     engine.submit({ clientOrderId: 'p-1', symbol: 'ACME', side: 'buy', qty: 100, price: 10 });
@@ -89,12 +89,26 @@ describe.skipIf(!HAVE_QUICKFIX)('the engine on the FIX adapter, against tc-accep
     engine.submit({ clientOrderId: 'p-4', symbol: 'REJX', side: 'buy', qty: 5, price: 9 });
     await until(() => engine.getOrder('p-4')?.status === 'Rejected', 10_000, 'the reject');
     expect(engine.getOrder('p-4')).toMatchObject({ rejectReason: 'MAX_ORDER_QTY', rejectText: 'symbol refused by tc-acceptor' });
+    // a market order (40=1, no price) fills at the acceptor's 100; an IOC (59=3) that finds
+    // nothing is cancelled at once; a GTC (59=1) rests
+    engine.updateReference('ACME', 100);
+    engine.submit({ clientOrderId: 'p-5', symbol: 'ACME', side: 'sell', qty: 7, type: 'market' });
+    engine.submit({ clientOrderId: 'p-6', symbol: 'ACME', side: 'buy', qty: 3, price: 99, tif: 'ioc' });
+    engine.submit({ clientOrderId: 'p-7', symbol: 'ACME', side: 'buy', qty: 4, price: 98, tif: 'gtc' });
+    await until(() => engine.getOrder('p-5')?.status === 'Filled' && engine.getOrder('p-6')?.status === 'Cancelled' && engine.getOrder('p-7')?.status === 'Submitted', 10_000, 'market, IOC and GTC');
+    expect(engine.getOrder('p-5')!.avgPx).toBe(100);
+    const sent = (id: string) => a.output().split('\n').find((l) => l.startsWith('IN ') && l.includes('|35=D|') && l.includes(`|11=${id}|`))!;
+    expect(sent('p-5')).toMatch(/\|40=1\|/);
+    expect(sent('p-5')).not.toMatch(/\|44=/);
+    expect(sent('p-6')).toMatch(/\|59=3\|/);
+    expect(sent('p-7')).toMatch(/\|59=1\|/);
+    expect(sent('p-1')).toMatch(/\|40=2\|.*\|59=0\|/);
     await clean(engine, broker);
     // the acceptor's log: every message from us once, in sequence
     const ours = a.output().split('\n').filter((l) => l.startsWith('IN ') && l.includes('|49=TRADECORE|'));
     const seqs = ours.map((l) => Number(/\|34=(\d+)\|/.exec(l)![1]));
     expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
-    expect(ours.filter((l) => l.includes('|35=D|'))).toHaveLength(4);
+    expect(ours.filter((l) => l.includes('|35=D|'))).toHaveLength(7);
   });
 
   for (const beginString of ['FIX.4.4', 'FIX.4.2'] as const) {

@@ -81,6 +81,8 @@ interface StatusRound {
 interface Kept {
   order: BrokerOrder;
   execIds: Set<string>;
+  /** The venue's OrderID (37) as on the wire; `order.brokerOrderId` is the id the engine gets (see `brokerIdOf`). */
+  wire: string;
 }
 
 const SIDE = { buy: '1', sell: '2' } as const;
@@ -113,6 +115,8 @@ export class FixBroker implements BrokerAdapter {
   /** Positions carried from earlier days (the record keeps the current day's trades only). */
   private readonly carried = new Map<string, number>();
   private rollTimer: TimerHandle | undefined;
+  /** The venue's OrderIDs of the day, each with the order that has it last. */
+  private readonly venueOwner = new Map<string, string>();
 
   constructor(readonly options: FixBrokerOptions) {
     this.name = `fix:${options.targetCompId}`;
@@ -194,7 +198,7 @@ export class FixBroker implements BrokerAdapter {
     let seq: number;
     try {
       seq = this.session.send('F', [
-      [TAG.OrigClOrdID, o.clientOrderId], [TAG.ClOrdID, `${o.clientOrderId}${CANCEL_SUFFIX}${++this.cancels}`], [TAG.OrderID, req.brokerOrderId || o.brokerOrderId || 'NONE'],
+      [TAG.OrigClOrdID, o.clientOrderId], [TAG.ClOrdID, `${o.clientOrderId}${CANCEL_SUFFIX}${++this.cancels}`], [TAG.OrderID, kept.wire || 'NONE'],
       [TAG.Symbol, o.symbol], [TAG.Side, SIDE[o.side]], [TAG.TransactTime, utcTimestamp(Date.now())], [TAG.OrderQty, o.qty],
       ]);
     } catch (err) {
@@ -258,7 +262,7 @@ export class FixBroker implements BrokerAdapter {
       this.statusRound = round;
       try {
         if (mode === 'mass') this.session.send('AF', [[584, id], [585, 7]]);
-        else for (const k of open) this.session.send('H', [[TAG.ClOrdID, k.order.clientOrderId], [790, id], ...(k.order.brokerOrderId !== '' ? [[TAG.OrderID, k.order.brokerOrderId] as FixField] : []), [TAG.Symbol, k.order.symbol], [TAG.Side, SIDE[k.order.side]]]);
+        else for (const k of open) this.session.send('H', [[TAG.ClOrdID, k.order.clientOrderId], [790, id], ...(k.wire !== '' ? [[TAG.OrderID, k.wire] as FixField] : []), [TAG.Symbol, k.order.symbol], [TAG.Side, SIDE[k.order.side]]]);
       } catch (err) {
         clearTimeout(timer);
         this.statusRound = undefined;
@@ -299,7 +303,7 @@ export class FixBroker implements BrokerAdapter {
     const o = kept.order;
     const st = v.char(TAG.OrdStatus);
     const orderId = v.str(TAG.OrderID);
-    if (orderId !== undefined && orderId !== 'NONE' && orderId !== '') o.brokerOrderId = orderId;
+    if (orderId !== undefined && orderId !== 'NONE' && orderId !== '') o.brokerOrderId = this.brokerIdOf(kept, orderId);
     const cum = v.num(TAG.CumQty);
     if (cum > o.cumQty) {
       this.options.logger?.warn({ clOrdId: id, cumQty: cum, filledHere: o.cumQty }, 'FIX: the broker reports more filled than the fills received; left to recovery and reconciliation');
@@ -373,11 +377,14 @@ export class FixBroker implements BrokerAdapter {
       this.trades.length = 0;
       for (const [id, k] of this.orders) if (!OPEN.has(k.order.status)) this.orders.delete(id);
       this.sentBySeq.clear();
+      // the new day's OrderIDs: the carried orders' only
+      this.venueOwner.clear();
+      for (const k of this.orders.values()) if (k.wire !== '') this.venueOwner.set(k.wire, k.order.clientOrderId);
     }
     if (this.recordFd !== undefined) closeSync(this.recordFd);
     this.recordFd = undefined;
     const lines = [JSON.stringify({ k: 'day', day }), ...[...this.carried].map(([symbol, qty]) => JSON.stringify({ k: 'pos', symbol, qty }))];
-    for (const k of this.orders.values()) lines.push(JSON.stringify({ k: 'o', o: k.order }));
+    for (const k of this.orders.values()) lines.push(JSON.stringify({ k: 'o', o: k.order, w: k.wire }));
     const tmp = `${this.recordFile}.tmp`;
     writeFileSync(tmp, `${lines.join('\n')}\n`);
     renameSync(tmp, this.recordFile);
@@ -409,16 +416,37 @@ export class FixBroker implements BrokerAdapter {
     this.sink?.onReport(r);
   }
 
-  /** Keep what the report says in the session's record (once per ExecID). */
-  private apply(r: BrokerReport, v?: FixView): void {
+  /**
+   * The broker order id the engine gets for the venue's OrderID `wire` of order `kept`: `wire`
+   * itself, unless another order of the day already had it. QuickFIX's `executor` and
+   * `ordermatch` number OrderIDs from 1 in every process, so after a restart of theirs a new order
+   * can carry an old order's OrderID; the engine matches reports by broker id first and would
+   * apply one order's fill to the other. Such an id is made unique as `<OrderID>~<ClOrdID>`
+   * (ClOrdIDs are unique in the day); the wire keeps the venue's own.
+   */
+  private brokerIdOf(kept: Kept, wire: string): string {
+    if (kept.wire === wire && kept.order.brokerOrderId !== '') return kept.order.brokerOrderId;
+    const id = kept.order.clientOrderId;
+    const owner = this.venueOwner.get(wire);
+    kept.wire = wire;
+    this.venueOwner.set(wire, id);
+    if (owner === undefined || owner === id) return (kept.order.brokerOrderId = wire);
+    this.options.logger?.warn({ orderId: wire, clOrdId: id, earlier: owner }, 'FIX: the venue gave an OrderID another order of the day had; the engine gets it qualified with the ClOrdID');
+    return (kept.order.brokerOrderId = `${wire}~${id}`);
+  }
+
+  /** Keep what the report says in the session's record (once per ExecID); its broker order id becomes the engine's (`brokerIdOf`). */
+  private apply(r: ReportBuffer, v?: FixView): void {
     const id = r.clientOrderId;
     if (id === undefined) return;
     let kept = this.orders.get(id);
     if (kept === undefined) {
       // an order this session did not send (another session's, or sent before the record began)
       const side = v?.char(TAG.Side) === 0x32 ? 'sell' : 'buy';
-      kept = this.keepOrder({ clientOrderId: id, brokerOrderId: r.brokerOrderId, symbol: v?.str(TAG.Symbol) ?? '', side, type: 'limit', tif: 'day', qty: v?.num(TAG.OrderQty) ?? 0, price: v?.num(TAG.Price) ?? Number.NaN, cumQty: 0, status: 'Submitted' }, false);
+      kept = this.keepOrder({ clientOrderId: id, brokerOrderId: '', symbol: v?.str(TAG.Symbol) ?? '', side, type: 'limit', tif: 'day', qty: v?.num(TAG.OrderQty) ?? 0, price: v?.num(TAG.Price) ?? Number.NaN, cumQty: 0, status: 'Submitted' }, false);
     }
+    const wire = r.brokerOrderId;
+    if (wire !== '') r.brokerOrderId = this.brokerIdOf(kept, wire);
     if (kept.execIds.has(r.execId)) return;
     kept.execIds.add(r.execId);
     const o = kept.order;
@@ -428,7 +456,7 @@ export class FixBroker implements BrokerAdapter {
       o.cumQty = r.cumQty ?? o.cumQty + r.lastQty!;
     }
     o.status = statusAfter(o, r);
-    this.writeRecord(`${JSON.stringify({ k: 'r', r: { kind: r.kind, execId: r.execId, brokerOrderId: r.brokerOrderId, clientOrderId: id, lastQty: r.lastQty, lastPx: r.lastPx, cumQty: r.cumQty, time: r.time } })}\n`);
+    this.writeRecord(`${JSON.stringify({ k: 'r', r: { kind: r.kind, execId: r.execId, brokerOrderId: r.brokerOrderId, clientOrderId: id, lastQty: r.lastQty, lastPx: r.lastPx, cumQty: r.cumQty, time: r.time }, w: wire })}\n`);
   }
 
   /** One line onto the record, through a descriptor kept open (an append that opens the file each time cost ~40 µs a message). */
@@ -438,7 +466,7 @@ export class FixBroker implements BrokerAdapter {
   }
 
   private keepOrder(order: BrokerOrder, record = true): Kept {
-    const kept = { order, execIds: new Set<string>() };
+    const kept: Kept = { order, execIds: new Set<string>(), wire: '' };
     this.orders.set(order.clientOrderId, kept);
     if (record) this.writeRecord(`${JSON.stringify({ k: 'o', o: order })}\n`);
     return kept;
@@ -451,7 +479,7 @@ export class FixBroker implements BrokerAdapter {
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!;
       if (line === '') continue;
-      let rec: { k: 'o'; o: BrokerOrder } | { k: 'r'; r: BrokerReport } | { k: 'day'; day: string } | { k: 'pos'; symbol: string; qty: number };
+      let rec: { k: 'o'; o: BrokerOrder; w?: string } | { k: 'r'; r: BrokerReport; w?: string } | { k: 'day'; day: string } | { k: 'pos'; symbol: string; qty: number };
       try {
         rec = JSON.parse(line) as typeof rec;
       } catch {
@@ -461,13 +489,22 @@ export class FixBroker implements BrokerAdapter {
       }
       if (rec.k === 'day') this.recordDay = rec.day;
       else if (rec.k === 'pos') this.carried.set(rec.symbol, rec.qty);
-      else if (rec.k === 'o') this.orders.set(rec.o.clientOrderId, { order: { ...rec.o, price: rec.o.price ?? Number.NaN }, execIds: new Set() });
+      else if (rec.k === 'o') {
+        const wire = rec.w ?? rec.o.brokerOrderId;
+        this.orders.set(rec.o.clientOrderId, { order: { ...rec.o, price: rec.o.price ?? Number.NaN }, execIds: new Set(), wire });
+        if (wire !== '') this.venueOwner.set(wire, rec.o.clientOrderId);
+      }
       else {
         const kept = this.orders.get(rec.r.clientOrderId ?? '');
         if (kept === undefined || kept.execIds.has(rec.r.execId)) continue;
         kept.execIds.add(rec.r.execId);
         const o = kept.order;
-        if (rec.r.brokerOrderId !== '') o.brokerOrderId = rec.r.brokerOrderId;
+        if (rec.r.brokerOrderId !== '') {
+          o.brokerOrderId = rec.r.brokerOrderId;
+          // a record written before wire ids were kept has the venue's own
+          kept.wire = rec.w ?? rec.r.brokerOrderId;
+          this.venueOwner.set(kept.wire, o.clientOrderId);
+        }
         if (rec.r.kind === 'trade') {
           this.trades.push({ execId: rec.r.execId, clientOrderId: o.clientOrderId, brokerOrderId: o.brokerOrderId, symbol: o.symbol, side: o.side, qty: rec.r.lastQty!, price: rec.r.lastPx!, time: rec.r.time ?? 0 });
           o.cumQty = rec.r.cumQty ?? o.cumQty + rec.r.lastQty!;
@@ -479,12 +516,14 @@ export class FixBroker implements BrokerAdapter {
 
   private onCancelReject(v: FixView): void {
     const orig = v.str(TAG.OrigClOrdID) ?? clientIdOf(v.str(TAG.ClOrdID) ?? '');
-    const r = this.out.reset('cancel_rejected', `CXLREJ-${v.int(TAG.MsgSeqNum)}-${v.str(TAG.ClOrdID) ?? ''}`, v.str(TAG.OrderID) ?? '');
+    const wire = v.str(TAG.OrderID) ?? '';
+    const kept = this.orders.get(orig);
+    const brokerId = kept === undefined ? (wire === 'NONE' ? '' : wire) : wire === '' || wire === 'NONE' ? kept.order.brokerOrderId : this.brokerIdOf(kept, wire);
+    const r = this.out.reset('cancel_rejected', `CXLREJ-${v.int(TAG.MsgSeqNum)}-${v.str(TAG.ClOrdID) ?? ''}`, brokerId);
     r.clientOrderId = orig;
     r.reason = CXL_REJ_REASON[v.int(TAG.CxlRejReason)] ?? 'BROKER_REJECT';
     const text = v.str(TAG.Text);
     if (text !== undefined) r.text = text;
-    if (r.brokerOrderId === 'NONE') r.brokerOrderId = this.orders.get(orig)?.order.brokerOrderId ?? '';
     this.sink?.onReport(r);
   }
 
