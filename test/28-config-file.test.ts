@@ -72,6 +72,17 @@ describe('config files', () => {
     ]);
   });
 
+  it('a FIX broker section: what it needs, what is only for FIX, and status requests that its version cannot ask', () => {
+    const instruments = [{ symbol: 'A', tickSize: 0.01, pricePrecision: 2 }];
+    expect(checkConfig({ instruments, environment: 'sim', broker: { kind: 'fix', port: 5001, beginString: 'FIX.4.4', senderCompId: 'TC', targetCompId: 'V', statusRequests: 'mass' } }).problems).toEqual([]);
+    expect(checkConfig({ instruments, environment: 'sim', broker: { kind: 'fix', beginString: 'FIX.4.2', senderCompId: 'TC', targetCompId: 'V', statusRequests: 'mass' } }).problems).toEqual([
+      'broker.port: a FIX broker needs it',
+      'broker.statusRequests: "mass" (OrderMassStatusRequest) is FIX 4.4 only; use "order" with FIX.4.2',
+    ]);
+    expect(checkConfig({ instruments, broker: { kind: 'fix', port: 5001, beginString: 'FIX.4.2', senderCompId: 'TC', targetCompId: 'V', statusRequests: 'sometimes' } }).problems[0]).toMatch(/^broker\.statusRequests: /);
+    expect(checkConfig({ instruments, broker: { kind: 'tcp-sim', port: 7000, statusRequests: 'order' } }).problems).toEqual(['broker.statusRequests: only for kind fix']);
+  });
+
   it('reports in one pass: the shape problems and what the engine checks beyond them together, in one spelling of paths', () => {
     // a new user fixed 11 problems and 6 more appeared: now every one is there at once
     const r = checkConfig({
