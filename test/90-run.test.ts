@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKEN, eventually, getJson, postJson, spawnCli, started, type RunProcess } from './run-helpers.js';
+import { ConfigStore } from '../src/cli/config-store.js';
+import { TOKEN, eventually, getJson, postJson, spawnCli, started, type RunProcess, type Started } from './run-helpers.js';
 
 const FIXED = fileURLToPath(new URL('./fixtures/run/fixed-orders.mjs', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../examples/strategy.mjs', import.meta.url));
@@ -98,6 +99,20 @@ describe('tradecore run', () => {
       first.proc.kill('SIGHUP');
       await eventually(async () => ((await status(port)).risk.default?.maxOrderQty === 500 ? true : undefined), 'the reload');
       expect(first.stderr()).toContain('risk limits reloaded');
+      // each config the run traded with is kept under its hash: the start's and the reload's
+      const history = spawnCli(['config', 'history', '--data', data, '--json']);
+      expect(await history.exited).toBe(0);
+      const entries = JSON.parse(history.lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n')) as Array<{ hash: string; reason: string; file: string }>;
+      expect(entries.map((e) => e.reason)).toEqual(['start', 'reload']);
+      expect(entries[0]!.hash).toBe((first.lines.find((l) => (l as { event?: string }).event === 'started') as Started).config);
+      expect(entries[0]!.hash).not.toBe(entries[1]!.hash);
+      expect(entries[1]!.file).toBe(path.resolve(config));
+      const diff = spawnCli(['config', 'diff', entries[0]!.hash.slice(0, 6), entries[1]!.hash, '--data', data]);
+      expect(await diff.exited).toBe(0);
+      expect(diff.lines.join('\n')).toContain('risk.default.maxOrderQty: 10000 -> 500');
+      const unknown = spawnCli(['config', 'diff', 'ffff', entries[1]!.hash, '--data', data]);
+      expect(await unknown.exited).toBe(1);
+      expect(unknown.stderr()).toMatch(/^tradecore config diff: no config snapshot ffff in /);
     });
 
     it('a second run on the same data directory is refused with exit 3, and the first goes on', async () => {
@@ -120,6 +135,8 @@ describe('tradecore run', () => {
       const again = run(['--config', config, '--data', data], { TRADECORE_OPS_TOKEN: TOKEN });
       const s = await started(again);
       expect(s.restored).not.toBeNull();
+      // the same config as the reload left in force: the same snapshot
+      expect(s.config).toBe(new ConfigStore(data).history()[1]!.hash);
       const after = await status(s.opsPort);
       expect(after.positions).toEqual(before.positions);
       expect(after.account).toEqual(before.account);

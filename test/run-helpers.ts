@@ -45,6 +45,8 @@ export interface Started {
   readOnly: boolean;
   restored: { snapshotSeq: number; replayed: number } | null;
   dataDir: string;
+  /** The config snapshot's hash. */
+  config: string;
 }
 
 /** Wait for the `started` line; throws with stderr when the process exits first. */

@@ -6,6 +6,8 @@
  *   <data>/journal/           the engine's journal
  *   <data>/sim-broker.state   the embedded simulated broker's records (msgpack)
  *   <data>/reports/           end-of-day reports
+ *   <data>/fix/               a FIX broker's sequence numbers and session record
+ *   <data>/config/            the config snapshots (config-store.ts)
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';

@@ -10,6 +10,8 @@ import { REPLAY_USAGE, replayCommand } from './replay-command.js';
 import { TRACE_USAGE, traceCommand } from './trace-command.js';
 import { OPS_USAGE, alertsCommand, diffsCommand, ordersCommand, positionsCommand, reconCommand, statusCommand, syncCommand, tradingStateCommand } from './ops-commands.js';
 import { RUN_USAGE, runCommand } from './run-command.js';
+import { ConfigStore, ConfigStoreError } from './config-store.js';
+import { DEFAULT_DATA_DIR } from './service.js';
 
 const USAGE = `usage: tradecore <command> [options]
 
@@ -34,6 +36,12 @@ commands:
   config check FILE [--json]
             validate a JSON or YAML config file (instruments, risk limits, markets)
             without trading; exit 0 when valid, 1 with every problem listed otherwise
+  config history [--data D] [--json]
+            the configs tradecore run traded with in data directory D (default
+            ./tradecore-data): one line per start and accepted reload, with its hash
+  config diff A B [--data D] [--json]
+            what changed from config snapshot A to B (hashes, or unique prefixes of
+            4 digits or more), path by path
 ${RUN_USAGE}
 ${NET_USAGE}
 ${REPLAY_USAGE}
@@ -145,12 +153,13 @@ function version(): string {
 function configCommand(argv: string[]): number {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, data: { type: 'string' } }, strict: true, allowPositionals: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   const [sub, file, ...extra] = parsed.positionals;
-  if (sub !== 'check' || file === undefined || extra.length > 0) throw new UsageError('usage: tradecore config check FILE [--json]');
+  if (sub === 'history' || sub === 'diff') return configSnapshotsCommand(sub, argv.slice(1));
+  if (sub !== 'check' || file === undefined || extra.length > 0) throw new UsageError('usage: tradecore config check FILE [--json] | config history [--data D] | config diff A B [--data D]');
   const { config, problems } = loadConfigFile(file);
   if (parsed.values.json) {
     process.stdout.write(`${JSON.stringify({ file, valid: config !== undefined, problems }, null, 2)}\n`);
@@ -162,6 +171,45 @@ function configCommand(argv: string[]): number {
   }
   return config ? 0 : 1;
 }
+
+/** `config history` and `config diff A B`: the snapshots a run kept in its data directory (src/cli/config-store.ts). */
+function configSnapshotsCommand(sub: 'history' | 'diff', argv: string[]): number {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, data: { type: 'string', default: DEFAULT_DATA_DIR } }, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const store = new ConfigStore(parsed.values.data);
+  const json = parsed.values.json;
+  try {
+    if (sub === 'history') {
+      if (parsed.positionals.length > 0) throw new UsageError('usage: tradecore config history [--data D] [--json]');
+      const entries = store.history();
+      if (json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+      else if (entries.length === 0) process.stdout.write(`no config snapshots in ${store.dir} (tradecore run keeps one at every start and reload)\n`);
+      else process.stdout.write(`${entries.map((e) => `${e.at}  ${e.hash}  ${e.reason.padEnd(6)}  ${e.file}`).join('\n')}\n`);
+      return 0;
+    }
+    const [a, b, ...extra] = parsed.positionals;
+    if (a === undefined || b === undefined || extra.length > 0) throw new UsageError('usage: tradecore config diff A B [--data D] [--json]');
+    const changes = store.diff(a, b);
+    const from = store.resolve(a);
+    const to = store.resolve(b);
+    if (json) process.stdout.write(`${JSON.stringify({ from, to, changes }, null, 2)}\n`);
+    else if (changes.length === 0) process.stdout.write(`${from} and ${to}: the same config\n`);
+    else process.stdout.write(`${from} -> ${to}: ${changes.length} change(s)\n${changes.map((c) => `  ${c.path}: ${show(c.from)} -> ${show(c.to)}`).join('\n')}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigStoreError) {
+      process.stderr.write(`tradecore config ${sub}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+const show = (v: unknown): string => (v === undefined ? '(absent)' : JSON.stringify(v));
 
 /** The commands, as the usage lists them. */
 const COMMANDS = ['demo', 'run', 'config', 'sim-broker', 'check-connection', 'replay', 'trace', 'recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop', 'help', 'version'];

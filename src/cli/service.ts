@@ -4,6 +4,7 @@
  * and page, the monitor and its alert sinks, reconciliation and the trading day; optionally a
  * strategy module. Runs until stopped; see `runCommand` for the signals and exit codes.
  */
+import { ConfigStore } from './config-store.js';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createEngine, type Engine } from '../engine.js';
@@ -56,6 +57,8 @@ export interface ServiceStarted {
   readOnly: boolean;
   strategy: string | null;
   restored: { snapshotSeq: number; replayed: number } | null;
+  /** The hash of the config snapshot this run started with (`tradecore config history`). */
+  config: string;
 }
 
 export interface StopSummary {
@@ -68,6 +71,7 @@ export interface StopSummary {
 export class Service {
   private dir: DataDir | undefined;
   private engine: Engine | undefined;
+  private configs: ConfigStore | undefined;
   private monitor: Monitor | undefined;
   private ops: OpsServer | undefined;
   private strategy: StrategyHost | undefined;
@@ -149,6 +153,10 @@ export class Service {
     }
     this.ops = ops;
     await this.strategy?.start();
+    // the config this run trades with, kept under its hash (once started: a run that never
+    // started used no config)
+    this.configs = new ConfigStore(dir.root);
+    const configHashOf = this.configs.record(config, 'start', o.configFile);
     const opened = engine.journalStatus()?.opened;
     const host = config.ops?.host ?? '127.0.0.1';
     return {
@@ -162,6 +170,7 @@ export class Service {
       readOnly: token === undefined,
       strategy: this.strategy?.file ?? null,
       restored: opened !== undefined && (opened.snapshotSeq > 0 || opened.replayed > 0) ? { snapshotSeq: opened.snapshotSeq, replayed: opened.replayed } : null,
+      config: configHashOf,
     };
   }
 
@@ -196,7 +205,9 @@ export class Service {
     if (!result.ok) return { ok: false, message: `reload refused, nothing changed: risk:\n  - ${result.problems.join('\n  - ')}` };
     const changed = Object.keys({ ...config, ...this.config }).filter((k) => k !== 'risk' && JSON.stringify((config as Record<string, unknown>)[k]) !== JSON.stringify((this.config as Record<string, unknown>)[k]));
     this.config = { ...this.config!, risk: config.risk };
-    return { ok: true, message: `risk limits reloaded from ${this.opts.configFile}${changed.length > 0 ? `; changed but only applied at a restart: ${changed.join(', ')}` : ''}` };
+    // the config now in force: its risk section from the file, the rest as the run started
+    const hash = this.configs?.record(this.config, 'reload', this.opts.configFile);
+    return { ok: true, message: `risk limits reloaded from ${this.opts.configFile} (config ${hash})${changed.length > 0 ? `; changed but only applied at a restart: ${changed.join(', ')}` : ''}` };
   }
 
   /**
