@@ -55,6 +55,12 @@ export interface EngineConfig extends CoreConfig {
    */
   journal?: JournalOptions;
   /**
+   * The hash of the config this engine was made from, when the caller keeps config snapshots
+   * (`tradecore run` does: docs/service.md). Written into the journal's open record, so a journal
+   * says which config each session traded with.
+   */
+  configHash?: string;
+  /**
    * Reconciliation with the broker's records: the interval of periodic runs (default 0: on
    * demand only), the grace period, and the conflict policy per diff kind (docs/reconciliation.md).
    */
@@ -63,7 +69,7 @@ export interface EngineConfig extends CoreConfig {
 
 const KNOWN = new Set([
   'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'currencyPrecision', 'clock', 'logger', 'strategy', 'onAnomaly', 'backend', 'testHooks', 'onTradingState', 'markets', 'cancelOutsideSession',
-  'environment', 'live', 'connection', 'onConnectionState', 'journal', 'latencyHistograms', 'reportTimingEvery', 'recon', 'tradingDay', 'limits', 'onDayRoll', 'callbackArgs',
+  'environment', 'live', 'connection', 'onConnectionState', 'journal', 'latencyHistograms', 'reportTimingEvery', 'recon', 'tradingDay', 'limits', 'onDayRoll', 'callbackArgs', 'configHash',
 ]);
 
 /** Thrown by `createEngine` with every problem of the config at once. */
@@ -110,6 +116,7 @@ export function configProblems(cfg: unknown, options: { fileOnly?: boolean } = {
   errors.push(...tradingDayProblems(c.tradingDay));
   errors.push(...limitsProblems(c.limits, typeof c.capacity === 'number' ? c.capacity : 65536));
   if (c.onDayRoll !== undefined && typeof c.onDayRoll !== 'function') errors.push('onDayRoll: must be a function');
+  if (c.configHash !== undefined && (typeof c.configHash !== 'string' || c.configHash === '')) errors.push('configHash: must be a non-empty string');
   const risk = riskProblems(c.risk, symbols);
   errors.push(...risk);
   // ladder ticks in each instrument's own price units, once instruments and ladders are sound

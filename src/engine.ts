@@ -151,6 +151,7 @@ export class Engine {
   private restored = false;
   private readonly instrumentSpecs: InstrumentSpec[];
   private readonly initialCash: Record<string, number>;
+  private readonly configHash: string | undefined;
   private rollTimer: ReturnType<Clock['setTimer']> | undefined;
   private readonly reportDir: string | undefined;
   private dayReport: Promise<{ json: string; markdown: string; html: string } | undefined> | undefined;
@@ -215,6 +216,7 @@ export class Engine {
     this.instrumentSpecs = config.instruments.map((spec) => ({ ...spec }));
     this.quoteCols = new Float64Array(config.instruments.length * 3).fill(Number.NaN);
     this.initialCash = { ...(config.initialCash ?? {}) };
+    this.configHash = config.configHash;
     // the config's hooks are the first observers: one way to tell anyone, one guard around it
     const { onAnomaly, onTradingState, onConnectionState, onDayRoll } = config;
     if (onAnomaly !== undefined || onTradingState !== undefined || onConnectionState !== undefined || onDayRoll !== undefined) {
@@ -400,11 +402,11 @@ export class Engine {
     if (restore) this.logger.info({ journal: journal.dir, snapshotSeq: info.snapshotSeq, replayed: info.replayed, orders: this.table.size, storage: info.storage }, 'journal restored');
     this.record({
       k: 'open', t: this.clock.now(), v: 1, instruments: this.instrumentSpecs, initialCash: this.initialCash,
-      risk: core.startRisk, environment: this.environment, broker: this.broker.name,
+      risk: core.startRisk, environment: this.environment, broker: this.broker.name, ...(this.configHash !== undefined ? { config: this.configHash } : {}),
     });
     // a reload the last session made is kept when this engine started from the same config
     if (restore && core.journalRisk !== undefined && same(core.journalStartRisk, core.startRisk) && !same(core.journalRisk, core.startRisk)) {
-      const r = this.reloadRisk(core.journalRisk);
+      const r = this.reloadRisk(core.journalRisk, { why: 'restored from the journal: the last session reloaded its risk and this engine started from the same config' });
       if (r.ok) this.logger.warn({ journal: journal.dir }, 'risk limits restored from the journal: the last session reloaded them and this engine started from the same config');
     }
   }
@@ -702,14 +704,15 @@ export class Engine {
   /**
    * Swap the risk limits while trading. The whole config is validated first: a bad one is
    * refused with every problem and the old limits stay; a good one takes effect for the next
-   * order, on both backends at once. Open-order counts carry over.
+   * order, on both backends at once. Open-order counts carry over. `change` (optional) says which
+   * config snapshot this is and why; both go into the journal's config record.
    *
    * @example
    * const r = engine.reloadRisk({ default: { maxOrderQty: 500 }, account: { ordersPerSecond: 20 } });
    * if (!r.ok) console.error(r.problems);
    */
-  reloadRisk(risk: RiskConfig): { ok: true } | { ok: false; problems: string[] } {
-    return this.core.reloadRisk(risk);
+  reloadRisk(risk: RiskConfig, change?: { configHash?: string; why?: string }): { ok: true } | { ok: false; problems: string[] } {
+    return this.core.reloadRisk(risk, change);
   }
 
   /** The risk limits in force, as configured or last reloaded (a copy). */

@@ -3,12 +3,13 @@
  * reloads its risk section on SIGHUP, stops on SIGTERM with a snapshot, comes back whole after
  * a restart, and keeps a second run (and a broker that lost its records) off its data directory.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigStore } from '../src/cli/config-store.js';
+import { journalPackr, scanSegment } from '../src/journal/format.js';
 import { TOKEN, eventually, getJson, postJson, spawnCli, started, type RunProcess, type Started } from './run-helpers.js';
 
 const FIXED = fileURLToPath(new URL('./fixtures/run/fixed-orders.mjs', import.meta.url));
@@ -115,6 +116,51 @@ describe('tradecore run', () => {
       expect(unknown.stderr()).toMatch(/^tradecore config diff: no config snapshot ffff in /);
     });
 
+    it('config rollback takes an earlier snapshot\'s risk through the SIGHUP checks, journaled with its hash and note; without a note or token, or to an unknown hash, nothing changes', async () => {
+      const store = new ConfigStore(data);
+      const [startUse, reloadUse] = store.history();
+      const url = `http://127.0.0.1:${port}`;
+      const noNote = spawnCli(['config', 'rollback', startUse!.hash, '--url', url], { TRADECORE_OPS_TOKEN: TOKEN });
+      expect(await noNote.exited).toBe(2);
+      expect(noNote.stderr()).toMatch(/needs --note/);
+      const noToken = spawnCli(['config', 'rollback', startUse!.hash, '--note', 'x', '--url', url]);
+      expect(await noToken.exited).toBe(1);
+      expect(noToken.stderr()).toMatch(/401/);
+      const unknown = spawnCli(['config', 'rollback', 'ffff', '--note', 'x', '--url', url], { TRADECORE_OPS_TOKEN: TOKEN });
+      expect(await unknown.exited).toBe(1);
+      expect(unknown.stderr()).toMatch(/no config snapshot ffff/);
+      // a snapshot that does not pass the checks (edited by hand here) changes nothing
+      const bad = JSON.parse(readFileSync(store.fileOf(startUse!.hash), 'utf8')) as { risk: { default: { maxOrderQty: number } } };
+      bad.risk.default.maxOrderQty = -5;
+      writeFileSync(path.join(data, 'config', 'badbadbadbadbad0.json'), JSON.stringify(bad));
+      const refused = spawnCli(['config', 'rollback', 'badbad', '--note', 'x', '--url', url], { TRADECORE_OPS_TOKEN: TOKEN });
+      expect(await refused.exited).toBe(1);
+      expect(refused.stderr()).toMatch(/rollback refused, nothing changed: .*risk\.default\.maxOrderQty/);
+      rmSync(path.join(data, 'config', 'badbadbadbadbad0.json'));
+      expect((await status(port)).risk.default?.maxOrderQty).toBe(500);
+      expect(store.history()).toHaveLength(2);
+      const back = spawnCli(['config', 'rollback', startUse!.hash.slice(0, 8), '--note', 'the 500 limit refuses the desk\'s block orders', '--who', 'ops-anna', '--url', url, '--json'], { TRADECORE_OPS_TOKEN: TOKEN });
+      expect(await back.exited).toBe(0);
+      expect((await status(port)).risk.default?.maxOrderQty).toBe(10000);
+      const uses = store.history();
+      expect(uses.map((e) => e.reason)).toEqual(['start', 'reload', 'rollback']);
+      // back to the start's config: the same snapshot again
+      expect(uses[2]).toMatchObject({ hash: startUse!.hash, from: startUse!.hash, who: 'ops-anna', note: "the 500 limit refuses the desk's block orders" });
+      expect(store.diff(reloadUse!.hash, uses[2]!.hash)).toEqual([{ path: 'risk.default.maxOrderQty', from: 500, to: 10000 }]);
+      // the journal says which config each change brought in: the open record and the config records
+      const p = journalPackr();
+      const seg = readdirSync(path.join(data, 'journal')).filter((f) => f.endsWith('.tcj')).sort();
+      const recs = seg.flatMap((f) => scanSegment(readFileSync(path.join(data, 'journal', f))).payloads.map((b) => p.unpack(b) as { k: string; config?: string; hash?: string; why?: string }));
+      expect(recs.find((r) => r.k === 'open')!.config).toBe(startUse!.hash);
+      expect(recs.filter((r) => r.k === 'config').map((r) => [r.hash, r.why])).toEqual([
+        [reloadUse!.hash, `SIGHUP: ${config}`],
+        [startUse!.hash, `rollback to ${startUse!.hash} by ops-anna: the 500 limit refuses the desk's block orders`],
+      ]);
+      // and back to the file's 500, for the tests that follow
+      first.proc.kill('SIGHUP');
+      await eventually(async () => ((await status(port)).risk.default?.maxOrderQty === 500 ? true : undefined), 'the reload');
+    });
+
     it('a second run on the same data directory is refused with exit 3, and the first goes on', async () => {
       const second = run(['--config', config, '--data', data, '--ops-port', '0']);
       expect(await second.exited).toBe(3);
@@ -137,6 +183,7 @@ describe('tradecore run', () => {
       expect(s.restored).not.toBeNull();
       // the same config as the reload left in force: the same snapshot
       expect(s.config).toBe(new ConfigStore(data).history()[1]!.hash);
+      expect(new ConfigStore(data).history().map((e) => e.reason)).toEqual(['start', 'reload', 'rollback', 'reload', 'start']);
       const after = await status(s.opsPort);
       expect(after.positions).toEqual(before.positions);
       expect(after.account).toEqual(before.account);
@@ -215,6 +262,29 @@ broker: { kind: tcp-sim, port: ${listening.port} }
     expect(await stopWith(r, 'SIGTERM')).toBe(0);
     expect(r.lines.find((l) => (l as { event?: string }).event === 'stopped')).toMatchObject({ openOrdersLeft: 0, snapshot: true });
     expect(r.stderr()).toContain('sample strategy stopped');
+  });
+
+  it('a restart from the same file keeps the last reload (restored from the journal), says so, and its start snapshot is the config in force', async () => {
+    const data = path.join(dir, 'data-restore');
+    const config = path.join(dir, 'restore.yaml');
+    writeFileSync(config, base(EMBEDDED));
+    const first = run(['--config', config, '--data', data]);
+    const s1 = await started(first);
+    writeFileSync(config, base(EMBEDDED).replace('maxOrderQty: 10000', 'maxOrderQty: 700'));
+    first.proc.kill('SIGHUP');
+    await eventually(async () => ((await status(s1.opsPort)).risk.default?.maxOrderQty === 700 ? true : undefined), 'the reload');
+    // the file goes back to what the session started from; the reload stays in the journal
+    writeFileSync(config, base(EMBEDDED));
+    expect(await stopWith(first, 'SIGTERM')).toBe(0);
+    const again = run(['--config', config, '--data', data]);
+    const s2 = await started(again);
+    expect((await status(s2.opsPort)).risk.default?.maxOrderQty).toBe(700);
+    expect(again.stderr()).toMatch(/restored from the journal/);
+    const uses = new ConfigStore(data).history();
+    expect(uses.map((e) => e.reason)).toEqual(['start', 'reload', 'start']);
+    expect(s2.config).toBe(uses[1]!.hash);
+    expect(uses[2]!.hash).toBe(uses[1]!.hash);
+    expect(await stopWith(again, 'SIGTERM')).toBe(0);
   });
 
   it('usage and config errors exit 2 with one line that says what is wrong', async () => {

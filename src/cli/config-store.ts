@@ -9,22 +9,27 @@
  * The hash is the first 16 hex digits of the SHA-256 of the canonical JSON: two files that say
  * the same thing (comments, key order, YAML or JSON) have one snapshot. `tradecore config
  * history` lists the uses, `tradecore config diff A B` shows what changed between two
- * snapshots (any unique hash prefix names one).
+ * snapshots (any unique hash prefix names one); `tradecore config rollback HASH --note T` asks
+ * the running service to take an earlier one's risk section through the same checks as SIGHUP.
  */
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** Why a config was used. */
-export type ConfigUse = 'start' | 'reload';
+export type ConfigUse = 'start' | 'reload' | 'rollback';
 
 export interface ConfigHistoryEntry {
   readonly hash: string;
   /** ISO time of the use. */
   readonly at: string;
   readonly reason: ConfigUse;
-  /** The file it was read from. */
+  /** The file it was read from (a rollback: the snapshot's own file). */
   readonly file: string;
+  /** A rollback: who asked, why, and the snapshot asked for. */
+  readonly who?: string;
+  readonly note?: string;
+  readonly from?: string;
 }
 
 /** One path that differs between two snapshots; `undefined` on a side where it is absent. */
@@ -68,7 +73,7 @@ export class ConfigStore {
   }
 
   /** Keep `config` (once per content) and add a history line; returns its hash. */
-  record(config: unknown, reason: ConfigUse, file: string, at = new Date()): string {
+  record(config: unknown, reason: ConfigUse, file: string, at = new Date(), extra: { who?: string; note?: string; from?: string } = {}): string {
     mkdirSync(this.dir, { recursive: true });
     const text = canonicalJson(config);
     const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
@@ -78,7 +83,7 @@ export class ConfigStore {
       writeFileSync(tmp, `${text}\n`);
       renameSync(tmp, snapshot);
     }
-    const entry: ConfigHistoryEntry = { hash, at: at.toISOString(), reason, file: path.resolve(file) };
+    const entry: ConfigHistoryEntry = { hash, at: at.toISOString(), reason, file: path.resolve(file), ...extra };
     appendFileSync(this.historyFile, `${JSON.stringify(entry)}\n`);
     return hash;
   }
@@ -107,6 +112,11 @@ export class ConfigStore {
     if (hits.length === 0) throw new ConfigStoreError(`no config snapshot ${prefix} in ${this.dir}`);
     if (hits.length > 1) throw new ConfigStoreError(`${prefix} names ${hits.length} snapshots (${hits.join(', ')}); give more digits`);
     return hits[0]!;
+  }
+
+  /** The file of snapshot `hash` (a full hash). */
+  fileOf(hash: string): string {
+    return path.join(this.dir, `${hash}.json`);
   }
 
   /** The snapshot `hash` names (a prefix will do). */

@@ -8,7 +8,7 @@ import { BrokerConfigError } from './broker-config.js';
 import { NET_USAGE, UsageError, checkConnectionCommand, simBrokerCommand } from './net-commands.js';
 import { REPLAY_USAGE, replayCommand } from './replay-command.js';
 import { TRACE_USAGE, traceCommand } from './trace-command.js';
-import { OPS_USAGE, alertsCommand, diffsCommand, ordersCommand, positionsCommand, reconCommand, statusCommand, syncCommand, tradingStateCommand } from './ops-commands.js';
+import { OPS_USAGE, alertsCommand, configRollbackCommand, diffsCommand, ordersCommand, positionsCommand, reconCommand, statusCommand, syncCommand, tradingStateCommand } from './ops-commands.js';
 import { RUN_USAGE, runCommand } from './run-command.js';
 import { ConfigStore, ConfigStoreError } from './config-store.js';
 import { DEFAULT_DATA_DIR } from './service.js';
@@ -158,7 +158,7 @@ function configCommand(argv: string[]): number {
     throw new UsageError((err as Error).message);
   }
   const [sub, file, ...extra] = parsed.positionals;
-  if (sub === 'history' || sub === 'diff') return configSnapshotsCommand(sub, argv.slice(1));
+  if (sub === 'history' || sub === 'diff') return configSnapshotsCommand(sub, argv.filter((_, i) => i !== argv.indexOf(sub)));
   if (sub !== 'check' || file === undefined || extra.length > 0) throw new UsageError('usage: tradecore config check FILE [--json] | config history [--data D] | config diff A B [--data D]');
   const { config, problems } = loadConfigFile(file);
   if (parsed.values.json) {
@@ -258,7 +258,7 @@ async function main(argv: string[]): Promise<number> {
     case 'run':
       return runCommand(rest);
     case 'config':
-      return configCommand(rest);
+      return rest[0] === 'rollback' ? configRollbackCommand(rest.slice(1)) : configCommand(rest);
     case 'sim-broker':
       return simBrokerCommand(rest);
     case 'check-connection':

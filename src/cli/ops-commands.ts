@@ -41,6 +41,11 @@ export const OPS_USAGE = `  recon [--eod] [--out DIR] [--json]
                                    orders in the engine's table, newest first (default 50)
   positions [--json]               positions, cash and realized P&L
   alerts [--all] [--json]          open alerts (--all: recently closed ones too)
+  config rollback HASH --note TEXT [--who NAME] [--json]
+            make the running service take config snapshot HASH's risk limits (a
+            prefix will do; tradecore config history lists them), checked as SIGHUP
+            checks a file; other sections that differ are named: a restart applies them;
+            it talks to the ops endpoint (--url, --token-file as below)
   halt|reduce|resume|safe-stop --note TEXT [--json]
             move the trading state (safe-stop: halt and cancel every open order);
             the note is the reason, journaled with the change
@@ -379,5 +384,20 @@ export function tradingStateCommand(action: 'halt' | 'reduce' | 'resume' | 'safe
     const extra = ss === undefined ? '' : `; ${ss.cancelsSent} cancel(s) sent, ${ss.alreadyPending} already pending, ${ss.failed.length} could not be sent${ss.failed.map((f) => `\n  ${f.clientOrderId}: ${f.reason} ${f.detail}`).join('')}`;
     write(values.json === true ? JSON.stringify(r, null, 2) : `trading state ${r.tradingState}${extra}`);
     return ss !== undefined && ss.failed.length > 0 ? 1 : 0;
+  });
+}
+
+/** `tradecore config rollback HASH --note T`: POST /config/rollback on the running service. */
+export function configRollbackCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...COMMON, note: { type: 'string' }, who: { type: 'string' } });
+  const [hash, ...extra] = positionals;
+  if (hash === undefined || extra.length > 0) throw new UsageError('usage: tradecore config rollback HASH --note TEXT [--who NAME]');
+  const note = typeof values.note === 'string' ? values.note.trim() : '';
+  if (note === '') throw new UsageError('config rollback needs --note TEXT: say why (it is journaled with the change)');
+  const ep = endpoint(values as { url?: string; 'token-file'?: string });
+  return guarded(async () => {
+    const r = await call<{ rolledBackTo: string; config: string; restartNeeded: string[] }>(ep, 'POST', '/config/rollback', { hash, note, who: who(values as { who?: string }) });
+    write(values.json === true ? JSON.stringify(r, null, 2) : `risk limits of ${r.rolledBackTo} in force (config ${r.config})${r.restartNeeded.length > 0 ? `; differ but only applied at a restart: ${r.restartNeeded.join(', ')}` : ''}`);
+    return 0;
   });
 }

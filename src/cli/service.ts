@@ -4,11 +4,11 @@
  * and page, the monitor and its alert sinks, reconciliation and the trading day; optionally a
  * strategy module. Runs until stopped; see `runCommand` for the signals and exit codes.
  */
-import { ConfigStore } from './config-store.js';
+import { ConfigStore, ConfigStoreError, canonicalJson, configHash } from './config-store.js';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createEngine, type Engine } from '../engine.js';
-import { engineConfigOf, loadConfigFile, type FileConfig } from '../config-file.js';
+import { checkConfig, engineConfigOf, loadConfigFile, type FileConfig } from '../config-file.js';
 import type { SimBroker } from '../brokers/sim/sim-broker.js';
 import { BrokerConfigError, brokerFromConfig } from './broker-config.js';
 import { Monitor } from '../ops/monitor.js';
@@ -129,8 +129,10 @@ export class Service {
       this.sim = sim;
     }
     if (config.journal?.dir !== undefined) o.note(`journal.dir ${config.journal.dir} of the config is replaced by ${dir.journal} (tradecore run keeps its journal in the data directory)`);
+    this.configs = new ConfigStore(dir.root);
     const engine = createEngine({
       ...engineConfigOf(config),
+      configHash: configHash(config),
       broker,
       logger: o.logger,
       environment,
@@ -144,7 +146,9 @@ export class Service {
     this.webhooks = (m.webhooks ?? []).map((w) => webhookSink(w, o.logger));
     const { webhooks: _w, ...thresholds } = m;
     this.monitor = new Monitor(engine, { ...thresholds, sinks: this.webhooks });
-    const ops = new OpsServer(engine, this.monitor, { host: config.ops?.host ?? '127.0.0.1', port: o.opsPort ?? config.ops?.port ?? DEFAULT_OPS_PORT, ...(token !== undefined ? { token } : {}), ...(config.ops?.historyEveryMs !== undefined ? { historyEveryMs: config.ops.historyEveryMs } : {}) });
+    const ops = new OpsServer(engine, this.monitor, { host: config.ops?.host ?? '127.0.0.1', port: o.opsPort ?? config.ops?.port ?? DEFAULT_OPS_PORT, ...(token !== undefined ? { token } : {}), ...(config.ops?.historyEveryMs !== undefined ? { historyEveryMs: config.ops.historyEveryMs } : {}),
+      configRollback: (hash, note, who) => this.rollbackConfig(hash, note, who),
+    });
     try {
       await ops.start();
     } catch (err) {
@@ -155,8 +159,13 @@ export class Service {
     await this.strategy?.start();
     // the config this run trades with, kept under its hash (once started: a run that never
     // started used no config)
-    this.configs = new ConfigStore(dir.root);
-    const configHashOf = this.configs.record(config, 'start', o.configFile);
+    // a restart from the same file keeps the last session's reload or rollback (the engine
+    // restores it from the journal): the config in force is then the file's with that risk
+    if (canonicalJson(engine.riskConfig()) !== canonicalJson(config.risk ?? {})) {
+      this.config = { ...config, risk: engine.riskConfig() };
+      o.note('the risk limits of the last session\'s reload or rollback were restored from the journal (the config file is the one that session started from)');
+    }
+    const configHashOf = this.configs!.record(this.config!, 'start', o.configFile);
     const opened = engine.journalStatus()?.opened;
     const host = config.ops?.host ?? '127.0.0.1';
     return {
@@ -201,13 +210,49 @@ export class Service {
     if (engine === undefined || this.stopping !== undefined) return { ok: false, message: 'reload ignored: the service is not running' };
     const { config, problems } = loadConfigFile(this.opts.configFile);
     if (config === undefined) return { ok: false, message: `reload refused, nothing changed: ${this.opts.configFile} has ${problems.length} problem(s):\n  - ${problems.join('\n  - ')}` };
-    const result = engine.reloadRisk(config.risk ?? {});
+    // the config in force after it: its risk section from the file, the rest as the run started
+    const next: FileConfig = { ...this.config!, risk: config.risk };
+    const hash = configHash(next);
+    const result = engine.reloadRisk(config.risk ?? {}, { configHash: hash, why: `SIGHUP: ${this.opts.configFile}` });
     if (!result.ok) return { ok: false, message: `reload refused, nothing changed: risk:\n  - ${result.problems.join('\n  - ')}` };
-    const changed = Object.keys({ ...config, ...this.config }).filter((k) => k !== 'risk' && JSON.stringify((config as Record<string, unknown>)[k]) !== JSON.stringify((this.config as Record<string, unknown>)[k]));
-    this.config = { ...this.config!, risk: config.risk };
-    // the config now in force: its risk section from the file, the rest as the run started
-    const hash = this.configs?.record(this.config, 'reload', this.opts.configFile);
+    const changed = sectionsChanged(this.config!, config);
+    this.config = next;
+    this.configs?.record(next, 'reload', this.opts.configFile);
     return { ok: true, message: `risk limits reloaded from ${this.opts.configFile} (config ${hash})${changed.length > 0 ? `; changed but only applied at a restart: ${changed.join(', ')}` : ''}` };
+  }
+
+  /**
+   * Roll back to an earlier config snapshot (`tradecore config rollback`, POST /config/rollback):
+   * the snapshot is checked as a config file is, and its risk section goes through the same
+   * reload as SIGHUP; sections other than risk take effect at a restart (the answer names them).
+   * A snapshot that does not pass changes nothing. The change is journaled (config record with
+   * the hash and the note) and kept in the history with who and why.
+   */
+  rollbackConfig(prefix: string, note: string, who: string): { status: number; body: Record<string, unknown> } {
+    const engine = this.engine;
+    const store = this.configs;
+    if (engine === undefined || store === undefined || this.stopping !== undefined) return { status: 503, body: { error: 'the service is not running' } };
+    if (note.trim() === '') return { status: 400, body: { error: 'note: say why (a non-empty string is required)' } };
+    let full: string;
+    let snapshot: unknown;
+    try {
+      full = store.resolve(prefix);
+      snapshot = store.load(full);
+    } catch (err) {
+      if (err instanceof ConfigStoreError) return { status: 404, body: { error: err.message } };
+      throw err;
+    }
+    const { config, problems } = checkConfig(snapshot);
+    if (config === undefined) return { status: 409, body: { error: `rollback refused, nothing changed: snapshot ${full} has ${problems.length} problem(s): ${problems.join('; ')}`, problems } };
+    const next: FileConfig = { ...this.config!, risk: config.risk };
+    const hash = configHash(next);
+    const result = engine.reloadRisk(config.risk ?? {}, { configHash: hash, why: `rollback to ${full} by ${who}: ${note}` });
+    if (!result.ok) return { status: 409, body: { error: `rollback refused, nothing changed: risk: ${result.problems.join('; ')}`, problems: result.problems } };
+    const restartNeeded = sectionsChanged(this.config!, config);
+    this.config = next;
+    store.record(next, 'rollback', store.fileOf(full), new Date(), { who, note, from: full });
+    this.opts.logger.warn({ from: full, config: hash, who, note, restartNeeded }, 'config rolled back');
+    return { status: 200, body: { rolledBackTo: full, config: hash, risk: config.risk ?? {}, restartNeeded } };
   }
 
   /**
@@ -260,4 +305,11 @@ export class Service {
       this.monitor = undefined;
     }
   }
+}
+
+/** The top-level sections other than risk that differ between two configs (applied only at a restart). */
+function sectionsChanged(a: FileConfig, b: FileConfig): string[] {
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  return [...new Set([...Object.keys(ra), ...Object.keys(rb)])].filter((k) => k !== 'risk' && canonicalJson(ra[k]) !== canonicalJson(rb[k])).sort();
 }

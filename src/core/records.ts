@@ -18,6 +18,8 @@ export interface OpenRecord {
   risk: RiskConfig | undefined;
   environment: string;
   broker: string;
+  /** The config snapshot's hash (`EngineConfig.configHash`), when the caller keeps snapshots. */
+  config?: string;
 }
 /** An order accepted by the gate and risk, written before it is handed to the broker. */
 export interface IntentRecord {
@@ -118,6 +120,9 @@ export interface ConfigRecord {
   k: 'config';
   t: number;
   risk: RiskConfig;
+  /** The config snapshot now in force, and why it changed (`reloadRisk`'s `change`), when the caller says. */
+  hash?: string;
+  why?: string;
 }
 /** A connection-state change (diagnostics: replay does not act on it). */
 export interface ConnectionRecord {

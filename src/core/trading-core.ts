@@ -317,7 +317,7 @@ export class TradingCore {
   }
 
   /** See `Engine.reloadRisk`. */
-  reloadRisk(risk: RiskConfig): { ok: true } | { ok: false; problems: string[] } {
+  reloadRisk(risk: RiskConfig, change?: { configHash?: string; why?: string }): { ok: true } | { ok: false; problems: string[] } {
     let problems = riskProblems(risk, new Set(this.instruments.map((i) => i.symbol)));
     if (problems.length === 0) problems = ladderUnitProblems(risk, this.instruments);
     if (problems.length > 0) {
@@ -328,8 +328,10 @@ export class TradingCore {
     this.risk.refreshBands();
     this.accountRisk.reconfigure(risk.account ?? {}, this.clock.now());
     this.currentRisk = risk;
-    if (this.journal !== undefined) this.record({ k: 'config', t: this.clock.now(), risk });
-    this.logger.info('risk limits reloaded');
+    if (this.journal !== undefined) {
+      this.record({ k: 'config', t: this.clock.now(), risk, ...(change?.configHash !== undefined ? { hash: change.configHash } : {}), ...(change?.why !== undefined ? { why: change.why } : {}) });
+    }
+    this.logger.info({ ...(change?.configHash !== undefined ? { config: change.configHash } : {}), ...(change?.why !== undefined ? { why: change.why } : {}) }, 'risk limits reloaded');
     return { ok: true };
   }
 

@@ -17,6 +17,7 @@
  *   POST /diffs/:id/resolve      {"accept":"broker|local","note":"...","who":"..."} (bearer token)
  *   POST /diffs/:id/ack          {"note":"...","who":"..."}                        (bearer token)
  *   POST /recon                  run reconciliation now; {"eod":true} also returns the end-of-day report inputs (bearer token)
+ *   POST /config/rollback        {"hash":"…","note":"why","who":"…"}: an earlier config snapshot's risk (tradecore run only) (bearer token)
  *   POST /sync                   recovery sync now; {"force":true,"note":"why"} resolves every PendingNew order at once (bearer token)
  *
  * Every POST needs `Authorization: Bearer <token>` with the configured token, compared in
@@ -42,6 +43,8 @@ export interface OpsServerOptions {
   /** Latency samples for `/history`: one every `historyEveryMs` (default 2000), the last `historyPoints` kept (default 450: 15 minutes). */
   historyEveryMs?: number;
   historyPoints?: number;
+  /** `POST /config/rollback`, where the host keeps config snapshots (`tradecore run`); without it the route answers 404. */
+  configRollback?: (hash: string, note: string, who: string) => { status: number; body: Record<string, unknown> };
 }
 
 /** One `/history` sample: the rolling window's latency at time `t` (epoch ms), microseconds. */
@@ -241,6 +244,16 @@ export class OpsServer {
           throw err;
         }
       }
+      if (method === 'POST' && path === '/config/rollback') {
+        if (!this.authorized(req)) return this.refuse(req, res, path);
+        const rollback = this.options.configRollback;
+        if (rollback === undefined) return this.send(res, 404, { error: 'this engine keeps no config snapshots (tradecore run does)' });
+        const body = await this.body(req);
+        if (typeof body.hash !== 'string' || body.hash === '') throw new HttpError(400, 'hash: the snapshot to roll back to is required (tradecore config history)');
+        const who = typeof body.who === 'string' && body.who.trim() !== '' ? body.who.trim() : 'operator';
+        const r = rollback(body.hash, typeof body.note === 'string' ? body.note.trim() : '', who);
+        return this.send(res, r.status, r.body);
+      }
       const ack = /^\/alerts\/([^/]+)\/ack$/.exec(path);
       if (method === 'POST' && (ack !== null || path === '/trading-state')) {
         if (!this.authorized(req)) return this.refuse(req, res, path);
@@ -259,7 +272,7 @@ export class OpsServer {
         }
         return this.send(res, 200, this.tradingState(body));
       }
-      const posts = path === '/trading-state' || path === '/recon' || path === '/sync' || ack !== null || diffAction !== null;
+      const posts = path === '/trading-state' || path === '/recon' || path === '/sync' || path === '/config/rollback' || ack !== null || diffAction !== null;
       if (['/', '/positions', '/orders', '/history', '/metrics', '/healthz', '/readyz', '/status', '/alerts', '/diffs'].includes(path) || /^\/diffs\/[^/]+$/.test(path) || posts) {
         res.setHeader('allow', posts ? 'POST' : 'GET');
         return this.send(res, 405, { error: `${method} not allowed on ${path}` });
