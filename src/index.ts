@@ -42,7 +42,7 @@ export { Reconciler, ReconError, type ReconRun, type DiffEvent, type EodInput, t
 export { buildEodReport, renderEod, renderMarkdown, renderHtml, generateEodReport, writeEodReport, MARKERS, type EodReport, type EodOutput, type Marker } from './recon/eod.js';
 export type { LatencySummary } from './ops/latency.js';
 export { Journal, JOURNAL_DEFAULTS, journalProblems, readSnapshotFile, type JournalOptions, type JournalOpenInfo, type JournalStats, type Durability, type RecoverySink } from './journal/journal.js';
-export { JournalCorruptError, FORMAT_VERSION, scanSegment, reportRecord, reportOf, type JournalRecord, type RecordKind } from './journal/format.js';
+export { JournalCorruptError, JournalFormatError, FORMAT_VERSION, scanSegment, reportRecord, reportOf, type JournalRecord, type RecordKind } from './journal/format.js';
 export { parseReplay, parseReplayFile, runReplay, EVENTS_FORMAT, type ParsedReplay, type ReplayEvent, type ReplayProblem, type ReplayResult, type ReplayOptions } from './journal/replay.js';
 export { RecordingBroker } from './brokers/recording-broker.js';
 export { LatencyHistogram } from './ops/latency.js';

@@ -194,3 +194,14 @@ export class JournalCorruptError extends Error {
     super(`journal corrupt: ${file} at offset ${offset}: ${reason}. Records after it would be lost; to keep what can be read, open with salvage (--salvage on the CLI, journal.salvage in config)`);
   }
 }
+
+/** A directory this build cannot read: written in a newer format, or with a marker it cannot parse. */
+export class JournalFormatError extends Error {
+  readonly code = 'JOURNAL_FORMAT';
+  constructor(
+    readonly dir: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

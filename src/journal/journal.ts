@@ -16,10 +16,11 @@ import * as path from 'node:path';
 import type { Logger } from '../ops/logger.js';
 import type { NativeAddon } from '../native/loader.js';
 import {
-  FRAME_HEADER, JournalCorruptError, MAX_RECORD, SEGMENT_PREFIX, SEGMENT_SUFFIX, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX,
+  FRAME_HEADER, JournalCorruptError, JournalFormatError, MAX_RECORD, SEGMENT_PREFIX, SEGMENT_SUFFIX, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX,
   journalPackr, scanSegment, segmentName, seqOf, snapshotName, writeFrame, type JournalRecord,
 } from './format.js';
 import type { Compactor } from './compaction.js';
+import { checkDataFormat, writeDataFormat } from './data-format.js';
 import { encodeSnapshot, readSnapshotFile, verifySnapshotFile, type SnapshotFile } from './snapshot-file.js';
 import { readWatermark, Watermark } from './watermark.js';
 
@@ -434,6 +435,8 @@ export class Journal {
       if (found.present < mark.seq) mark.set(found.present, true);
       this.watermark = mark;
       this.store = this.openStore(found.lastSegment, found.lastEnd);
+      // from here this build writes the directory: its formats
+      writeDataFormat(this.dir);
       this.openInfo = { snapshotSeq: found.snapshotSeq, replayed: found.replayed, nextSeq: this._seq, warnings: found.warnings, storage: this.storage };
       this.lastSnapshotSeqWritten = found.snapshotSeq;
       this.stats.lastSnapshotSeq = found.snapshotSeq;
@@ -474,6 +477,8 @@ export class Journal {
       warnings.push(msg);
       this.logger.warn({ journal: this.dir }, msg);
     };
+    // a directory a newer release wrote is refused before anything in it is read or changed
+    checkDataFormat(this.dir);
     const { segments, snapshots } = listDir(this.dir);
     // temporary files of a snapshot or archive that a crash cut short
     for (const name of fs.readdirSync(this.dir)) if (name.endsWith('.tmp')) fs.rmSync(path.join(this.dir, name), { force: true });
@@ -499,6 +504,7 @@ export class Journal {
       try {
         snap = readSnapshotFile(file);
       } catch (err) {
+        if (err instanceof JournalFormatError) throw err;
         warn(`skipping snapshot ${snapshots[i]!.name}: ${(err as Error).message}`);
         continue;
       }

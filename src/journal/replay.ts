@@ -9,6 +9,7 @@
  * Parsing checks every record and collects a problem per bad one (file, record index, reason);
  * the good records are all replayed. Files above a size threshold are parsed in a piscina worker.
  */
+import { JournalFormatError, checkDataFormat } from './data-format.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
@@ -208,6 +209,16 @@ function journalFiles(file: string): Array<{ path: string; first: number; gz: bo
 /** Parse a journal: every readable record, a problem for every damaged stretch or bad record. */
 export function parseJournal(file: string): ParsedReplay {
   const out: ParsedReplay = { file, format: 'journal', instruments: undefined, events: [], records: [], problems: [] };
+  // a journal a newer release wrote is not read at all (its records may mean what this build does not know)
+  if (fs.statSync(file).isDirectory()) {
+    try {
+      checkDataFormat(file);
+    } catch (err) {
+      if (!(err instanceof JournalFormatError)) throw err;
+      out.problems.push({ file, index: 0, reason: err.message });
+      return out;
+    }
+  }
   const files = journalFiles(file);
   if (files.length === 0) out.problems.push({ file, index: 0, reason: 'no journal segments (journal-*.tcj) or archives (archive-*.tcj.gz) here' });
   const packr = journalPackr();

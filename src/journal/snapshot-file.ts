@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import { Packr } from 'msgpackr';
-import { FRAME_HEADER, scanSegment, writeFrame } from './format.js';
+import { FRAME_HEADER, JournalFormatError, scanSegment, writeFrame } from './format.js';
 
 /** Bytes of state per chunk frame. */
 export const SNAPSHOT_CHUNK = 4 * 1024 * 1024;
@@ -57,6 +57,8 @@ export function checkSnapshot(buf: Buffer, name: string): { seq: number; t: numb
     if (scan.payloads.length !== 1) throw new Error(`snapshot ${name} (format 1) has ${scan.payloads.length} frames, expected 1`);
     return { seq: head.seq, t: head.t ?? 0, v: 1, body: undefined, legacy: head.state };
   }
+  // a newer format is a newer release's: refused, never skipped for an older snapshot (that would half-read the journal)
+  if (typeof head.v === 'number' && head.v > SNAPSHOT_VERSION) throw new JournalFormatError(name, `snapshot ${name} is format ${head.v}, written by a newer release; this build reads formats 1 and ${SNAPSHOT_VERSION} and changed nothing`);
   if (head.v !== SNAPSHOT_VERSION) throw new Error(`snapshot ${name} is format ${String(head.v)}; this build reads formats 1 and ${SNAPSHOT_VERSION}`);
   const chunks = scan.payloads.length - 1;
   if (head.chunks !== chunks) throw new Error(`snapshot ${name} has ${chunks} of its ${String(head.chunks)} chunks`);
