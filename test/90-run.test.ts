@@ -281,9 +281,11 @@ broker: { kind: tcp-sim, port: ${listening.port} }
     expect((await status(s2.opsPort)).risk.default?.maxOrderQty).toBe(700);
     expect(again.stderr()).toMatch(/restored from the journal/);
     const uses = new ConfigStore(data).history();
-    expect(uses.map((e) => e.reason)).toEqual(['start', 'reload', 'start']);
+    // the file's config (the journal's open record names it), then the config in force
+    expect(uses.map((e) => e.reason)).toEqual(['start', 'reload', 'start', 'restore']);
+    expect(uses[2]!.hash).toBe(uses[0]!.hash);
     expect(s2.config).toBe(uses[1]!.hash);
-    expect(uses[2]!.hash).toBe(uses[1]!.hash);
+    expect(uses[3]!.hash).toBe(uses[1]!.hash);
     expect(await stopWith(again, 'SIGTERM')).toBe(0);
   });
 

@@ -17,7 +17,8 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renam
 import path from 'node:path';
 
 /** Why a config was used. */
-export type ConfigUse = 'start' | 'reload' | 'rollback';
+/** `restore`: at a start, the risk of the last session's reload or rollback, restored from the journal over the file's. */
+export type ConfigUse = 'start' | 'reload' | 'rollback' | 'restore';
 
 export interface ConfigHistoryEntry {
   readonly hash: string;

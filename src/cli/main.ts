@@ -38,7 +38,8 @@ commands:
             without trading; exit 0 when valid, 1 with every problem listed otherwise
   config history [--data D] [--json]
             the configs tradecore run traded with in data directory D (default
-            ./tradecore-data): one line per start and accepted reload, with its hash
+            ./tradecore-data): one line per start, accepted reload, rollback and
+            journal restore, with its hash
   config diff A B [--data D] [--json]
             what changed from config snapshot A to B (hashes, or unique prefixes of
             4 digits or more), path by path

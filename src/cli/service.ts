@@ -4,13 +4,13 @@
  * and page, the monitor and its alert sinks, reconciliation and the trading day; optionally a
  * strategy module. Runs until stopped; see `runCommand` for the signals and exit codes.
  */
-import { ConfigStore, ConfigStoreError, canonicalJson, configHash } from './config-store.js';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createEngine, type Engine } from '../engine.js';
 import { checkConfig, engineConfigOf, loadConfigFile, type FileConfig } from '../config-file.js';
 import type { SimBroker } from '../brokers/sim/sim-broker.js';
 import { BrokerConfigError, brokerFromConfig } from './broker-config.js';
+import { ConfigStore, ConfigStoreError, canonicalJson, configHash } from './config-store.js';
 import { Monitor } from '../ops/monitor.js';
 import { OpsServer } from '../ops/server.js';
 import { webhookSink } from '../ops/alerts.js';
@@ -157,15 +157,16 @@ export class Service {
     }
     this.ops = ops;
     await this.strategy?.start();
-    // the config this run trades with, kept under its hash (once started: a run that never
-    // started used no config)
+    // the config this run started from, kept under its hash (the journal's open record names
+    // it), once started: a run that never started traded with no config
+    let configHashOf = this.configs.record(config, 'start', o.configFile);
     // a restart from the same file keeps the last session's reload or rollback (the engine
     // restores it from the journal): the config in force is then the file's with that risk
     if (canonicalJson(engine.riskConfig()) !== canonicalJson(config.risk ?? {})) {
       this.config = { ...config, risk: engine.riskConfig() };
-      o.note('the risk limits of the last session\'s reload or rollback were restored from the journal (the config file is the one that session started from)');
+      configHashOf = this.configs.record(this.config, 'restore', o.configFile);
+      o.note(`the risk limits of the last session's reload or rollback were restored from the journal (this file is the one that session started from): config ${configHashOf} is in force`);
     }
-    const configHashOf = this.configs!.record(this.config!, 'start', o.configFile);
     const opened = engine.journalStatus()?.opened;
     const host = config.ops?.host ?? '127.0.0.1';
     return {
