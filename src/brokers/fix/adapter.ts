@@ -412,7 +412,7 @@ export class FixBroker implements BrokerAdapter {
       if (problem !== 'skip') this.options.logger?.warn({ problem, execId: v.str(TAG.ExecID), clOrdId: v.str(TAG.ClOrdID) }, 'FIX: ExecutionReport not applied');
       return;
     }
-    this.apply(r, v);
+    this.apply(r, v, true);
     this.sink?.onReport(r);
   }
 
@@ -435,8 +435,12 @@ export class FixBroker implements BrokerAdapter {
     return (kept.order.brokerOrderId = `${wire}~${id}`);
   }
 
-  /** Keep what the report says in the session's record (once per ExecID); its broker order id becomes the engine's (`brokerIdOf`). */
-  private apply(r: ReportBuffer, v?: FixView): void {
+  /**
+   * Keep what the report says in the session's record (once per ExecID). A report straight off
+   * the wire (`fromWire`) carries the venue's OrderID, which becomes the engine's (`brokerIdOf`);
+   * one the adapter made (a status answer's final state, a reject) carries the engine's already.
+   */
+  private apply(r: ReportBuffer, v?: FixView, fromWire = false): void {
     const id = r.clientOrderId;
     if (id === undefined) return;
     let kept = this.orders.get(id);
@@ -445,18 +449,16 @@ export class FixBroker implements BrokerAdapter {
       const side = v?.char(TAG.Side) === 0x32 ? 'sell' : 'buy';
       kept = this.keepOrder({ clientOrderId: id, brokerOrderId: '', symbol: v?.str(TAG.Symbol) ?? '', side, type: 'limit', tif: 'day', qty: v?.num(TAG.OrderQty) ?? 0, price: v?.num(TAG.Price) ?? Number.NaN, cumQty: 0, status: 'Submitted' }, false);
     }
-    const wire = r.brokerOrderId;
-    if (wire !== '') r.brokerOrderId = this.brokerIdOf(kept, wire);
+    if (fromWire && r.brokerOrderId !== '') r.brokerOrderId = this.brokerIdOf(kept, r.brokerOrderId);
     if (kept.execIds.has(r.execId)) return;
     kept.execIds.add(r.execId);
     const o = kept.order;
-    if (r.brokerOrderId !== '') o.brokerOrderId = r.brokerOrderId;
     if (r.kind === 'trade') {
       this.trades.push({ execId: r.execId, clientOrderId: id, brokerOrderId: o.brokerOrderId, symbol: o.symbol, side: o.side, qty: r.lastQty!, price: r.lastPx!, time: r.time ?? Date.now() });
       o.cumQty = r.cumQty ?? o.cumQty + r.lastQty!;
     }
     o.status = statusAfter(o, r);
-    this.writeRecord(`${JSON.stringify({ k: 'r', r: { kind: r.kind, execId: r.execId, brokerOrderId: r.brokerOrderId, clientOrderId: id, lastQty: r.lastQty, lastPx: r.lastPx, cumQty: r.cumQty, time: r.time }, w: wire })}\n`);
+    this.writeRecord(`${JSON.stringify({ k: 'r', r: { kind: r.kind, execId: r.execId, brokerOrderId: r.brokerOrderId, clientOrderId: id, lastQty: r.lastQty, lastPx: r.lastPx, cumQty: r.cumQty, time: r.time }, w: kept.wire })}\n`);
   }
 
   /** One line onto the record, through a descriptor kept open (an append that opens the file each time cost ~40 µs a message). */
