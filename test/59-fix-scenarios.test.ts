@@ -143,8 +143,6 @@ describe.skipIf(!HAVE_QUICKFIX)('the engine on the FIX adapter, against tc-accep
     const { engine, broker } = await engineOn(a, 'FIX.4.4', store(), { statusRequests: 'mass' }, 0);
     // with nothing sent yet the answer is one report with TotNumReports=0
     expect(await broker.syncDayOrders()).toEqual([]);
-    const massRequests = () => a.output().split('\n').filter((l) => l.startsWith('IN ') && l.includes('|35=AF|')).length;
-    const before = massRequests();
     engine.submit({ clientOrderId: 'm-1', symbol: 'ACME', side: 'buy', qty: 20, price: 10 });
     engine.submit({ clientOrderId: 'm-2', symbol: 'ACME', side: 'buy', qty: 20, price: 10 });
     await until(() => engine.getOrder('m-2')?.status === 'Submitted' && engine.getOrder('m-1')?.status === 'Submitted', 10_000, 'the acks');
@@ -156,7 +154,14 @@ describe.skipIf(!HAVE_QUICKFIX)('the engine on the FIX adapter, against tc-accep
     await a.waitFor(/^LOST .*\|32=5\|/m);
     const run = await engine.reconcile();
     await until(() => engine.getOrder('m-1')?.status === 'Cancelled', 10_000, 'the mass status answer');
-    // syncOpenOrders and syncDayOrders of one run share one request
+    // syncOpenOrders and syncDayOrders asked together share one request (counted in the
+    // acceptor's log, which reaches us on another channel than the answers: let it settle)
+    const massRequests = () => a.output().split('\n').filter((l) => l.startsWith('IN ') && l.includes('|35=AF|')).length;
+    await new Promise((r) => setTimeout(r, 200));
+    const before = massRequests();
+    await Promise.all([broker.syncOpenOrders(), broker.syncDayOrders()]);
+    await until(() => massRequests() > before, 10_000, 'the request in the acceptor\'s log');
+    await new Promise((r) => setTimeout(r, 200));
     expect(massRequests()).toBe(before + 1);
     // the fill was lost for good: the engine has none, the broker's record says 5 filled
     expect(engine.stats().fills).toBe(0);
