@@ -112,6 +112,15 @@ export const FileConfigSchema = z.strictObject({
   ops: opsSection.optional(),
   monitor: monitorSection.optional(),
   shutdown: shutdownSection.optional(),
+  rollout: z.strictObject({
+    stages: z.array(z.strictObject({
+      name: z.string().min(1), symbols: z.array(z.string()).optional(), windows: z.array(z.tuple([z.string(), z.string()])).optional(), timeZone: z.string().min(1).optional(),
+      maxGrossNotional: positive(), maxDailyNotional: positive(), maxDailyLoss: positive(), rateShare: z.number().gt(0).max(1).optional(),
+      promoteAfter: z.strictObject({ cleanDays: z.number().int().nonnegative().optional(), noOpenAlerts: z.boolean().optional() }).optional(),
+    })).min(1),
+    start: z.string().min(1).optional(),
+    onLossCap: z.enum(['Reducing', 'Halted']).optional(),
+  }).optional(),
   recon: z.strictObject({
     intervalMs: nonNeg(), graceMs: nonNeg(), qtyTolerance: nonNeg(), cashTolerance: nonNeg(),
     policy: z.partialRecord(z.enum(DIFF_KINDS as [DiffKind, ...DiffKind[]]), z.strictObject({

@@ -7,6 +7,7 @@ import type { AnomalyHook } from './core/anomaly.js';
 import type { StrategyCallbacks } from './strategy.js';
 import type { TradingStateHook } from './risk/trading-state.js';
 import { calendarProblems } from './risk/calendar.js';
+import { rolloutProblems } from './risk/rollout.js';
 import { isEnvironment, type Environment, type LiveArm } from './connectivity/credentials.js';
 import { journalProblems, type JournalOptions } from './journal/journal.js';
 import { connectionProblems, type ConnectionOptions, type ConnectionStateChange } from './connectivity/supervisor.js';
@@ -69,7 +70,7 @@ export interface EngineConfig extends CoreConfig {
 
 const KNOWN = new Set([
   'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'currencyPrecision', 'clock', 'logger', 'strategy', 'onAnomaly', 'backend', 'testHooks', 'onTradingState', 'markets', 'cancelOutsideSession',
-  'environment', 'live', 'connection', 'onConnectionState', 'journal', 'latencyHistograms', 'reportTimingEvery', 'recon', 'tradingDay', 'limits', 'onDayRoll', 'callbackArgs', 'configHash',
+  'environment', 'live', 'connection', 'onConnectionState', 'journal', 'latencyHistograms', 'reportTimingEvery', 'recon', 'tradingDay', 'limits', 'onDayRoll', 'callbackArgs', 'configHash', 'rollout',
 ]);
 
 /** Thrown by `createEngine` with every problem of the config at once. */
@@ -197,6 +198,7 @@ export function configProblems(cfg: unknown, options: { fileOnly?: boolean } = {
   if (c.callbackArgs !== undefined && c.callbackArgs !== 'views' && c.callbackArgs !== 'objects') errors.push(`callbackArgs: must be 'views' or 'objects', got ${JSON.stringify(c.callbackArgs)}`);
   if (c.onConnectionState !== undefined && typeof c.onConnectionState !== 'function') errors.push('onConnectionState: must be a function');
   errors.push(...reconProblems(c.recon));
+  errors.push(...rolloutProblems(c.rollout, symbols));
   return errors;
 }
 

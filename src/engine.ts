@@ -17,6 +17,7 @@ import type { RiskConfig } from './risk/limits.js';
 import type { PreTradeRisk } from './risk/pretrade.js';
 import type { AccountRisk } from './risk/account-risk.js';
 import type { TradingState, TradingStateChange } from './risk/trading-state.js';
+import type { OpenAlert, RolloutStatus } from './risk/rollout.js';
 import type { Anomaly } from './core/anomaly.js';
 import { environmentProblems, type Environment, type LiveArm } from './connectivity/credentials.js';
 import { ConnectionSupervisor, type ConnectionState, type ConnectionStateChange, type ConnectionStats } from './connectivity/supervisor.js';
@@ -30,7 +31,7 @@ import { loadNative } from './native/loader.js';
 import { Journal, type JournalOpenInfo, type JournalOptions, type JournalStats, type RecoverySink } from './journal/journal.js';
 import type { JournalRecord } from './journal/format.js';
 import { workerCompactor, type Compactor } from './journal/compaction.js';
-import { Reconciler, type DiffEvent, type ReconRun, type ReconState } from './recon/reconciler.js';
+import { Reconciler, type DiffEvent, type ReconEvent, type ReconRun, type ReconState } from './recon/reconciler.js';
 import type { EngineSnapshot } from './core/engine-state.js';
 import type { ResolvedLimits } from './core/bounds.js';
 import type { OrderArchive } from './core/day-store.js';
@@ -161,6 +162,8 @@ export class Engine {
   private ignoredQuotes = 0;
   /** The ended day's report input, taken at a roll before its orders go. */
   private dayInput: ReturnType<Reconciler['dayReportInput']> | undefined;
+  /** Open alerts for the rollout's promotion evidence (attachAlerts). */
+  private alertSource: (() => readonly OpenAlert[]) | undefined;
 
   constructor(config: EngineConfig) {
     const problems = configProblems(config);
@@ -239,7 +242,10 @@ export class Engine {
     core.link = this.connection;
     this.recon = new Reconciler(
       reconTarget(core, this.broker, this.logger, {
-        record: (ev) => this.journal === undefined || this.record({ k: 'recon', t: this.clock.now(), ev }),
+        record: (ev) => {
+          this.rolloutSees(ev);
+          return this.journal === undefined || this.record({ k: 'recon', t: this.clock.now(), ev });
+        },
         notify: (ev) => {
           if (core.restoring) return;
           for (const o of this.observers) o.onDiff?.(ev);
@@ -317,6 +323,10 @@ export class Engine {
     core.lifecycle = 'running';
     // down across a boundary: the day rolls now
     core.rollDay(this.clock.now());
+    if (core.rollout !== undefined) {
+      core.rollout.startDay(this.ledger, this.risk.refUnits);
+      if (core.rollout.watchesLoss) core.watchLoss();
+    }
     this.armRollTimer();
     core.unmatched.started();
     this.recon.start();
@@ -433,8 +443,15 @@ export class Engine {
 
   /** Apply one journal record: reconciliation's here, the rest in the core. */
   private replayRecord(rec: JournalRecord): void {
-    if (rec.k === 'recon') this.recon.replay(rec.ev, rec.t);
-    else this.core.replay(rec);
+    if (rec.k === 'recon') {
+      this.rolloutSees(rec.ev);
+      this.recon.replay(rec.ev, rec.t);
+    } else this.core.replay(rec);
+  }
+
+  /** A critical difference raised makes the rollout's day not clean (live and in replay alike). */
+  private rolloutSees(ev: ReconEvent): void {
+    if (ev.op === 'raise' && ev.diff.severity === 'critical') this.core.rollout?.markDirty(`RECON_${ev.diff.kind}`);
   }
 
   /** The journal's place, storage and counters; undefined without a journal (or before start). */
@@ -699,6 +716,53 @@ export class Engine {
    */
   safeStop(reason: string): SafeStopResult {
     return this.core.cancels.safeStop(reason);
+  }
+
+  /**
+   * The staged rollout's state (docs/release.md): the stage, its limits, the day's P&L and
+   * turnover, clean days, and whether promotion is allowed now. Undefined without `rollout`.
+   */
+  rolloutStatus(): RolloutStatus | undefined {
+    return this.core.rollout?.status(this.ledger, this.risk.refUnits, this.alertSource?.());
+  }
+
+  /**
+   * Where promotion evidence reads open alerts (`promoteAfter.noOpenAlerts`): a function giving
+   * the alerts open now. `tradecore run` attaches its monitor's; without one, a stage that needs
+   * no open alerts cannot be promoted (the refusal says why).
+   */
+  attachAlerts(source: () => readonly OpenAlert[]): void {
+    this.alertSource = source;
+  }
+
+  /**
+   * Promote the rollout to its next stage: an operator's explicit command, with a note (and who,
+   * default "operator"). Refused, changing nothing, while the stage's evidence is missing
+   * (`promoteAfter`: clean days, no open P0/P1 alerts) or at the last stage; each reason is
+   * listed. A promotion is journaled with who, when and why, and the new stage's limits apply
+   * to the next order.
+   *
+   * @example
+   * const r = engine.promoteRollout({ note: '5 clean days at canary', who: 'ana' });
+   * if (!r.ok) console.error(r.missing);
+   */
+  promoteRollout(cmd: { note: string; who?: string }): { ok: true; from: string; to: string } | { ok: false; missing: string[] } {
+    const ro = this.core.rollout;
+    if (ro === undefined) return { ok: false, missing: ['no rollout is configured (config section rollout)'] };
+    if (typeof cmd?.note !== 'string' || cmd.note.trim() === '') return { ok: false, missing: ['a promotion needs a note saying why'] };
+    const missing = ro.missing(this.alertSource?.());
+    if (missing.length > 0) {
+      this.logger.warn({ stage: ro.stage.name, missing }, 'rollout promotion refused');
+      return { ok: false, missing };
+    }
+    const now = this.clock.now();
+    const p = { from: ro.stage.name, to: ro.stages[ro.stageIndex + 1]!.name, who: cmd.who ?? 'operator', note: cmd.note, time: now };
+    if (this.journal !== undefined && !this.record({ k: 'rollout', t: now, ev: 'promote', from: p.from, to: p.to, who: p.who, note: p.note })) {
+      return { ok: false, missing: [`the journal cannot take the promotion: ${this.core.journalError}`] };
+    }
+    ro.promote(p, now);
+    this.logger.warn({ from: p.from, to: p.to, who: p.who, note: p.note }, 'rollout promoted');
+    return { ok: true, from: p.from, to: p.to };
   }
 
   /**

@@ -40,7 +40,9 @@ export type AnomalyKind =
   /** A fill at a price through the order's limit (a buy above it, a sell below it); booked as reported. */
   | 'FILL_THROUGH_LIMIT'
   /** A fill price finer than a fill unit (price precision + 2 decimals); booked at the nearest unit. */
-  | 'FILL_PRICE_ROUNDED';
+  | 'FILL_PRICE_ROUNDED'
+  /** The rollout stage's daily loss cap was reached: the trading state moved (`rollout.onLossCap`), only position-reducing orders pass until the day rolls. */
+  | 'ROLLOUT_LOSS_CAP';
 
 /** How urgent an anomaly is: P0 page someone now, P1 look today, P2 note. */
 export type Severity = 'P0' | 'P1' | 'P2';
@@ -66,6 +68,7 @@ export const ANOMALY_SEVERITY: Readonly<Record<AnomalyKind, Severity>> = {
   CUM_QTY_MISMATCH: 'P1',
   FILL_THROUGH_LIMIT: 'P0',
   FILL_PRICE_ROUNDED: 'P1',
+  ROLLOUT_LOSS_CAP: 'P0',
 };
 
 export interface Anomaly {

@@ -2,6 +2,7 @@ import type { InstrumentSpec } from '../domain/instrument.js';
 import type { TradingDaySpec } from '../domain/trading-day.js';
 import type { MarketCalendarSpec } from '../risk/calendar.js';
 import type { RiskConfig } from '../risk/limits.js';
+import type { RolloutConfig } from '../risk/rollout.js';
 import type { EngineLimits } from './bounds.js';
 import type { ReportCallbacks } from './callbacks.js';
 import type { Clock } from './clock.js';
@@ -27,6 +28,12 @@ export interface CoreConfig {
   /** Bounds on state that reports can grow (external orders, exec ids per order, the day's store, parked reports). */
   limits?: EngineLimits;
   risk?: RiskConfig;
+  /**
+   * Staged rollout: named stages (canary → pilot → full) with capital caps, a symbol
+   * allow-list, trading windows and a share of the order rates, checked before every order;
+   * promotion is an operator's command (docs/release.md). Default none.
+   */
+  rollout?: RolloutConfig;
   /** Starting cash per currency for the ledger. Default none (cash starts at 0). */
   initialCash?: Record<string, number>;
   /**

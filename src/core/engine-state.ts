@@ -14,6 +14,7 @@ import type { CoreLogger } from './ports.js';
 import type { AccountRisk } from '../risk/account-risk.js';
 import type { RiskConfig } from '../risk/limits.js';
 import type { PreTradeRisk } from '../risk/pretrade.js';
+import type { RolloutState } from '../risk/rollout.js';
 import type { TradingState, TradingStateChange } from '../risk/trading-state.js';
 import type { Ledger, LedgerState } from './ledger.js';
 import type { BrokerReport } from '../domain/report.js';
@@ -39,6 +40,8 @@ export interface EngineSnapshot {
   recon?: unknown;
   /** The trading day the state is of (absent in older snapshots). */
   day?: string;
+  /** The rollout's stage and day (absent without a rollout, and in older snapshots). */
+  rollout?: RolloutState;
   /** Reports waiting for the ack that maps their broker id, oldest first, with when they were parked. */
   parked?: Array<{ t: number; r: BrokerReport }>;
 }
@@ -198,11 +201,24 @@ export function replayCoreRecord(core: TradingCore, rec: CoreRecord): void {
       return;
     case 'day':
       core.dayKnown = true;
-      core.applyRoll(rec.day, rec.next, rec.t);
+      core.applyRoll(rec.day, rec.next, rec.t, rec.pnl0);
       core.nextRollAt = core.tradingDay.nextRoll(rec.t);
       return;
-    case 'conn':
+    case 'rollout': {
+      const ro = core.rollout;
+      if (ro === undefined) return;
+      if (rec.ev === 'loss-cap') {
+        ro.lossHit = true;
+        ro.markDirty('ROLLOUT_LOSS_CAP');
+      } else if (!ro.replayPromotion({ from: rec.from, to: rec.to, who: rec.who, note: rec.note, time: rec.t }, rec.t)) {
+        core.logger.warn({ stage: rec.to }, 'journal replay: a promotion to a stage this config does not have; the stage stays');
+      }
+      return;
+    }
     case 'anomaly':
+      if (rec.severity === 'P0' || rec.severity === 'P1') core.rollout?.markDirty(rec.kind);
+      return;
+    case 'conn':
       return;
     default:
       throw new Error(`journal record of unknown kind ${String((rec as { k?: unknown }).k)}`);

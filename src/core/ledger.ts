@@ -213,6 +213,11 @@ export class Ledger {
     return this.wide[index] === 1 ? Number(this.wideBasis[index]!) : this.basis[index]!;
   }
 
+  /** Realized P&L of instrument i, money units (a double; exact below 2^53). */
+  realizedOf(index: number): number {
+    return this.wide[index] === 1 ? Number(this.wideRealized[index]!) : this.realized[index]!;
+  }
+
   private basisBig(index: number): bigint {
     return this.wide[index] === 1 ? this.wideBasis[index]! : BigInt(this.basis[index]!);
   }

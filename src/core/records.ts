@@ -133,7 +133,7 @@ export interface ConnectionRecord {
   reason: string;
 }
 
-/** An anomaly as it was raised (for `tradecore trace`; replay does not act on it). */
+/** An anomaly as it was raised (for `tradecore trace`; replay acts only on a P0/P1's mark on the rollout's day). */
 export interface AnomalyRecord {
   k: 'anomaly';
   t: number;
@@ -150,7 +150,17 @@ export interface DayRecord {
   t: number;
   day: string;
   next: string;
+  /** The rollout's P&L mark at the roll, gross units (the new day's loss is counted from it); absent without a rollout. */
+  pnl0?: number;
 }
+
+/**
+ * The rollout (docs/release.md): `promote` moved to stage `to` on an operator's command;
+ * `loss-cap` the day's loss reached the stage's cap.
+ */
+export type RolloutRecord =
+  | { k: 'rollout'; t: number; ev: 'promote'; from: string; to: string; who: string; note: string }
+  | { k: 'rollout'; t: number; ev: 'loss-cap'; stage: string; pnl: number; cap: number };
 
 /** Reports that named only broker order id `b` waited their time for an ack and were taken as an external order's. */
 export interface AdoptRecord {
@@ -163,6 +173,7 @@ export interface AdoptRecord {
 export type CoreRecord =
   | AdoptRecord
   | DayRecord
+  | RolloutRecord
   | AnomalyRecord
   | OpenRecord
   | IntentRecord

@@ -329,6 +329,11 @@ export class ReportPath {
         this.c.boundReached(`position:${inst.symbol}`, `a fill would take the ${inst.symbol} position past 2^53 quantity units; refused execId=${r.execId}`, t.clientId[slot], t.brokerId[slot]);
         return;
       }
+      const ro = this.c.rollout;
+      if (ro !== undefined) {
+        ro.filled(inst.index, qu, pu);
+        if (ro.watchesLoss) this.c.watchLoss();
+      }
       // on the quantity grid: 0.1 + 0.2 fills read 0.3, not 0.30000000000000004
       const qs = this.money.qtyScale[inst.index]!;
       t.cumQty[slot] = (Math.round(t.cumQty[slot]! * qs) + qu) / qs;

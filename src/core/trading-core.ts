@@ -17,6 +17,7 @@ import { AccountRisk } from '../risk/account-risk.js';
 import { TradingCalendar } from '../risk/calendar.js';
 import { LimitTable, ladderUnitProblems, riskProblems, type RiskConfig } from '../risk/limits.js';
 import { PreTradeRisk } from '../risk/pretrade.js';
+import { Rollout } from '../risk/rollout.js';
 import { TRADING_STATES, type TradingState, type TradingStateChange } from '../risk/trading-state.js';
 import { ANOMALY_SEVERITY, type Anomaly, type AnomalyKind } from './anomaly.js';
 import { BatchSubmit } from './batch-submit.js';
@@ -61,6 +62,8 @@ export class TradingCore {
   readonly money: MoneySpace;
   readonly risk: PreTradeRisk;
   readonly accountRisk: AccountRisk;
+  /** The staged rollout in force (docs/release.md); undefined without one. */
+  readonly rollout: Rollout | undefined;
   readonly clock: Clock;
   readonly logger: CoreLogger;
   readonly debugWatch: DebugWatch;
@@ -177,7 +180,9 @@ export class TradingCore {
     this.ledger = new Ledger(this.instruments, config.initialCash ?? {}, config.currencyPrecision ?? {});
     this.money = this.ledger.money;
     this.risk = new PreTradeRisk(new LimitTable(this.instruments, config.risk, this.money), this.instruments.length);
-    this.accountRisk = new AccountRisk(this.instruments, this.risk.limits, config.risk?.account ?? {}, this.clock.now(), this.tradingDay);
+    this.rollout = config.rollout === undefined ? undefined
+      : new Rollout(config.rollout, this.instruments, this.risk.limits, this.tradingDay.timeZone, this.tradingDay, config.risk?.account ?? {}, this.clock.now());
+    this.accountRisk = new AccountRisk(this.instruments, this.risk.limits, config.risk?.account ?? {}, this.clock.now(), this.tradingDay, this.rollout);
     const byMarket = new Map(Object.entries(config.markets ?? {}).map(([name, spec]) => [name, new TradingCalendar(spec)]));
     this.calendars = this.instruments.map((i) => (i.market === '' ? undefined : byMarket.get(i.market)));
     this.strategy = config.strategy;
@@ -256,6 +261,7 @@ export class TradingCore {
     // a copy: the adapter may reuse its report object once its call returns
     const kept = typeof report === 'object' && report !== null ? { ...report } : report;
     const a: Anomaly = { kind, severity, reason, clientOrderId, brokerOrderId, time: this.clock.now(), report: kept };
+    if (severity !== 'P2') this.rollout?.markDirty(kind);
     if (this.restoring) {
       // raised when it first happened; replaying it is not news
       this.logger.debug({ anomaly: kind, severity, clientOrderId, brokerOrderId, replay: true }, reason);
@@ -341,6 +347,28 @@ export class TradingCore {
     if (inst === undefined) throw new RangeError(`unknown symbol ${symbol}`);
     if (!(price > 0) || !Number.isFinite(price)) throw new RangeError(`reference price must be positive and finite, got ${price}`);
     this.risk.setReference(inst.index, price, inst.scale);
+    if (this.rollout?.watchesLoss === true) this.watchLoss();
+  }
+
+  /**
+   * The rollout's loss cap: when the day's loss (realized plus marked to the references) reaches
+   * it, journal why, raise a P0, and move the trading state (never from Halted to Reducing).
+   * Called after each fill and each reference move while a cap is set; not while restoring (the
+   * journal's rollout record says it happened).
+   */
+  watchLoss(): void {
+    const ro = this.rollout!;
+    if (this.restoring || !ro.lossReached(this.ledger, this.risk.refUnits)) return;
+    ro.lossHit = true;
+    ro.markDirty('ROLLOUT_LOSS_CAP');
+    const g = 10 ** this.money.grossExp;
+    const pnl = ro.dayPnl(this.ledger, this.risk.refUnits) / g;
+    const cap = ro.stage.maxDailyLoss!;
+    const reason = `rollout stage ${ro.stage.name}: the day's loss ${-pnl} reached maxDailyLoss=${cap} (realized plus unrealized at the reference); only position-reducing orders until the day rolls`;
+    if (this.journal !== undefined) this.record({ k: 'rollout', t: this.clock.now(), ev: 'loss-cap', stage: ro.stage.name, pnl, cap });
+    this.anomaly('ROLLOUT_LOSS_CAP', reason);
+    const to = ro.onLossCap;
+    if (this.tradingState === 'Active' || (to === 'Halted' && this.tradingState === 'Reducing')) this.setTradingState(to, reason);
   }
 
   /**
@@ -354,8 +382,10 @@ export class TradingCore {
     const next = this.tradingDay.dayOf(now);
     this.nextRollAt = this.tradingDay.nextRoll(now);
     if (next === day) return;
-    if (this.journal !== undefined) this.record({ k: 'day', t: now, day, next });
-    this.applyRoll(day, next, now);
+    // the new day's P&L starts from this mark (journaled: a replay has no reference prices of the moment)
+    const pnl0 = this.rollout?.mark(this.ledger, this.risk.refUnits);
+    if (this.journal !== undefined) this.record({ k: 'day', t: now, day, next, ...(pnl0 !== undefined ? { pnl0 } : {}) });
+    this.applyRoll(day, next, now, pnl0);
   }
 
   /**
@@ -363,10 +393,11 @@ export class TradingCore {
    * journal), the bounds alerted start again, reconciliation keeps only its open diffs (each
    * marked with its day) and forgets what it had seen of the old day. Open orders carry over.
    */
-  applyRoll(day: string, next: string, now: number): DayRoll {
+  applyRoll(day: string, next: string, now: number, pnl0?: number): DayRoll {
     // the ended day's report input is taken by the host before its orders go
     this.host.dayEnding(this.restoring);
     this.dayName = next;
+    this.rollout?.roll(pnl0 ?? this.rollout.mark(this.ledger, this.risk.refUnits));
     const t = this.table;
     const released = t.releaseFinished((slot) => {
       if ((t.flags[slot]! & F_EXTERNAL) !== 0) this.externalLive--;
@@ -406,7 +437,10 @@ export class TradingCore {
 
   /** The core's part of a journal snapshot (the layers above add theirs). */
   snapshotState(): EngineSnapshot {
-    return { ...takeSnapshot(this.parts, this.startRisk, this.currentRisk), day: this.dayName, parked: this.unmatched.exportParked() };
+    return {
+      ...takeSnapshot(this.parts, this.startRisk, this.currentRisk), day: this.dayName, parked: this.unmatched.exportParked(),
+      ...(this.rollout !== undefined ? { rollout: this.rollout.exportState() } : {}),
+    };
   }
 
   /** Put the core's part of a snapshot back, as of `time`. */
@@ -418,6 +452,9 @@ export class TradingCore {
       this.nextRollAt = this.tradingDay.nextRoll(time);
     }
     this.unmatched.importParked(s.parked ?? []);
+    if (this.rollout !== undefined && s.rollout !== undefined && !this.rollout.importState(s.rollout, time)) {
+      this.logger.warn({ stage: s.rollout.stage }, "the journal's rollout stage is not in this config; the configured start stage applies");
+    }
     this.journalStartRisk = s.startRisk ?? undefined;
     this.journalRisk = s.risk ?? undefined;
   }

@@ -41,6 +41,12 @@ const REASONS = [
   ['MAX_OPEN_ORDERS', 'the open-order count limit of the symbol or the account is reached', true],
   ['MAX_GROSS_NOTIONAL', 'the account gross notional (positions plus open orders) would exceed its limit', true],
   ['JOURNAL_FAILED', 'the order could not be written to the journal; nothing was sent', true],
+  ['ROLLOUT_SYMBOL', 'the rollout stage does not allow this symbol', false],
+  ['ROLLOUT_WINDOW', "outside the rollout stage's trading windows", true],
+  ['ROLLOUT_DAILY_LOSS', "the rollout stage's daily loss cap was reached: only position-reducing orders until the day rolls", true],
+  ['ROLLOUT_NOTIONAL', "the account gross notional (positions plus open orders) would exceed the rollout stage's cap", true],
+  ['ROLLOUT_DAILY_NOTIONAL', "notional filled today plus open orders would exceed the rollout stage's daily cap", true],
+  ['ROLLOUT_RATE', "the rollout stage's share of the order rate is used up", true],
 ] as const satisfies ReadonlyArray<readonly [string, string, boolean]>;
 
 export type RejectReason = (typeof REASONS)[number][0];

@@ -2,11 +2,13 @@ import type { Instrument } from '../domain/instrument.js';
 import { R, reasonCode } from '../domain/reject-reason.js';
 import { DailyCounter, TokenBucket } from './frequency.js';
 import type { AccountLimits, LimitTable } from './limits.js';
+import type { Rollout } from './rollout.js';
 
-/** What the account checks read of the positions: signed quantity units, and cost bases in money units. */
+/** What the account checks read of the positions: signed quantity units, cost bases and realized P&L in money units. */
 export interface PositionView {
   readonly pos: Float64Array;
   basisOf(index: number): number;
+  realizedOf(index: number): number;
 }
 
 /**
@@ -43,6 +45,8 @@ export class AccountRisk {
     account: AccountLimits,
     now: number,
     tradingDay?: { lastRoll(t: number): number; nextRoll(t: number): number },
+    /** The rollout stage's checks, run first (docs/release.md); undefined without a rollout. */
+    readonly rollout?: Rollout,
   ) {
     this.daily = new DailyCounter(tradingDay);
     this.openCount = new Int32Array(instruments.length);
@@ -70,7 +74,8 @@ export class AccountRisk {
     this.maxPerDay = account.maxOrdersPerDay ?? Infinity;
     this.maxOpenTotal = account.maxOpenOrders ?? Infinity;
     this.maxGross = account.maxGrossNotional ?? Infinity;
-    const anyAccount = this.accountSec !== undefined || this.accountMin !== undefined || this.maxPerDay !== Infinity || this.maxOpenTotal !== Infinity || this.maxGross !== Infinity;
+    this.rollout?.reconfigure(account, now);
+    const anyAccount = this.rollout !== undefined || this.accountSec !== undefined || this.accountMin !== undefined || this.maxPerDay !== Infinity || this.maxOpenTotal !== Infinity || this.maxGross !== Infinity;
     for (const inst of this.instruments) {
       const i = inst.index;
       const own = L.minOrderQty[i]! > 0 || L.minOrderNotional[i]! > 0 || L.maxOpenOrders[i]! !== Infinity || this.symbolSec[i] !== undefined || this.symbolMin[i] !== undefined;
@@ -107,6 +112,10 @@ export class AccountRisk {
     const { qu, pxUnits, now } = this;
     const i = inst.index;
     const L = this.limits;
+    if (this.rollout !== undefined) {
+      const r = this.rollout.check(inst, side, qu, pxUnits, now, ledger, openBuy, openSell, this.openValue, refUnits);
+      if (r !== 0) return r;
+    }
     if (qu < L.minQtyUnits[i]!) return R.MIN_ORDER_QTY;
     if (L.minNotionalUnits[i]! > 0) {
       if (Number.isNaN(pxUnits)) return R.NO_REFERENCE_PRICE;
@@ -159,6 +168,7 @@ export class AccountRisk {
     this.accountSec?.take(now);
     this.accountMin?.take(now);
     this.daily.add(now);
+    this.rollout?.accept(now);
     this.openCount[index]!++;
     this.openTotal++;
   }
@@ -205,6 +215,9 @@ export class AccountRisk {
     const q = this.limits.qtyScale[i]!;
     const m = this.limits.money;
     const notional = m.decimal(m.currencyOf[i]!, this.qu * this.pxUnits * this.limits.orderFactor[i]!);
+    if (this.rollout !== undefined && reasonCode(reason).startsWith('ROLLOUT_')) {
+      return this.rollout.detail(reason, inst, this.qu, this.pxUnits, this.now, ledger, openBuy, openSell, this.openValue, refUnits);
+    }
     switch (reasonCode(reason)) {
       case 'MIN_ORDER_QTY':
         return `${base} qty=${qty} min=${this.limits.minOrderQty[i]}`;
