@@ -112,6 +112,7 @@ export const FileConfigSchema = z.strictObject({
   ops: opsSection.optional(),
   monitor: monitorSection.optional(),
   shutdown: shutdownSection.optional(),
+  fallback: z.strictObject({ liveOrders: z.enum(['cancel', 'keep']).optional(), journalDir: z.string().min(1).optional() }).optional(),
   rollout: z.strictObject({
     stages: z.array(z.strictObject({
       name: z.string().min(1), symbols: z.array(z.string()).optional(), windows: z.array(z.tuple([z.string(), z.string()])).optional(), timeZone: z.string().min(1).optional(),

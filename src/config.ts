@@ -8,6 +8,7 @@ import type { StrategyCallbacks } from './strategy.js';
 import type { TradingStateHook } from './risk/trading-state.js';
 import { calendarProblems } from './risk/calendar.js';
 import { rolloutProblems } from './risk/rollout.js';
+import { fallbackProblems, type FallbackOptions } from './fallback.js';
 import { isEnvironment, type Environment, type LiveArm } from './connectivity/credentials.js';
 import { journalProblems, type JournalOptions } from './journal/journal.js';
 import { connectionProblems, type ConnectionOptions, type ConnectionStateChange } from './connectivity/supervisor.js';
@@ -61,6 +62,8 @@ export interface EngineConfig extends CoreConfig {
    * says which config each session traded with.
    */
   configHash?: string;
+  /** The fallback switch to paper or safe-stop (docs/release.md): what happens to live orders, where the paper period is journaled. */
+  fallback?: FallbackOptions;
   /**
    * Reconciliation with the broker's records: the interval of periodic runs (default 0: on
    * demand only), the grace period, and the conflict policy per diff kind (docs/reconciliation.md).
@@ -70,7 +73,7 @@ export interface EngineConfig extends CoreConfig {
 
 const KNOWN = new Set([
   'instruments', 'broker', 'sim', 'capacity', 'retentionMs', 'risk', 'initialCash', 'currencyPrecision', 'clock', 'logger', 'strategy', 'onAnomaly', 'backend', 'testHooks', 'onTradingState', 'markets', 'cancelOutsideSession',
-  'environment', 'live', 'connection', 'onConnectionState', 'journal', 'latencyHistograms', 'reportTimingEvery', 'recon', 'tradingDay', 'limits', 'onDayRoll', 'callbackArgs', 'configHash', 'rollout',
+  'environment', 'live', 'connection', 'onConnectionState', 'journal', 'latencyHistograms', 'reportTimingEvery', 'recon', 'tradingDay', 'limits', 'onDayRoll', 'callbackArgs', 'configHash', 'rollout', 'fallback',
 ]);
 
 /** Thrown by `createEngine` with every problem of the config at once. */
@@ -199,6 +202,7 @@ export function configProblems(cfg: unknown, options: { fileOnly?: boolean } = {
   if (c.onConnectionState !== undefined && typeof c.onConnectionState !== 'function') errors.push('onConnectionState: must be a function');
   errors.push(...reconProblems(c.recon));
   errors.push(...rolloutProblems(c.rollout, symbols));
+  errors.push(...fallbackProblems(c.fallback));
   return errors;
 }
 

@@ -40,6 +40,8 @@ import { TradingCore, type Lifecycle } from './core/trading-core.js';
 import type { SafeStopResult } from './core/cancel-path.js';
 import type { EngineStats } from './core/stats.js';
 import { reconTarget } from './engine-recon.js';
+import { FallbackSwitch, type ModeChange, type SwitchResult, type TradingMode } from './fallback.js';
+import { R } from './domain/reject-reason.js';
 
 export type EngineState = Lifecycle;
 export type { EngineStats, SafeStopResult };
@@ -162,6 +164,10 @@ export class Engine {
   private ignoredQuotes = 0;
   /** The ended day's report input, taken at a roll before its orders go. */
   private dayInput: ReturnType<Reconciler['dayReportInput']> | undefined;
+  /** The fallback switch: live, paper or safe-stop (docs/release.md). */
+  private readonly switch: FallbackSwitch;
+  /** The config as given (the paper engine is made from it). */
+  private readonly config: EngineConfig;
   /** Open alerts for the rollout's promotion evidence (attachAlerts). */
   private alertSource: (() => readonly OpenAlert[]) | undefined;
 
@@ -255,6 +261,56 @@ export class Engine {
       config.recon,
       core.archive,
     );
+    this.config = { ...config };
+    this.switch = new FallbackSwitch({
+      engine: this,
+      knows: (id) => core.table.byClientId.get(id) >= 0 || (core.archive.size > 0 && core.archive.positionOf(id) >= 0),
+      submit: (o) => core.submits.submit(o),
+      submitMany: (o) => core.batch.submitMany(o),
+      cancel: (id) => core.cancels.cancel(id),
+      deny: (id, reason, detail) => core.submits.deny(id, R[reason], detail),
+      cancelAllOpen: () => core.cancels.cancelAllOpen(),
+      safeStop: (reason) => core.cancels.safeStop(reason),
+      setActive: (reason) => {
+        core.setTradingState('Active', reason);
+      },
+      record: (change) => this.journal === undefined || this.record({ k: 'mode', t: change.time, from: change.from, to: change.to, who: change.who, note: change.note }),
+      makePaper: () => this.makePaper(),
+      references: () => this.instruments.flatMap((i) => (Number.isNaN(this.risk.reference[i.index]!) ? [] : [[i.symbol, this.risk.reference[i.index]!] as [string, number]])),
+      now: () => this.clock.now(),
+      warn: (obj, msg) => this.logger.warn(obj, msg),
+    }, config.fallback);
+  }
+
+  /**
+   * The paper engine of the fallback switch: the embedded simulated broker, fed with this
+   * engine's reference prices, with the same instruments, limits, cash, trading day and strategy
+   * (without onQuote: the live stream is the strategy's). Journaled beside the live journal.
+   */
+  private makePaper(): { engine: Engine; sim: SimBroker } {
+    const c = this.config;
+    const startPrices = Object.fromEntries(this.instruments.flatMap((i) => (Number.isNaN(this.risk.reference[i.index]!) ? [] : [[i.symbol, this.risk.reference[i.index]!]])));
+    const sim = new SimBroker({
+      instruments: this.instrumentSpecs, clock: this.clock, priceFeed: 'external', startPrices,
+      ...(c.initialCash !== undefined ? { initialCash: c.initialCash } : {}), ...(c.tradingDay !== undefined ? { tradingDay: c.tradingDay } : {}),
+    });
+    const dir = c.fallback?.journalDir ?? (this.journalOptions !== undefined ? `${this.journalOptions.dir.replace(/[\\/]+$/, '')}-paper` : undefined);
+    let strategy: StrategyCallbacks | undefined;
+    if (this.strategy !== undefined) {
+      const { onQuote: _live, ...rest } = this.strategy;
+      strategy = rest;
+    }
+    const logger = typeof (this.logger as { child?: unknown }).child === 'function' ? this.logger.child({ mode: 'paper' }) : this.logger;
+    const engine = new Engine({
+      instruments: this.instrumentSpecs, broker: sim, clock: this.clock, logger, environment: 'paper',
+      ...(this.core.currentRisk !== undefined ? { risk: this.core.currentRisk } : {}),
+      ...(c.initialCash !== undefined ? { initialCash: c.initialCash } : {}), ...(c.currencyPrecision !== undefined ? { currencyPrecision: c.currencyPrecision } : {}),
+      ...(c.tradingDay !== undefined ? { tradingDay: { ...c.tradingDay, reportDir: undefined } } : {}), ...(c.markets !== undefined ? { markets: c.markets } : {}),
+      ...(c.capacity !== undefined ? { capacity: c.capacity } : {}), ...(c.limits !== undefined ? { limits: c.limits } : {}),
+      ...(c.backend !== undefined ? { backend: c.backend } : {}), ...(c.connection !== undefined ? { connection: c.connection } : {}),
+      ...(strategy !== undefined ? { strategy } : {}), ...(dir !== undefined ? { journal: { ...this.journalOptions, dir } } : {}),
+    });
+    return { engine, sim };
   }
 
   /** Lifecycle state. */
@@ -330,7 +386,9 @@ export class Engine {
     this.armRollTimer();
     core.unmatched.started();
     this.recon.start();
-    this.logger.info({ broker: this.broker.name, environment: this.environment, instruments: this.instruments.length, capacity: this.table.capacity }, 'engine started');
+    // a restart in paper mode: the paper engine comes back on its own journal
+    await this.switch.resume();
+    this.logger.info({ broker: this.broker.name, environment: this.environment, instruments: this.instruments.length, capacity: this.table.capacity, mode: this.switch.mode }, 'engine started');
   }
 
   /**
@@ -345,6 +403,7 @@ export class Engine {
       return;
     }
     core.lifecycle = 'stopping';
+    await this.switch.stop();
     this.recon.stop();
     if (this.rollTimer !== undefined) this.clock.clearTimer(this.rollTimer);
     this.rollTimer = undefined;
@@ -372,9 +431,10 @@ export class Engine {
       ? {
           snapshot: (state, _seq, time) => {
             lastT = time;
-            const s = state as EngineSnapshot & { recon?: ReconState };
+            const s = state as EngineSnapshot & { recon?: ReconState; modes?: ModeChange[] };
             core.restoreSnapshot(s, time);
             if (s.recon !== undefined) this.recon.importState(s.recon);
+            if (Array.isArray(s.modes)) for (const m of s.modes) this.switch.replay(m);
           },
           record: (rec) => {
             if (typeof rec.t === 'number' && rec.t > lastT) lastT = rec.t;
@@ -437,8 +497,9 @@ export class Engine {
     return this.core.record(rec as Parameters<TradingCore['record']>[0]);
   }
 
-  private snapshotState(): EngineSnapshot & { recon: ReconState } {
-    return { ...this.core.snapshotState(), recon: this.recon.exportState() };
+  private snapshotState(): EngineSnapshot & { recon: ReconState; modes?: ModeChange[] } {
+    const modes = this.switch.history;
+    return { ...this.core.snapshotState(), recon: this.recon.exportState(), ...(modes.length > 0 ? { modes: modes.slice(-1000) } : {}) };
   }
 
   /** Apply one journal record: reconciliation's here, the rest in the core. */
@@ -446,6 +507,8 @@ export class Engine {
     if (rec.k === 'recon') {
       this.rolloutSees(rec.ev);
       this.recon.replay(rec.ev, rec.t);
+    } else if (rec.k === 'mode') {
+      this.switch.replay({ from: rec.from as TradingMode, to: rec.to as TradingMode, who: rec.who, note: rec.note, time: rec.t });
     } else this.core.replay(rec);
   }
 
@@ -613,6 +676,7 @@ export class Engine {
    */
   updateReference(symbol: string, price: number): void {
     this.core.updateReference(symbol, price);
+    if (this.switch.routing) this.switch.price(symbol, price);
   }
 
   /** The last quote the broker's stream gave for a symbol, as a copy; undefined before the first. */
@@ -645,7 +709,9 @@ export class Engine {
     this.quoteCols[k] = bidOk ? q.bid : Number.NaN;
     this.quoteCols[k + 1] = askOk ? q.ask : Number.NaN;
     this.quoteCols[k + 2] = typeof q.time === 'number' && Number.isFinite(q.time) ? q.time : this.clock.now();
-    this.core.updateReference(inst.symbol, bidOk && askOk ? (q.bid + q.ask) / 2 : bidOk ? q.bid : q.ask);
+    const mid = bidOk && askOk ? (q.bid + q.ask) / 2 : bidOk ? q.bid : q.ask;
+    this.core.updateReference(inst.symbol, mid);
+    if (this.switch.routing) this.switch.price(inst.symbol, mid);
     // the strategy hears quotes once the engine can take its orders (start() resolved)
     const s = this.strategy;
     if (s?.onQuote === undefined || this.core.lifecycle !== 'running') return;
@@ -666,7 +732,7 @@ export class Engine {
    * if (r.status === 'denied') console.log(r.reason, r.detail);
    */
   submit(order: OrderRequest): SubmitResult {
-    return this.core.submits.submit(order);
+    return this.switch.routing ? this.switch.submit(order) : this.core.submits.submit(order);
   }
 
   /**
@@ -677,7 +743,7 @@ export class Engine {
    * during the call are applied after it returns.
    */
   submitMany(orders: readonly OrderRequest[]): SubmitResult[] {
-    return this.core.batch.submitMany(orders);
+    return this.switch.routing ? this.switch.submitMany(orders) : this.core.batch.submitMany(orders);
   }
 
   /**
@@ -685,7 +751,49 @@ export class Engine {
    * cancel of a finished order, sends nothing and says why.
    */
   cancel(clientOrderId: string): CancelResult {
-    return this.core.cancels.cancel(clientOrderId);
+    return this.switch.routing ? this.switch.cancel(clientOrderId) : this.core.cancels.cancel(clientOrderId);
+  }
+
+  /** Where new orders go: `live`, `paper` (the embedded simulated broker) or `safe-stop` (halted, everything cancelled). */
+  get mode(): TradingMode {
+    return this.switch.mode;
+  }
+
+  /** Every switch of the mode, oldest first (restored from the journal on restart). */
+  modeHistory(): ModeChange[] {
+    return [...this.switch.history];
+  }
+
+  /**
+   * The fallback switch (docs/release.md). \`paper\`: from now on new orders go to an embedded
+   * simulated broker fed with this engine's reference prices; orders live at the real broker are
+   * cancelled, or kept and tracked (\`fallback.liveOrders\`); the paper period's orders, positions
+   * and P&L stay in \`engine.paper\`, apart from the live ones and from reconciliation. Until the
+   * paper engine is up (the returned promise), submits are refused BROKER_NOT_READY, never sent
+   * live. \`safe-stop\`: cancel everything (live and paper) and halt, as \`safeStop\`. Journaled
+   * with who and why; a restart comes back in the same mode. Back to live is \`goLive\`.
+   *
+   * @example
+   * const r = await engine.fallback('paper', { note: 'venue latency spike', who: 'ana' });
+   */
+  fallback(to: 'paper' | 'safe-stop', cmd: { note: string; who?: string }): Promise<SwitchResult> {
+    if (to === 'paper') return this.switch.toPaper(cmd);
+    if (to === 'safe-stop') return this.switch.toSafeStop(cmd);
+    return Promise.resolve({ ok: false, problem: `fallback mode must be paper or safe-stop, got ${String(to)}` });
+  }
+
+  /**
+   * Back to live: new orders go to the real broker again. From paper, the paper period's open
+   * orders are cancelled (its positions stay in \`engine.paper\`); from safe-stop, the trading
+   * state moves back to Active. A separate, explicit command with a note.
+   */
+  goLive(cmd: { note: string; who?: string }): Promise<SwitchResult> {
+    return this.switch.toLive(cmd);
+  }
+
+  /** The fallback's paper engine (its orders, positions, account), once a switch to paper made it. */
+  get paper(): Engine | undefined {
+    return this.switch.paperEngine;
   }
 
   /** The trading state: Active, Reducing (only position-shrinking orders) or Halted. */

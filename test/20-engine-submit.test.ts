@@ -191,7 +191,7 @@ describe.each(PATHS)('on the %s path', (path: SubmitPath) => {
       }
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).problems).toEqual([
-        'retentonMs: unknown option (known: instruments, broker, sim, capacity, retentionMs, risk, initialCash, currencyPrecision, clock, logger, strategy, onAnomaly, backend, testHooks, onTradingState, markets, cancelOutsideSession, environment, live, connection, onConnectionState, journal, latencyHistograms, reportTimingEvery, recon, tradingDay, limits, onDayRoll, callbackArgs, configHash, rollout)',
+        'retentonMs: unknown option (known: instruments, broker, sim, capacity, retentionMs, risk, initialCash, currencyPrecision, clock, logger, strategy, onAnomaly, backend, testHooks, onTradingState, markets, cancelOutsideSession, environment, live, connection, onConnectionState, journal, latencyHistograms, reportTimingEvery, recon, tradingDay, limits, onDayRoll, callbackArgs, configHash, rollout, fallback)',
         'instruments[1].tickSize: must be a positive finite number',
         'instruments[1].symbol: duplicate symbol A',
         'capacity: must be a power of two from 2 to 16777216, got 1000',

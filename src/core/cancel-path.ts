@@ -84,7 +84,14 @@ export class CancelPath {
   /** See `Engine.safeStop`. */
   safeStop(reason: string): SafeStopResult {
     this.c.setTradingState('Halted', `safeStop: ${reason}`);
-    const result: SafeStopResult = { state: 'Halted', cancelsSent: 0, alreadyPending: 0, failed: [] };
+    const result: SafeStopResult = { state: 'Halted', ...this.cancelAllOpen() };
+    this.c.logger.warn({ reason, ...result, failed: result.failed.length }, 'safe stop');
+    return result;
+  }
+
+  /** Cancel every open order (cancel rate limits do not apply); the trading state is left as it is. */
+  cancelAllOpen(): Omit<SafeStopResult, 'state'> {
+    const result = { cancelsSent: 0, alreadyPending: 0, failed: [] as SafeStopResult['failed'][number][] };
     const t = this.c.table;
     for (let s = 0; s < t.capacity; s++) {
       if (t.live[s] !== 1 || !isOpen(t.status[s]!)) continue;
@@ -96,7 +103,6 @@ export class CancelPath {
       if (r.status === 'sent') result.cancelsSent++;
       else if (r.status === 'denied') result.failed.push({ clientOrderId: r.clientOrderId, reason: r.reason, detail: r.detail });
     }
-    this.c.logger.warn({ reason, ...result, failed: result.failed.length }, 'safe stop');
     return result;
   }
 }

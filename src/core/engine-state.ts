@@ -219,6 +219,7 @@ export function replayCoreRecord(core: TradingCore, rec: CoreRecord): void {
       if (rec.severity === 'P0' || rec.severity === 'P1') core.rollout?.markDirty(rec.kind);
       return;
     case 'conn':
+    case 'mode':
       return;
     default:
       throw new Error(`journal record of unknown kind ${String((rec as { k?: unknown }).k)}`);

@@ -169,11 +169,22 @@ export interface AdoptRecord {
   b: string;
 }
 
+/** A switch of the trading mode (live, paper, safe-stop; src/fallback.ts). The core does not act on it. */
+export interface ModeRecord {
+  k: 'mode';
+  t: number;
+  from: string;
+  to: string;
+  who: string;
+  note: string;
+}
+
 /** Every record the core writes or replays. */
 export type CoreRecord =
   | AdoptRecord
   | DayRecord
   | RolloutRecord
+  | ModeRecord
   | AnomalyRecord
   | OpenRecord
   | IntentRecord

@@ -43,7 +43,7 @@ export interface ReconRecord {
 export type JournalRecord = CoreRecord | ReconRecord;
 
 export type RecordKind = JournalRecord['k'];
-export const RECORD_KINDS: readonly RecordKind[] = ['open', 'intent', 'unsent', 'cancel', 'cancel-unsent', 'report', 'state', 'config', 'conn', 'anomaly', 'recon', 'day', 'adopt', 'rollout'];
+export const RECORD_KINDS: readonly RecordKind[] = ['open', 'intent', 'unsent', 'cancel', 'cancel-unsent', 'report', 'state', 'config', 'conn', 'anomaly', 'recon', 'day', 'adopt', 'rollout', 'mode'];
 
 /** Shared structures (key order as the objects are built in the engine). Append only. */
 const STRUCTURES: readonly string[][] = [

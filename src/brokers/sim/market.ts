@@ -51,6 +51,18 @@ export class SyntheticBook {
     return this.mid - (this.opts.halfSpreadTicks + k) * this.inst.tickUnits;
   }
 
+  /** Set the mid to a price (decimal), onto the tick and above the floor; liquidity refreshes. */
+  setMid(price: number): void {
+    const units = Math.round((price * this.inst.scale) / this.inst.tickUnits) * this.inst.tickUnits;
+    this.mid = Math.max(units, this.floor());
+    this.refresh();
+  }
+
+  /** Refresh liquidity, the mid stays (a book that follows external prices). */
+  hold(): void {
+    this.refresh();
+  }
+
   /** Move the mid and refresh liquidity. */
   step(): void {
     const move = this.rng.int(-this.opts.maxMoveTicks, this.opts.maxMoveTicks);

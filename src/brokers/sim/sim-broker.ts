@@ -54,6 +54,12 @@ export interface SimBrokerOptions {
   tradingDay?: TradingDaySpec;
   /** Expire open `day` orders at the roll (reports go out as for any expiry). Default true. */
   expireDayOrdersAtRoll?: boolean;
+  /**
+   * `walk` (default): each market step moves the mid a seeded random walk. `external`: the mid
+   * moves only by `setMid` (the engine's paper fallback feeds it the live reference prices);
+   * steps still refresh liquidity and match resting orders.
+   */
+  priceFeed?: 'walk' | 'external';
 }
 
 /**
@@ -120,13 +126,14 @@ export class SimBroker implements BrokerAdapter {
   private nextQueued = 1;
   private _revision = 0;
   private idleWaiters: Array<() => void> = [];
-  private readonly opts: Required<Omit<SimBrokerOptions, 'faults' | 'market' | 'startPrices' | 'instruments' | 'clock' | 'seed' | 'initialCash' | 'tradingDay' | 'expireDayOrdersAtRoll'>>;
+  private readonly opts: Required<Omit<SimBrokerOptions, 'faults' | 'market' | 'startPrices' | 'instruments' | 'clock' | 'seed' | 'initialCash' | 'tradingDay' | 'expireDayOrdersAtRoll' | 'priceFeed'>>;
   private faults: Required<SimFaults>;
   private readonly dropFilters: Array<(r: BrokerReport) => boolean> = [];
   private readonly day: TradingDay;
   private nextRollAt: number;
   private rollTimer: TimerHandle | undefined;
   private readonly expireAtRoll: boolean;
+  private readonly external: boolean;
   /** Day rolls done. */
   rolls = 0;
 
@@ -168,6 +175,8 @@ export class SimBroker implements BrokerAdapter {
     this.day = new TradingDay(options.tradingDay);
     this.nextRollAt = this.day.nextRoll(this.clock.now());
     this.expireAtRoll = options.expireDayOrdersAtRoll ?? true;
+    if (options.priceFeed !== undefined && options.priceFeed !== 'walk' && options.priceFeed !== 'external') throw new Error('invalid sim broker options:\n  - priceFeed: must be walk or external');
+    this.external = options.priceFeed === 'external';
   }
 
   /**
@@ -532,18 +541,33 @@ export class SimBroker implements BrokerAdapter {
     return o;
   }
 
-  /** One market step now: move prices, refresh liquidity, match resting orders. */
+  /** One market step now: move prices (unless they are fed from outside), refresh liquidity, match resting orders. */
   step(): void {
     for (const [symbol, book] of this.books) {
-      book.step();
+      if (this.external) book.hold();
+      else book.step();
       this.publishQuote(symbol, book);
-      const resting = this.resting.get(symbol)!;
-      if (resting.length === 0) continue;
-      const buys = resting.filter((o) => o.side > 0).sort(priceTimeOrder);
-      const sells = resting.filter((o) => o.side < 0).sort(priceTimeOrder);
-      for (const order of [...buys, ...sells]) matchAgainstBook(order, book, (q, px) => this.fill(order, q, px));
-      this.resting.set(symbol, resting.filter((o) => o.status === 'Submitted' || o.status === 'PartiallyFilled'));
+      this.matchResting(symbol, book);
     }
+  }
+
+  /** Set a symbol's mid (decimal) from outside, publish the quote and match resting orders against it. */
+  setMid(symbol: string, price: number): void {
+    const book = this.books.get(symbol);
+    if (book === undefined) throw new RangeError(`unknown symbol ${symbol}`);
+    if (!(price > 0) || !Number.isFinite(price)) throw new RangeError(`mid price must be positive and finite, got ${price}`);
+    book.setMid(price);
+    this.publishQuote(symbol, book);
+    this.matchResting(symbol, book);
+  }
+
+  private matchResting(symbol: string, book: SyntheticBook): void {
+    const resting = this.resting.get(symbol)!;
+    if (resting.length === 0) return;
+    const buys = resting.filter((o) => o.side > 0).sort(priceTimeOrder);
+    const sells = resting.filter((o) => o.side < 0).sort(priceTimeOrder);
+    for (const order of [...buys, ...sells]) matchAgainstBook(order, book, (q, px) => this.fill(order, q, px));
+    this.resting.set(symbol, resting.filter((o) => o.status === 'Submitted' || o.status === 'PartiallyFilled'));
   }
 
   /** The quote stream: each symbol's top of book after every market step, in one reused object. */
