@@ -3,7 +3,8 @@
 // without a registered strategy) and on the embedded simulated broker, each beside the fair
 // same-work baseline (bench/same-work.ts), the naive one (bench/naive.ts) and the floor
 // (bench/floor.ts), with per-row x_faster_than_same_work and x_floor; the journal (bench/journal.ts); reconciliation with 10k open
-// orders against a one-pass comparison (bench/recon.ts). Writes bench/results/latest.json: an array of
+// orders against a one-pass comparison (bench/recon.ts); the fallback switch to paper beside safe-stop and the
+// simulated broker alone (bench/fallback.ts). Writes bench/results/latest.json: an array of
 // {suite, case, backend, ops_per_sec, ns_per_op_p50, ns_per_op_p99, samples, ...}.
 // Full mode runs every case in 3 fresh processes and keeps the median one.
 // Usage: npm run bench [-- --quick]   Exit status 1 when a case crashes or fails its own check.
@@ -199,6 +200,41 @@ async function main(): Promise<void> {
       failed++;
       process.stderr.write(`${(err as Error).message}\n`);
     }
+  }
+  // the fallback switch: command → first order routed to paper and → every live order
+  // cancelled, beside safe-stop (the same cancels, no paper engine) and the simulated broker
+  // alone (bench/fallback.ts); one case per fresh process, interleaved A B C A B C
+  const fallbackRunner = fileURLToPath(new URL('./fallback.js', import.meta.url));
+  const liveOrders = quick ? 1000 : 10_000;
+  const fb: Record<string, Array<{ first_order_ms: number; all_cancelled_ms: number }>> = { paper: [], 'safe-stop': [], floor: [] };
+  try {
+    for (let round = 0; round < (quick ? 1 : 7); round++) {
+      for (const c of Object.keys(fb)) {
+        const out = await new Promise<string>((resolve, reject) => {
+          execFile(process.execPath, [fallbackRunner, c, String(liveOrders)], { maxBuffer: 1 << 20, timeout: 300_000 }, (err, stdout, stderr) => {
+            if (err) reject(new Error(`fallback ${c} failed: ${stderr.trim() || err.message}`));
+            else resolve(stdout);
+          });
+        });
+        fb[c]!.push(JSON.parse(out.trim()) as { first_order_ms: number; all_cancelled_ms: number });
+      }
+    }
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+    for (const [c, runs] of Object.entries(fb)) {
+      const first = runs.map((r) => r.first_order_ms);
+      const all = runs.map((r) => r.all_cancelled_ms);
+      const row = {
+        suite: 'fallback-switch', case: c, backend: 'ts',
+        workload: `${liveOrders} live orders open at the embedded simulated broker; ${c === 'paper' ? "engine.fallback('paper')" : c === 'safe-stop' ? "engine.fallback('safe-stop') (baseline: the same cancels, no paper engine)" : 'the simulated broker alone: N cancels to a bare sink, and a fresh broker connected with its first order placed (floor)'}`,
+        ops_per_sec: 0, ns_per_op_p50: Math.round(med(all) * 1e6), ns_per_op_p99: Math.round(Math.max(...all) * 1e6), samples: runs.length, rme_pct: 0,
+        processes: runs.length, process_p50s: all, first_order_ms_p50: med(first), first_order_ms_runs: first, all_cancelled_ms_p50: med(all), all_cancelled_ms_runs: all, live_orders: liveOrders,
+      };
+      rows.push(row as unknown as (typeof rows)[number]);
+      process.stderr.write(`fallback-switch/${c}: first order ${c === 'safe-stop' ? 'refused' : 'routed'} ${med(first)} ms, all ${liveOrders} live orders cancelled ${med(all)} ms (p50 of ${runs.length} processes)\n`);
+    }
+  } catch (err) {
+    failed++;
+    process.stderr.write(`${(err as Error).message}\n`);
   }
   // full trading days: a session a day against the embedded simulated broker on the manual
   // clock, journal and reconciliation on, the day rolled at 17:00 New York (bench/trading-days.ts).
