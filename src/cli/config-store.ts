@@ -16,9 +16,12 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-/** Why a config was used. */
-/** `restore`: at a start, the risk of the last session's reload or rollback, restored from the journal over the file's. */
-export type ConfigUse = 'start' | 'reload' | 'rollback' | 'restore';
+/**
+ * Why a config was used. `restore`: at a start, the risk of the last session's reload or
+ * rollback, restored from the journal over the file's. `promote`: the rollout moved to `stage`
+ * with this config in force.
+ */
+export type ConfigUse = 'start' | 'reload' | 'rollback' | 'restore' | 'promote';
 
 export interface ConfigHistoryEntry {
   readonly hash: string;
@@ -27,10 +30,11 @@ export interface ConfigHistoryEntry {
   readonly reason: ConfigUse;
   /** The file it was read from (a rollback: the snapshot's own file). */
   readonly file: string;
-  /** A rollback: who asked, why, and the snapshot asked for. */
+  /** A rollback or promotion: who asked, why; a rollback's snapshot asked for; a promotion's stages. */
   readonly who?: string;
   readonly note?: string;
   readonly from?: string;
+  readonly stage?: string;
 }
 
 /** One path that differs between two snapshots; `undefined` on a side where it is absent. */
@@ -74,7 +78,7 @@ export class ConfigStore {
   }
 
   /** Keep `config` (once per content) and add a history line; returns its hash. */
-  record(config: unknown, reason: ConfigUse, file: string, at = new Date(), extra: { who?: string; note?: string; from?: string } = {}): string {
+  record(config: unknown, reason: ConfigUse, file: string, at = new Date(), extra: { who?: string; note?: string; from?: string; stage?: string } = {}): string {
     mkdirSync(this.dir, { recursive: true });
     const text = canonicalJson(config);
     const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);

@@ -8,7 +8,8 @@ import { BrokerConfigError } from './broker-config.js';
 import { NET_USAGE, UsageError, checkConnectionCommand, simBrokerCommand } from './net-commands.js';
 import { REPLAY_USAGE, replayCommand } from './replay-command.js';
 import { TRACE_USAGE, traceCommand } from './trace-command.js';
-import { OPS_USAGE, alertsCommand, configRollbackCommand, diffsCommand, ordersCommand, positionsCommand, reconCommand, statusCommand, syncCommand, tradingStateCommand } from './ops-commands.js';
+import { RELEASE_USAGE, releaseCommand } from './release.js';
+import { OPS_USAGE, alertsCommand, configRollbackCommand, diffsCommand, ordersCommand, positionsCommand, reconCommand, statusCommand, syncCommand, tradingStateCommand, rolloutCommand, fallbackCommand } from './ops-commands.js';
 import { RUN_USAGE, runCommand } from './run-command.js';
 import { ConfigStore, ConfigStoreError } from './config-store.js';
 import { DEFAULT_DATA_DIR } from './service.js';
@@ -38,8 +39,8 @@ commands:
             without trading; exit 0 when valid, 1 with every problem listed otherwise
   config history [--data D] [--json]
             the configs tradecore run traded with in data directory D (default
-            ./tradecore-data): one line per start, accepted reload, rollback and
-            journal restore, with its hash
+            ./tradecore-data): one line per start, accepted reload, rollback, rollout
+            promotion and journal restore, with its hash
   config diff A B [--data D] [--json]
             what changed from config snapshot A to B (hashes, or unique prefixes of
             4 digits or more), path by path
@@ -48,6 +49,7 @@ ${NET_USAGE}
 ${REPLAY_USAGE}
 ${TRACE_USAGE}
 ${OPS_USAGE}
+${RELEASE_USAGE}
   help      this text
   version   print the version
 
@@ -213,8 +215,8 @@ function configSnapshotsCommand(sub: 'history' | 'diff', argv: string[]): number
 const show = (v: unknown): string => (v === undefined ? '(absent)' : JSON.stringify(v));
 
 /** The commands, as the usage lists them. */
-const COMMANDS = ['demo', 'run', 'config', 'sim-broker', 'check-connection', 'replay', 'trace', 'recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop', 'help', 'version'];
-const OPS_COMMANDS = new Set(['recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop']);
+const COMMANDS = ['demo', 'run', 'config', 'sim-broker', 'check-connection', 'replay', 'trace', 'recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop', 'rollout', 'fallback', 'release', 'help', 'version'];
+const OPS_COMMANDS = new Set(['recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop', 'rollout', 'fallback']);
 
 /**
  * One command's part of the usage: every block that starts with the command's name (a block is
@@ -287,6 +289,12 @@ async function main(argv: string[]): Promise<number> {
     case 'resume':
     case 'safe-stop':
       return tradingStateCommand(command, rest);
+    case 'rollout':
+      return rolloutCommand(rest);
+    case 'release':
+      return releaseCommand(rest);
+    case 'fallback':
+      return fallbackCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${version()}\n`);

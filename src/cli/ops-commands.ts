@@ -46,6 +46,15 @@ export const OPS_USAGE = `  recon [--eod] [--out DIR] [--json]
             prefix will do; tradecore config history lists them), checked as SIGHUP
             checks a file; other sections that differ are named: a restart applies them;
             it talks to the ops endpoint (--url, --token-file as below)
+  rollout status [--json]          the rollout stage, its limits, the day's P&L and turnover,
+                                   clean days, and whether promotion is allowed now
+  rollout promote --note TEXT [--who NAME] [--json]
+            promote the rollout to its next stage; refused (exit 1, nothing changed)
+            while the stage's evidence is missing (clean days, open P0/P1 alerts)
+  fallback paper|safe-stop|live --note TEXT [--who NAME] [--json]
+            the fallback switch: paper sends new orders to the embedded simulated
+            broker at the live prices (live orders cancelled or kept: fallback.liveOrders);
+            safe-stop cancels everything and halts; live switches back
   halt|reduce|resume|safe-stop --note TEXT [--json]
             move the trading state (safe-stop: halt and cancel every open order);
             the note is the reason, journaled with the change
@@ -399,5 +408,71 @@ export function configRollbackCommand(argv: string[]): Promise<number> {
     const r = await call<{ rolledBackTo: string; config: string; restartNeeded: string[] }>(ep, 'POST', '/config/rollback', { hash, note, who: who(values as { who?: string }) });
     write(values.json === true ? JSON.stringify(r, null, 2) : `risk limits of ${r.rolledBackTo} in force (config ${r.config})${r.restartNeeded.length > 0 ? `; differ but only applied at a restart: ${r.restartNeeded.join(', ')}` : ''}`);
     return 0;
+  });
+}
+
+interface RolloutView {
+  stage: string;
+  stages: string[];
+  next?: string;
+  limits: Record<string, unknown>;
+  cleanDays: number;
+  todayDirty: string[];
+  lossCapHit: boolean;
+  dayPnl: number;
+  dayTraded: number;
+  promotion: { allowed: boolean; missing: string[] };
+  history: Array<{ from: string; to: string; who: string; note: string; time: number }>;
+}
+
+function formatRollout(r: RolloutView): string {
+  const { name: _n, ...limits } = r.limits;
+  return [
+    `rollout stage ${r.stage} (${r.stages.map((s) => (s === r.stage ? `[${s}]` : s)).join(' → ')})`,
+    `  limits        ${Object.keys(limits).length === 0 ? 'none (full)' : JSON.stringify(limits)}`,
+    `  today         P&L ${r.dayPnl}, traded ${r.dayTraded}${r.lossCapHit ? ', LOSS CAP HIT' : ''}${r.todayDirty.length > 0 ? `, not clean: ${r.todayDirty.join(', ')}` : ''}`,
+    `  clean days    ${r.cleanDays} in a row`,
+    `  promotion     ${r.next === undefined ? 'none (last stage)' : r.promotion.allowed ? `allowed to ${r.next}` : `to ${r.next} refused: ${r.promotion.missing.join('; ')}`}`,
+    ...r.history.map((h) => `  ${new Date(h.time).toISOString()}  ${h.from} → ${h.to} by ${h.who}: ${h.note}`),
+  ].join('\n');
+}
+
+/** `tradecore rollout status|promote`: GET /rollout, POST /rollout/promote. */
+export function rolloutCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...COMMON, note: { type: 'string' }, who: { type: 'string' } });
+  const [sub, ...extra] = positionals;
+  if ((sub !== 'status' && sub !== 'promote') || extra.length > 0) throw new UsageError('usage: tradecore rollout status [--json] | rollout promote --note TEXT [--who NAME]');
+  const ep = endpoint(values as { url?: string; 'token-file'?: string });
+  if (sub === 'status') {
+    return guarded(async () => {
+      const r = await call<RolloutView>(ep, 'GET', '/rollout');
+      write(values.json === true ? JSON.stringify(r, null, 2) : formatRollout(r));
+      return 0;
+    });
+  }
+  const note = typeof values.note === 'string' ? values.note.trim() : '';
+  if (note === '') throw new UsageError('rollout promote needs --note TEXT: say why (it is journaled with the promotion)');
+  return guarded(async () => {
+    const r = await call<{ from: string; to: string; rollout: RolloutView }>(ep, 'POST', '/rollout/promote', { note, who: who(values as { who?: string }) });
+    write(values.json === true ? JSON.stringify(r, null, 2) : `rollout promoted ${r.from} → ${r.to}\n${formatRollout(r.rollout)}`);
+    return 0;
+  });
+}
+
+/** `tradecore fallback paper|safe-stop|live --note T`: POST /fallback. */
+export function fallbackCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...COMMON, note: { type: 'string' }, who: { type: 'string' } });
+  const [mode, ...extra] = positionals;
+  if ((mode !== 'paper' && mode !== 'safe-stop' && mode !== 'live') || extra.length > 0) throw new UsageError('usage: tradecore fallback paper|safe-stop|live --note TEXT [--who NAME]');
+  const note = typeof values.note === 'string' ? values.note.trim() : '';
+  if (note === '') throw new UsageError(`fallback ${mode} needs --note TEXT: say why (it is journaled with the switch)`);
+  const ep = endpoint(values as { url?: string; 'token-file'?: string });
+  return guarded(async () => {
+    const r = await call<{ from: string; mode: string; changed: boolean; tradingState: string; paperCancels: number; liveOrders: { cancelsSent: number; alreadyPending: number; kept: number; failed: Array<{ clientOrderId: string; reason: string; detail: string }> } }>(
+      ep, 'POST', '/fallback', { mode, note, who: who(values as { who?: string }) });
+    const lo = r.liveOrders;
+    const text = `mode ${r.mode}${r.changed ? ` (was ${r.from})` : ' (unchanged)'}, trading state ${r.tradingState}; live orders: ${lo.cancelsSent} cancel(s) sent, ${lo.alreadyPending} already pending, ${lo.kept} kept, ${lo.failed.length} could not be sent${r.paperCancels > 0 ? `; ${r.paperCancels} paper order(s) cancelled` : ''}${lo.failed.map((f) => `\n  ${f.clientOrderId}: ${f.reason} ${f.detail}`).join('')}`;
+    write(values.json === true ? JSON.stringify(r, null, 2) : text);
+    return lo.failed.length > 0 ? 1 : 0;
   });
 }

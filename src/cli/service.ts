@@ -146,8 +146,14 @@ export class Service {
     this.webhooks = (m.webhooks ?? []).map((w) => webhookSink(w, o.logger));
     const { webhooks: _w, ...thresholds } = m;
     this.monitor = new Monitor(engine, { ...thresholds, sinks: this.webhooks });
+    const monitor = this.monitor;
+    // promotion evidence: the alerts open now
+    engine.attachAlerts(() => monitor.alerts.open());
     const ops = new OpsServer(engine, this.monitor, { host: config.ops?.host ?? '127.0.0.1', port: o.opsPort ?? config.ops?.port ?? DEFAULT_OPS_PORT, ...(token !== undefined ? { token } : {}), ...(config.ops?.historyEveryMs !== undefined ? { historyEveryMs: config.ops.historyEveryMs } : {}),
       configRollback: (hash, note, who) => this.rollbackConfig(hash, note, who),
+      onPromote: (p) => {
+        if (this.configs !== undefined && this.config !== undefined) this.configs.record(this.config, 'promote', o.configFile, new Date(), { who: p.who, note: p.note, from: p.from, stage: p.to });
+      },
     });
     try {
       await ops.start();

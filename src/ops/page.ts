@@ -4,9 +4,10 @@
  * policy that names their hashes and lets the page talk only to the endpoint that served it.
  *
  * It polls `/status`, `/orders?open=1`, `/diffs`, `/alerts` and `/history` every second and
- * draws connection and trading state, alerts (with acknowledge), positions, cash and P&L, open
+ * draws connection and trading state, the mode (live, paper, safe-stop), the rollout stage, alerts (with acknowledge), positions, cash and P&L, open
  * orders, open diffs and the latency percentiles with a chart of the last minutes. Its controls
- * (halt, reduce, resume, safe-stop, acknowledge) send the bearer token the operator typed; the
+ * (halt, reduce, resume, safe-stop, fallback to paper, back to live, promote the rollout,
+ * acknowledge) send the bearer token the operator typed; the
  * token lives in one script variable and nowhere else (no storage, no cookie, no URL).
  * Every value from the engine is set as text, never as markup.
  */
@@ -44,7 +45,7 @@ const SCRIPT = `
 let token = '';
 const $ = (id) => document.getElementById(id);
 const fmt = (v, d) => (typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: d ?? 2 }) : (v === null || v === undefined ? '' : String(v)));
-const cls = { Ready: 'ok', Degraded: 'warn', Active: 'ok', Reducing: 'warn', Halted: 'bad', running: 'ok' };
+const cls = { Ready: 'ok', Degraded: 'warn', Active: 'ok', Reducing: 'warn', Halted: 'bad', running: 'ok', live: 'ok', paper: 'warn' };
 function pill(id, text) { const el = $(id); el.textContent = text; el.className = 'pill ' + (cls[text] || 'bad'); }
 function cell(row, v, numeric, wrap) { const td = document.createElement('td'); td.textContent = v; td.title = v; if (numeric) td.className = 'n'; else if (wrap) td.className = 'w'; row.appendChild(td); return td; }
 function fill(tbodyId, rows, cols, empty) {
@@ -79,7 +80,15 @@ function chart(points) {
 async function refresh() {
   try {
     const [s, orders, diffs, alerts, history] = await Promise.all([get('/status'), get('/orders?open=1&limit=200'), get('/diffs'), get('/alerts'), get('/history')]);
-    pill('engine', s.engine); pill('connection', s.connection); pill('tradingState', s.tradingState);
+    pill('engine', s.engine); pill('connection', s.connection); pill('tradingState', s.tradingState); pill('mode', s.mode);
+    const ro = s.rollout;
+    $('rolloutStage').textContent = ro ? ro.stage + ' (' + ro.stages.join(' → ') + ')' : 'none configured';
+    $('rolloutDay').textContent = ro ? 'P&L ' + fmt(ro.dayPnl, 2) + ', traded ' + fmt(ro.dayTraded, 2) + (ro.lossCapHit ? ', LOSS CAP HIT' : '') + (ro.todayDirty.length > 0 ? ', not clean: ' + ro.todayDirty.join(', ') : '') : '';
+    $('rolloutClean').textContent = ro ? String(ro.cleanDays) : '';
+    $('rolloutNext').textContent = !ro ? '' : ro.next === undefined ? 'last stage' : ro.promotion.allowed ? 'allowed to ' + ro.next : 'to ' + ro.next + ' refused: ' + ro.promotion.missing.join('; ');
+    $('rolloutLast').textContent = ro && ro.history.length > 0 ? (() => { const h = ro.history[ro.history.length - 1]; return new Date(h.time).toISOString() + ' ' + h.from + ' → ' + h.to + ' by ' + h.who + ': ' + h.note; })() : '';
+    $('do-promote').disabled = !ro || !ro.promotion.allowed;
+    $('paperLine').textContent = s.paper ? 'paper period: ' + fmt(s.paper.openOrders, 0) + ' open, ' + fmt(s.paper.stats.fills, 0) + ' fills; ' + s.paper.positions.filter((p) => p.qty !== 0).map((p) => p.symbol + ' ' + fmt(p.qty, 4)).join(', ') : '';
     $('environment').textContent = s.environment; $('ready').textContent = s.ready ? 'ready' : 'not ready: ' + s.reasons.join('; ');
     $('openOrders').textContent = fmt(s.openOrders, 0); $('fills').textContent = fmt(s.stats.fills, 0);
     $('accepted').textContent = fmt(s.stats.accepted, 0); $('denied').textContent = fmt(s.stats.denied, 0);
@@ -111,6 +120,22 @@ for (const action of ['halt', 'reduce', 'resume', 'safe-stop']) {
     refresh();
   };
 }
+for (const mode of ['paper', 'live']) {
+  $('do-' + mode).onclick = async () => {
+    const note = $('reason').value.trim();
+    if (note === '') { say('say why in the reason box first', true); return; }
+    const r = await post('/fallback', { mode, note, who: 'ops page' });
+    if (r) say('mode ' + r.mode + (r.changed ? ' (was ' + r.from + ')' : ' (unchanged)') + '; live cancels sent ' + r.liveOrders.cancelsSent + ', kept ' + r.liveOrders.kept);
+    refresh();
+  };
+}
+$('do-promote').onclick = async () => {
+  const note = $('reason').value.trim();
+  if (note === '') { say('say why in the reason box first', true); return; }
+  const r = await post('/rollout/promote', { note, who: 'ops page' });
+  if (r) say('rollout promoted ' + r.from + ' → ' + r.to);
+  refresh();
+};
 $('token').oninput = (e) => { token = e.target.value; };
 refresh();
 setInterval(refresh, 1000);
@@ -121,6 +146,7 @@ const BODY = `<header>
 <span>engine <span id="engine" class="pill">…</span></span>
 <span>connection <span id="connection" class="pill">…</span></span>
 <span>trading <span id="tradingState" class="pill">…</span></span>
+<span>mode <span id="mode" class="pill">…</span></span>
 <span id="environment"></span>
 <span id="ready"></span>
 <span id="updated" class="legend"></span>
@@ -131,10 +157,13 @@ const BODY = `<header>
 <input id="token" type="password" autocomplete="off" placeholder="ops token" aria-label="ops token">
 <input id="reason" type="text" placeholder="reason (required)" aria-label="reason">
 <button id="do-halt" class="danger">Halt</button><button id="do-reduce">Reduce</button><button id="do-resume">Resume</button><button id="do-safe-stop" class="danger">Safe stop</button>
+<button id="do-paper" class="danger">Fallback to paper</button><button id="do-live">Back to live</button><button id="do-promote">Promote rollout</button>
 </div>
+<p id="paperLine" class="legend"></p>
 <p id="message"></p><p id="readOnly" class="legend"></p>
 <dl><dt>open orders</dt><dd id="openOrders"></dd><dt>accepted</dt><dd id="accepted"></dd><dt>denied</dt><dd id="denied"></dd><dt>fills</dt><dd id="fills"></dd><dt>open diffs</dt><dd id="openDiffs"></dd></dl>
 </section>
+<section><h2>Rollout</h2><dl><dt>stage</dt><dd id="rolloutStage"></dd><dt>today</dt><dd id="rolloutDay"></dd><dt>clean days</dt><dd id="rolloutClean"></dd><dt>promotion</dt><dd id="rolloutNext"></dd><dt>last promotion</dt><dd id="rolloutLast"></dd></dl></section>
 <section><h2>Alerts</h2><table><thead><tr><th>level</th><th>code</th><th>message</th><th class="n">count</th><th></th></tr></thead><tbody id="alerts"></tbody></table></section>
 <section><h2>Positions</h2><table><thead><tr><th>symbol</th><th class="n">qty</th><th class="n">avg px</th><th class="n">realized P&amp;L</th><th>ccy</th></tr></thead><tbody id="positions"></tbody></table>
 <h2 class="sub">Cash and P&amp;L</h2><table><thead><tr><th>ccy</th><th class="n">cash</th><th class="n">realized P&amp;L</th></tr></thead><tbody id="cash"></tbody></table></section>

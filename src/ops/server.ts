@@ -19,6 +19,9 @@
  *   POST /recon                  run reconciliation now; {"eod":true} also returns the end-of-day report inputs (bearer token)
  *   POST /config/rollback        {"hash":"…","note":"why","who":"…"}: an earlier config snapshot's risk (tradecore run only) (bearer token)
  *   POST /sync                   recovery sync now; {"force":true,"note":"why"} resolves every PendingNew order at once (bearer token)
+ *   GET  /rollout                the rollout stage, its limits, the day's P&L and turnover, clean days, whether promotion is allowed
+ *   POST /rollout/promote        {"note":"why","who":"…"}: to the next stage; 409 with what evidence is missing (bearer token)
+ *   POST /fallback               {"mode":"paper|safe-stop|live","note":"why","who":"…"}: the fallback switch (bearer token)
  *
  * Every POST needs `Authorization: Bearer <token>` with the configured token, compared in
  * constant time; without it the answer is 401, nothing changes, and the attempt is logged.
@@ -45,6 +48,8 @@ export interface OpsServerOptions {
   historyPoints?: number;
   /** `POST /config/rollback`, where the host keeps config snapshots (`tradecore run`); without it the route answers 404. */
   configRollback?: (hash: string, note: string, who: string) => { status: number; body: Record<string, unknown> };
+  /** Called after a promotion through `POST /rollout/promote` (the host records it with its config snapshots). */
+  onPromote?: (p: { from: string; to: string; who: string; note: string }) => void;
 }
 
 /** One `/history` sample: the rolling window's latency at time `t` (epoch ms), microseconds. */
@@ -161,6 +166,7 @@ export class OpsServer {
     if (e.state !== 'running') why.push(`engine ${e.state}`);
     if (e.connectionState !== 'Ready') why.push(`connection ${e.connectionState}`);
     if (e.tradingState === 'Halted') why.push('trading Halted');
+    if (e.mode !== 'live') why.push(`mode ${e.mode}: new orders do not go to the real broker`);
     const critical = e.recon.openCritical();
     if (critical.length > 0) why.push(`${critical.length} critical reconciliation diff${critical.length === 1 ? '' : 's'} open: ${critical.map((d) => d.id).join(', ')}`);
     return why;
@@ -186,6 +192,10 @@ export class OpsServer {
       stats: e.stats(),
       connectionStats: e.connectionStats(),
       latency: { session: e.latency(), window: e.latencyWindow() },
+      mode: e.mode,
+      modeHistory: e.modeHistory().slice(-20),
+      paper: e.paper === undefined ? null : { openOrders: e.paper.openOrderCount(), positions: e.paper.positions(), account: e.paper.account(), stats: { accepted: e.paper.stats().accepted, fills: e.paper.stats().fills } },
+      rollout: e.rolloutStatus() ?? null,
       eventLoopLagMs: this.monitor.lastLagMs,
       alerts: this.monitor.alerts.openCounts(),
       journal: e.journalStatus() ?? null,
@@ -213,6 +223,10 @@ export class OpsServer {
           return this.send(res, why.length === 0 ? 200 : 503, { ready: why.length === 0, reasons: why });
         }
         if (path === '/status') return this.send(res, 200, this.status());
+        if (path === '/rollout') {
+          const st = this.engine.rolloutStatus();
+          return st === undefined ? this.send(res, 404, { error: 'no rollout is configured (config section rollout)' }) : this.send(res, 200, st);
+        }
         if (path === '/alerts') return this.send(res, 200, { open: this.monitor.alerts.open(), recent: this.monitor.alerts.recent() });
         if (path === '/diffs') {
           const state = url.searchParams.get('state') ?? 'open';
@@ -254,6 +268,27 @@ export class OpsServer {
         const r = rollback(body.hash, typeof body.note === 'string' ? body.note.trim() : '', who);
         return this.send(res, r.status, r.body);
       }
+      if (method === 'POST' && (path === '/rollout/promote' || path === '/fallback')) {
+        if (!this.authorized(req)) return this.refuse(req, res, path);
+        const body = await this.body(req);
+        const who = typeof body.who === 'string' && body.who.trim() !== '' ? body.who.trim() : 'operator';
+        const note = typeof body.note === 'string' ? body.note.trim() : '';
+        if (note === '') throw new HttpError(400, 'note: say why (a non-empty string is required)');
+        const e = this.engine;
+        if (path === '/rollout/promote') {
+          if (e.rolloutStatus() === undefined) return this.send(res, 404, { error: 'no rollout is configured (config section rollout)' });
+          const r = e.promoteRollout({ note, who });
+          if (!r.ok) return this.send(res, 409, { error: `promotion refused: ${r.missing.join('; ')}`, missing: r.missing });
+          this.options.onPromote?.({ from: r.from, to: r.to, who, note });
+          return this.send(res, 200, { ...r, rollout: e.rolloutStatus() });
+        }
+        const mode = body.mode;
+        if (mode !== 'paper' && mode !== 'safe-stop' && mode !== 'live') throw new HttpError(400, `mode must be paper, safe-stop or live, got ${JSON.stringify(mode)}`);
+        const r = mode === 'live' ? await e.goLive({ note, who }) : await e.fallback(mode, { note, who });
+        if (!r.ok) return this.send(res, 409, { error: r.problem });
+        e.logger.warn({ mode, who, note }, 'ops: fallback switch');
+        return this.send(res, 200, { ...r, tradingState: e.tradingState });
+      }
       const ack = /^\/alerts\/([^/]+)\/ack$/.exec(path);
       if (method === 'POST' && (ack !== null || path === '/trading-state')) {
         if (!this.authorized(req)) return this.refuse(req, res, path);
@@ -272,8 +307,8 @@ export class OpsServer {
         }
         return this.send(res, 200, this.tradingState(body));
       }
-      const posts = path === '/trading-state' || path === '/recon' || path === '/sync' || path === '/config/rollback' || ack !== null || diffAction !== null;
-      if (['/', '/positions', '/orders', '/history', '/metrics', '/healthz', '/readyz', '/status', '/alerts', '/diffs'].includes(path) || /^\/diffs\/[^/]+$/.test(path) || posts) {
+      const posts = path === '/trading-state' || path === '/recon' || path === '/sync' || path === '/config/rollback' || path === '/rollout/promote' || path === '/fallback' || ack !== null || diffAction !== null;
+      if (['/', '/positions', '/orders', '/history', '/metrics', '/healthz', '/readyz', '/status', '/alerts', '/diffs', '/rollout'].includes(path) || /^\/diffs\/[^/]+$/.test(path) || posts) {
         res.setHeader('allow', posts ? 'POST' : 'GET');
         return this.send(res, 405, { error: `${method} not allowed on ${path}` });
       }
