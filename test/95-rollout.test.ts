@@ -175,7 +175,7 @@ describe('rollout stages', () => {
     const { engine, broker, clock } = await baseHarness({ rollout: STAGES });
     clock.advance(Date.UTC(2026, 10, 25) - clock.now());
     expect(engine.rolloutStatus()!.cleanDays).toBe(1);
-    broker.send({ kind: 'filled', clientOrderId: '', execId: 'g1' }); // MALFORMED_REPORT, a P1
+    broker.send({ kind: 'trade', brokerOrderId: '', clientOrderId: '' }); // MALFORMED_REPORT, a P1
     expect(engine.rolloutStatus()!.todayDirty).toEqual(['MALFORMED_REPORT']);
     clock.advance(Date.UTC(2026, 10, 26) - clock.now());
     expect(engine.rolloutStatus()).toMatchObject({ cleanDays: 0, todayDirty: [] });
@@ -236,6 +236,30 @@ describe('rollout stages', () => {
     const engine = onPath(second.engine, 'submit');
     expect(engine.submit(buy('b', { qty: 1, price: 8 }))).toMatchObject({ reason: 'ROLLOUT_DAILY_LOSS' });
     expect(engine.rolloutStatus()).toMatchObject({ lossCapHit: true, dayPnl: -200, todayDirty: expect.arrayContaining(['ROLLOUT_LOSS_CAP']) });
+    await second.engine.stop();
+  });
+
+  it('a position carried in without a reference: the day counts from its first reference, not from its cost', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tc-rollout-'));
+    dirs.push(dir);
+    const clock = new ManualClock(Date.UTC(2026, 10, 24, 14, 30));
+    const make = (rollout?: RolloutConfig) => {
+      const broker = new ScriptedBroker();
+      broker.clock = clock;
+      return { broker, engine: createEngine({ instruments: INSTRUMENTS, broker, clock, logger: quiet(), connection: NO_HEARTBEAT, journal: { dir }, ...(rollout ? { rollout } : {}) }) };
+    };
+    const first = make();
+    await first.engine.start();
+    first.engine.submit(buy('a', { qty: 100 }));
+    first.broker.fill('a', 'A', 100, 10); // no reference ever known
+    await first.engine.stop();
+    const second = make(stage({ maxDailyLoss: 3 }));
+    await second.engine.start();
+    second.engine.updateReference('ACME', 9.96); // 4 under cost: the baseline, not a loss
+    expect(second.engine.tradingState).toBe('Active');
+    expect(second.engine.rolloutStatus()!.dayPnl).toBe(0);
+    second.engine.updateReference('ACME', 9.93); // 3 down on the day
+    expect(second.engine.tradingState).toBe('Halted');
     await second.engine.stop();
   });
 });

@@ -11,7 +11,6 @@ import { SimBrokerServer } from '../brokers/sim/server.js';
 import { RemoteSimBroker } from '../brokers/sim/remote.js';
 import { CredentialsError, Secret, loadCredentials, type Environment } from '../connectivity/credentials.js';
 import { createLogger } from '../ops/logger.js';
-import type { InstrumentSpec } from '../domain/instrument.js';
 import { DEMO_INSTRUMENTS } from './demo.js';
 
 /** Exit status 2: the command line itself was wrong. */
@@ -26,8 +25,8 @@ export const NET_USAGE = `  sim-broker  run the simulated broker as a TCP server
                                 TRADECORE_SIM_CONTROL_TOKEN, else one made at start and
                                 printed as controlToken in the listening line
             --state-file F      keep orders and fills here across restarts (kill -9 too)
-            --config F          take the instruments from a config file (default: the
-                                demo's instruments)
+            --config F          take the instruments (and the tradingDay boundary) from a
+                                config file (default: the demo's instruments, midnight UTC)
             --seed N            seed of the simulated market (default 1)
             --market-step-ms N  market step interval; 0: only the step control moves it
                                 (default 20)
@@ -71,11 +70,11 @@ function engineConfigFrom(file: string): EngineFileConfig {
   return rest;
 }
 
-function instrumentsFrom(file: unknown): InstrumentSpec[] {
-  if (file === undefined) return DEMO_INSTRUMENTS;
+function configFrom(file: unknown): FileConfig | undefined {
+  if (file === undefined) return undefined;
   const { config, problems } = loadConfigFile(String(file));
   if (config === undefined) throw new UsageError(`--config ${String(file)}: ${problems.join('; ')}`);
-  return config.instruments;
+  return config;
 }
 
 /** `tradecore sim-broker`: runs until SIGTERM / SIGINT. */
@@ -99,15 +98,17 @@ export async function simBrokerCommand(argv: string[]): Promise<number> {
   const envToken = process.env.TRADECORE_SIM_CONTROL_TOKEN;
   if (envToken !== undefined && envToken.length < 8) throw new UsageError('TRADECORE_SIM_CONTROL_TOKEN must be at least 8 characters');
   const controlToken = envToken !== undefined ? new Secret(envToken) : undefined;
+  const file = configFrom(v.config);
+  const tradingDay = file?.tradingDay === undefined ? undefined : { ...(file.tradingDay.rollAt !== undefined ? { rollAt: file.tradingDay.rollAt } : {}), ...(file.tradingDay.timeZone !== undefined ? { timeZone: file.tradingDay.timeZone } : {}) };
   const options = {
-    instruments: instrumentsFrom(v.config),
+    instruments: file?.instruments ?? DEMO_INSTRUMENTS,
     credentials,
     port: int('port', v.port, 7001, 0, 65535),
     host: v.host === undefined ? '127.0.0.1' : String(v.host),
     ...(v['control-port'] !== undefined ? { controlPort: int('control-port', v['control-port'], 0, 0, 65535) } : {}),
     ...(v['state-file'] !== undefined ? { stateFile: String(v['state-file']) } : {}),
     marketStepMs: int('market-step-ms', v['market-step-ms'], 20, 0, 3_600_000),
-    sim: { seed: int('seed', v.seed, 1, 0, 2 ** 32 - 1) },
+    sim: { seed: int('seed', v.seed, 1, 0, 2 ** 32 - 1), ...(tradingDay !== undefined ? { tradingDay } : {}) },
     logger,
     ...(controlToken !== undefined ? { controlToken } : {}),
   };

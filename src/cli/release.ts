@@ -30,6 +30,7 @@ import { SNAPSHOT_VERSION } from '../journal/snapshot-file.js';
 import { loadNative } from '../native/loader.js';
 import { canonicalJson, configHash } from './config-store.js';
 import { UsageError } from './net-commands.js';
+import { DRILL_USAGE, drillCommand } from './release-drill.js';
 
 export const RELEASE_USAGE = `  release pack --out DIR [--config FILE] [--label TEXT] [--json]
             write a self-contained release directory: the package tarball (npm pack),
@@ -50,7 +51,8 @@ export const RELEASE_USAGE = `  release pack --out DIR [--config FILE] [--label 
             this release's start-up check: the native addon it ships loads, the config
             passes, and the data directory's journal is in a format this release reads
             exit status: 0 done; 1 refused (the reason is printed: nothing was switched);
-            2 usage`;
+            2 usage
+${DRILL_USAGE}`;
 
 /** What `manifest.json` says of a release. */
 export interface ReleaseManifest {
@@ -352,8 +354,9 @@ function whoOf(v: string | undefined): string {
 }
 
 /** `tradecore release ...`. */
-export function releaseCommand(argv: string[]): number {
+export function releaseCommand(argv: string[]): number | Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === 'drill') return drillCommand(rest);
   let parsed;
   try {
     parsed = parseArgs({
@@ -411,7 +414,7 @@ export function releaseCommand(argv: string[]): number {
         return r.ok ? 0 : 1;
       }
       default:
-        throw new UsageError('usage: tradecore release pack|activate|rollback|list|check ... (tradecore help release)');
+        throw new UsageError('usage: tradecore release pack|activate|rollback|list|check|drill ... (tradecore help release)');
     }
   } catch (err) {
     if (err instanceof ReleaseError) {

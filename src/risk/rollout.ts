@@ -327,9 +327,15 @@ export class Rollout {
     return v;
   }
 
-  /** Take the day's baseline now if none was taken (a fresh engine's first start). */
+  /**
+   * Take the day's baseline now if none was taken (a fresh engine's first start), once every
+   * instrument with a position has a reference: a position marked at cost, then at its first
+   * reference, would count the half-spread it was bought over as the day's loss.
+   */
   startDay(ledger: RolloutLedger, refUnits: Float64Array): void {
-    if (Number.isNaN(this.baseline)) this.baseline = this.mark(ledger, refUnits);
+    if (!Number.isNaN(this.baseline)) return;
+    for (let k = 0; k < this.instruments.length; k++) if (ledger.pos[k] !== 0 && Number.isNaN(refUnits[k]!)) return;
+    this.baseline = this.mark(ledger, refUnits);
   }
 
   /** The day's P&L in gross units (0 before the baseline is taken). */
@@ -337,9 +343,13 @@ export class Rollout {
     return Number.isNaN(this.baseline) ? 0 : this.mark(ledger, refUnits) - this.baseline;
   }
 
-  /** Whether the day's loss has reached the cap now (the caller acts on the first true); false before the day's baseline is taken. */
+  /** Whether the day's loss has reached the cap now (the caller acts on the first true); false until the day's baseline is taken (see `startDay`). */
   lossReached(ledger: RolloutLedger, refUnits: Float64Array): boolean {
-    if (this.lossHit || this.lossCap === Infinity || Number.isNaN(this.baseline)) return false;
+    if (this.lossHit || this.lossCap === Infinity) return false;
+    if (Number.isNaN(this.baseline)) {
+      this.startDay(ledger, refUnits);
+      return false;
+    }
     return -this.dayPnl(ledger, refUnits) >= this.lossCap;
   }
 

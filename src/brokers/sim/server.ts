@@ -117,6 +117,11 @@ export interface SimServerStats {
 
 const statePackr = new Packr({ useRecords: false });
 
+/** The records a `--state-file` holds (orders, trades, positions, cash), as the server saved them last. */
+export function readSimStateFile(file: string): SimBrokerState {
+  return statePackr.unpack(readFileSync(file)) as SimBrokerState;
+}
+
 export class SimBrokerServer {
   private sim: SimBroker;
   private server: Server | undefined;
