@@ -12,6 +12,7 @@ import { CLI, TOKEN, eventually, getJson, spawnCli, started, type RunProcess } f
 
 const EXAMPLE_CONFIG = fileURLToPath(new URL('../docs/example-config.yaml', import.meta.url));
 const FIXED = fileURLToPath(new URL('./fixtures/run/fixed-orders.mjs', import.meta.url));
+const START = fileURLToPath(new URL('./fixtures/run/start-orders.mjs', import.meta.url));
 
 function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -20,7 +21,7 @@ function cli(args: string[], env: Record<string, string | undefined> = {}): Prom
   });
 }
 
-const COMMANDS = ['demo', 'run', 'config', 'sim-broker', 'check-connection', 'replay', 'trace', 'recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop', 'version'];
+const COMMANDS = ['demo', 'run', 'config', 'sim-broker', 'check-connection', 'replay', 'trace', 'recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop', 'rollout', 'fallback', 'release', 'version'];
 
 describe('help and errors', () => {
   it('every command has its own --help (exit 0, its own part of the usage), the same as help CMD', async () => {
@@ -128,5 +129,56 @@ ops: { port: 0 }
     expect(safe.code).toBe(0);
     expect(safe.stdout).toBe('trading state Halted; 0 cancel(s) sent, 0 already pending, 0 could not be sent\n');
     expect((await getJson<{ tradingState: string }>(s.opsPort, '/status')).body.tradingState).toBe('Halted');
+  }, 60_000);
+
+  it('rollout status and promote, refused without its evidence; fallback paper and back to live with live orders open', async () => {
+    writeFileSync(path.join(dir, 'ro.yaml'), `instruments:
+  - { symbol: ACME, tickSize: 0.01, pricePrecision: 2 }
+initialCash: { USD: 100000 }
+broker: { kind: embedded, seed: 3, startPrices: { ACME: 20 } }
+ops: { port: 0 }
+rollout:
+  stages:
+    - { name: canary, symbols: [ACME], maxGrossNotional: 1000, promoteAfter: { noOpenAlerts: true } }
+    - { name: pilot, promoteAfter: { cleanDays: 1 } }
+    - { name: full }
+`);
+    const data = path.join(dir, 'ro-data');
+    const r = spawnCli(['run', '--config', path.join(dir, 'ro.yaml'), '--data', data, '--strategy', START], { TRADECORE_OPS_TOKEN: TOKEN, START_ORDERS: '3', START_PRICE: '19' });
+    try {
+      const s = await started(r);
+      const env = { TRADECORE_OPS_URL: `http://127.0.0.1:${s.opsPort}`, TRADECORE_OPS_TOKEN: TOKEN };
+      await eventually(async () => ((await getJson<{ openOrders: number }>(s.opsPort, '/status')).body.openOrders === 3 ? true : undefined), 'three resting orders');
+      const st = await cli(['rollout', 'status'], env);
+      expect(st.code, st.stderr).toBe(0);
+      expect(st.stdout).toContain('rollout stage canary ([canary] → pilot → full)');
+      expect(st.stdout).toContain('promotion     allowed to pilot');
+      expect((await cli(['rollout', 'promote'], env)).code).toBe(2);
+      const up = await cli(['rollout', 'promote', '--note', 'canary looked fine', '--who', 'ana', '--json'], env);
+      expect(up.code, up.stderr).toBe(0);
+      expect(JSON.parse(up.stdout)).toMatchObject({ ok: true, from: 'canary', to: 'pilot', rollout: { stage: 'pilot' } });
+      const refused = await cli(['rollout', 'promote', '--note', 'too soon'], env);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('promotion refused: cleanDays: 0 clean trading day(s) in a row at stage pilot, 1 needed');
+      const history = JSON.parse((await cli(['config', 'history', '--data', data, '--json'])).stdout) as Array<{ reason: string; who?: string; stage?: string; from?: string }>;
+      expect(history.at(-1)).toMatchObject({ reason: 'promote', who: 'ana', from: 'canary', stage: 'pilot' });
+
+      const paper = await cli(['fallback', 'paper', '--note', 'drill', '--json'], env);
+      expect(paper.code, paper.stderr).toBe(0);
+      expect(JSON.parse(paper.stdout)).toMatchObject({ ok: true, from: 'live', mode: 'paper', liveOrders: { cancelsSent: 3, kept: 0 } });
+      const inPaper = await eventually(async () => {
+        const b = (await getJson<{ mode: string; openOrders: number; paper: { openOrders: number } | null; reasons: string[] }>(s.opsPort, '/status')).body;
+        return b.openOrders === 0 ? b : undefined;
+      }, 'the live orders cancelled');
+      expect(inPaper).toMatchObject({ mode: 'paper', paper: { openOrders: 0 } });
+      expect(inPaper.reasons).toContain('mode paper: new orders do not go to the real broker');
+      const live = await cli(['fallback', 'live', '--note', 'back'], env);
+      expect(live.code, live.stderr).toBe(0);
+      expect(live.stdout).toMatch(/^mode live \(was paper\)/);
+      expect((await cli(['fallback', 'sideways', '--note', 'x'], env)).code).toBe(2);
+    } finally {
+      r.proc.kill('SIGTERM');
+      await r.exited;
+    }
   }, 60_000);
 });
