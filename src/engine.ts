@@ -4,7 +4,9 @@
  * module that knows them all; `core/` sees them through its ports (core/ports.ts).
  */
 import type { BrokerAdapter } from './brokers/adapter.js';
-import { SimBroker } from './brokers/sim/sim-broker.js';
+import { SimBroker, type SimBrokerState } from './brokers/sim/sim-broker.js';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { pack, unpack } from 'msgpackr';
 import type { Instrument, InstrumentSpec } from './domain/instrument.js';
 import type { CancelResult, Order, OrderRequest, SubmitResult } from './domain/order.js';
 import { isOpen } from './domain/order-status.js';
@@ -276,6 +278,16 @@ export class Engine {
       },
       record: (change) => this.journal === undefined || this.record({ k: 'mode', t: change.time, from: change.from, to: change.to, who: change.who, note: change.note }),
       makePaper: () => this.makePaper(),
+      paperStopped: (sim) => {
+        const file = this.paperBrokerFile();
+        if (file === undefined) return;
+        try {
+          writeFileSync(`${file}.tmp`, pack(sim.exportState()));
+          renameSync(`${file}.tmp`, file);
+        } catch (err) {
+          this.logger.error({ file, err: (err as Error).message }, 'fallback: the paper broker records could not be saved');
+        }
+      },
       references: () => this.instruments.flatMap((i) => (Number.isNaN(this.risk.reference[i.index]!) ? [] : [[i.symbol, this.risk.reference[i.index]!] as [string, number]])),
       now: () => this.clock.now(),
       warn: (obj, msg) => this.logger.warn(obj, msg),
@@ -287,6 +299,16 @@ export class Engine {
    * engine's reference prices, with the same instruments, limits, cash, trading day and strategy
    * (without onQuote: the live stream is the strategy's). Journaled beside the live journal.
    */
+  private paperJournalDir(): string | undefined {
+    return this.config.fallback?.journalDir ?? (this.journalOptions !== undefined ? `${this.journalOptions.dir.replace(/[\\/]+$/, '')}-paper` : undefined);
+  }
+
+  /** Where the paper broker's records wait between a stop and the next start (beside its journal). */
+  private paperBrokerFile(): string | undefined {
+    const dir = this.paperJournalDir();
+    return dir === undefined ? undefined : `${dir.replace(/[\\/]+$/, '')}.broker`;
+  }
+
   private makePaper(): { engine: Engine; sim: SimBroker } {
     const c = this.config;
     const startPrices = Object.fromEntries(this.instruments.flatMap((i) => (Number.isNaN(this.risk.reference[i.index]!) ? [] : [[i.symbol, this.risk.reference[i.index]!]])));
@@ -294,7 +316,18 @@ export class Engine {
       instruments: this.instrumentSpecs, clock: this.clock, priceFeed: 'external', startPrices,
       ...(c.initialCash !== undefined ? { initialCash: c.initialCash } : {}), ...(c.tradingDay !== undefined ? { tradingDay: c.tradingDay } : {}),
     });
-    const dir = c.fallback?.journalDir ?? (this.journalOptions !== undefined ? `${this.journalOptions.dir.replace(/[\\/]+$/, '')}-paper` : undefined);
+    const dir = this.paperJournalDir();
+    // the paper broker's records from the paper period's last clean stop (a crash loses them:
+    // recovery sync then finds its open orders gone, the journal keeps its fills and positions)
+    const file = this.paperBrokerFile();
+    if (file !== undefined && existsSync(file)) {
+      try {
+        sim.restoreState(unpack(readFileSync(file)) as SimBrokerState);
+        rmSync(file);
+      } catch (err) {
+        this.logger.error({ file, err: (err as Error).message }, 'fallback: the paper broker records could not be read; the paper broker starts empty');
+      }
+    }
     let strategy: StrategyCallbacks | undefined;
     if (this.strategy !== undefined) {
       const { onQuote: _live, ...rest } = this.strategy;

@@ -76,6 +76,8 @@ export interface LiveSide {
   record(change: ModeChange): boolean;
   /** The paper engine, made on first use (not started). */
   makePaper(): { engine: Engine; sim: SimBroker };
+  /** The paper engine stopped: keep its broker's records for the next start. */
+  paperStopped(sim: SimBroker): void;
   /** The reference prices known now, by symbol. */
   references(): Array<[string, number]>;
   now(): number;
@@ -198,7 +200,10 @@ export class FallbackSwitch {
 
   async stop(): Promise<void> {
     await this.starting?.catch(() => undefined);
-    if (this.paper !== undefined) await this.paper.engine.stop();
+    if (this.paper !== undefined && this.paperReady) {
+      await this.paper.engine.stop();
+      this.live.paperStopped(this.paper.sim);
+    }
     this.paperReady = false;
   }
 

@@ -6,6 +6,8 @@ export { createEngine, Engine, type EngineState, type EngineStats, type EngineLa
 export { TradingCalendar, calendarProblems, type MarketCalendarSpec } from './risk/calendar.js';
 export { TRADING_STATES, type TradingState, type TradingStateChange, type TradingStateHook } from './risk/trading-state.js';
 export { ConfigError, configProblems, type EngineConfig } from './config.js';
+export { rolloutProblems, type RolloutConfig, type RolloutStage, type RolloutStatus, type RolloutPromotion, type OpenAlert } from './risk/rollout.js';
+export { fallbackProblems, type FallbackOptions, type TradingMode, type ModeChange, type SwitchResult } from './fallback.js';
 export { loadConfigFile, checkConfig, engineConfigOf, FileConfigSchema, SERVICE_KEYS, type FileConfig, type EngineFileConfig, type LoadedConfig } from './config-file.js';
 export type { StrategyCallbacks } from './strategy.js';
 export { ANOMALY_SEVERITY, type Anomaly, type AnomalyHook, type AnomalyKind, type Severity } from './core/anomaly.js';

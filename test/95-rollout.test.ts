@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine } from '../src/engine.js';
 import { ManualClock } from '../src/core/clock.js';
 import type { RolloutConfig } from '../src/risk/rollout.js';
+import { Monitor } from '../src/ops/monitor.js';
 import { INSTRUMENTS, NO_HEARTBEAT, PATHS, ScriptedBroker, harness as baseHarness, onPath, problemsOf, quiet, type SubmitPath } from './helpers.js';
 
 const buy = (id: string, extra: object = {}) => ({ clientOrderId: id, symbol: 'ACME', side: 'buy' as const, qty: 10, price: 10, ...extra });
@@ -261,5 +262,24 @@ describe('rollout stages', () => {
     second.engine.updateReference('ACME', 9.93); // 3 down on the day
     expect(second.engine.tradingState).toBe('Halted');
     await second.engine.stop();
+  });
+
+  it('the monitor opens the loss cap P0 for a cap reached before it watched, once, and resolves it at the day roll', async () => {
+    const { engine, broker, clock } = await baseHarness({ rollout: stage({ maxDailyLoss: 10 }) });
+    engine.updateReference('ACME', 10);
+    engine.submit(buy('a', { qty: 100 }));
+    broker.fill('a', 'A', 100, 10);
+    engine.updateReference('ACME', 9.9); // -10: the cap, before any monitor
+    const monitor = new Monitor(engine, { lagSource: () => 0 });
+    try {
+      expect(monitor.alerts.open().map((a) => [a.level, a.code])).toEqual([['P0', 'ROLLOUT_LOSS_CAP']]);
+      monitor.evaluate();
+      expect(monitor.alerts.open()[0]!.count).toBe(1);
+      clock.advance(Date.UTC(2026, 10, 25) - clock.now());
+      monitor.evaluate();
+      expect(monitor.alerts.open()).toEqual([]);
+    } finally {
+      monitor.stop();
+    }
   });
 });

@@ -115,6 +115,8 @@ describe('the fallback switch', () => {
     for (const id of ['L1', 'L2', 'L3']) first.broker.send({ kind: 'canceled', clientOrderId: id, brokerOrderId: `B-${id}` });
     expect(first.engine.submit(order('P1', { price: 10.05 })).status).toBe('accepted');
     await drive(clock, () => first.engine.paper!.getOrder('P1')?.status === 'Filled', 'the paper fill');
+    expect(first.engine.submit(order('R1', { price: 9 })).status).toBe('accepted'); // rests
+    await drive(clock, () => first.engine.paper!.getOrder('R1')?.status === 'Submitted', 'the paper ack');
     await first.engine.stop();
     engines.splice(0);
 
@@ -128,7 +130,10 @@ describe('the fallback switch', () => {
     expect(engine.paper!.getOrder('P1')!.status).toBe('Filled');
     expect(engine.paper!.positions().find((p) => p.symbol === 'ACME')!.qty).toBe(10);
     expect(engine.positions().find((p) => p.symbol === 'ACME')!.qty).toBe(0);
+    expect(engine.paper!.getOrder('R1')!.status).toBe('Submitted'); // still resting at the paper broker
     expect(engine.submit(order('P2', { price: 9 })).status).toBe('accepted');
     expect(broker.placed).toEqual([]);
+    expect(engine.cancel('R1').status).toBe('sent');
+    await drive(clock, () => engine.paper!.getOrder('R1')?.status === 'Cancelled', 'the paper cancel');
   });
 });

@@ -112,13 +112,34 @@ export class Monitor {
     this.stopWatching = engine.observe({
       onAnomaly: (a) => {
         const level: AlertLevel = a.severity;
+        if (a.kind === 'ROLLOUT_LOSS_CAP') this.lossCapRaised = true;
         if (a.kind === 'CONNECTION_HALTED') this.alerts.raise('CONNECTION_HALTED', 'P0', a.reason);
         else this.alerts.raise(a.kind, level, a.reason, { ...(a.clientOrderId !== undefined ? { clientOrderId: a.clientOrderId } : {}) });
       },
       onConnectionState: (c) => this.onConnection(c),
       onDiff: (e) => this.onDiff(e),
     });
+    this.rolloutCheck();
     this.schedule();
+  }
+
+  /** The rollout's loss cap raised its P0 this day (the anomaly, or this monitor seeing the state). */
+  private lossCapRaised = false;
+
+  /**
+   * A loss cap hit before this monitor watched (during start-up, or restored from the journal
+   * for the rest of the day) still opens its P0, once; the day's roll resolves it.
+   */
+  private rolloutCheck(): void {
+    const ro = this.engine.rolloutStatus();
+    if (ro === undefined) return;
+    if (ro.lossCapHit && !this.lossCapRaised) {
+      this.lossCapRaised = true;
+      this.alerts.raise('ROLLOUT_LOSS_CAP', 'P0', `rollout stage ${ro.stage}: the day's loss cap was reached (day P&L ${ro.dayPnl}, maxDailyLoss ${String(ro.limits.maxDailyLoss)}); only position-reducing orders until the day rolls`);
+    } else if (!ro.lossCapHit && this.lossCapRaised) {
+      this.lossCapRaised = false;
+      this.alerts.resolve('ROLLOUT_LOSS_CAP', '', 'the trading day rolled');
+    }
   }
 
   private onConnection(c: ConnectionStateChange): void {
@@ -158,6 +179,7 @@ export class Monitor {
   evaluate(): void {
     const now = this.clock.now();
     const o = this.options;
+    this.rolloutCheck();
     if (this.engine.state === 'running' && !Number.isNaN(this.notReadySince) && now - this.notReadySince >= o.disconnectedMs) {
       this.alerts.raise('DISCONNECTED', 'P0', `broker connection ${this.engine.connectionState} for ${Math.round(now - this.notReadySince)} ms (threshold ${o.disconnectedMs} ms): no trading`);
     }
