@@ -208,7 +208,12 @@ export class FallbackSwitch {
   }
 
   private async startPaper(): Promise<void> {
-    if (this.paperReady) return;
+    if (this.paperReady) {
+      // a paper engine a safe-stop halted: a new paper period trades again
+      const e = this.paper!.engine;
+      if (e.tradingState !== 'Active') e.setTradingState('Active', 'paper period begins');
+      return;
+    }
     if (this.starting === undefined) {
       this.starting = (async () => {
         this.paper ??= this.live.makePaper();

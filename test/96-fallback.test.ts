@@ -97,6 +97,18 @@ describe('the fallback switch', () => {
     expect(engine.submit(order('Y')).status).toBe('accepted');
   });
 
+  it('paper, safe-stop, live, then paper again: the second paper period trades (the safe-stop halt of the paper engine is lifted)', async () => {
+    const { engine, clock } = await live();
+    await engine.fallback('paper', { note: 'one' });
+    expect(engine.submit(order('P1', { price: 9 })).status).toBe('accepted');
+    await engine.fallback('safe-stop', { note: 'two' });
+    expect(engine.paper!.tradingState).toBe('Halted');
+    await engine.goLive({ note: 'three' });
+    expect(await engine.fallback('paper', { note: 'four' })).toMatchObject({ ok: true, from: 'live', mode: 'paper' });
+    expect(engine.submit(order('P2', { price: 9 })).status).toBe('accepted');
+    await drive(clock, () => engine.paper!.getOrder('P2')?.status === 'Submitted', 'the second period\'s paper ack');
+  });
+
   it('refuses a switch without a note, and a bad fallback config', async () => {
     const { engine } = await live();
     expect(await engine.fallback('paper', { note: ' ' })).toEqual({ ok: false, problem: 'a switch needs a note saying why' });
