@@ -294,11 +294,7 @@ export class Engine {
     }, config.fallback);
   }
 
-  /**
-   * The paper engine of the fallback switch: the embedded simulated broker, fed with this
-   * engine's reference prices, with the same instruments, limits, cash, trading day and strategy
-   * (without onQuote: the live stream is the strategy's). Journaled beside the live journal.
-   */
+  /** The paper engine's journal directory: `fallback.journalDir`, else beside the live journal. */
   private paperJournalDir(): string | undefined {
     return this.config.fallback?.journalDir ?? (this.journalOptions !== undefined ? `${this.journalOptions.dir.replace(/[\\/]+$/, '')}-paper` : undefined);
   }
@@ -309,6 +305,11 @@ export class Engine {
     return dir === undefined ? undefined : `${dir.replace(/[\\/]+$/, '')}.broker`;
   }
 
+  /**
+   * The paper engine of the fallback switch: the embedded simulated broker, fed with this
+   * engine's reference prices, with the same instruments, limits, cash, trading day and strategy
+   * (without onQuote: the live stream is the strategy's). Journaled beside the live journal.
+   */
   private makePaper(): { engine: Engine; sim: SimBroker } {
     const c = this.config;
     const startPrices = Object.fromEntries(this.instruments.flatMap((i) => (Number.isNaN(this.risk.reference[i.index]!) ? [] : [[i.symbol, this.risk.reference[i.index]!]])));
