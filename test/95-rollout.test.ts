@@ -273,6 +273,7 @@ describe('rollout stages', () => {
     const monitor = new Monitor(engine, { lagSource: () => 0 });
     try {
       expect(monitor.alerts.open().map((a) => [a.level, a.code])).toEqual([['P0', 'ROLLOUT_LOSS_CAP']]);
+      expect(monitor.alerts.open()[0]!.message).toMatch(/the day's loss 10 reached maxDailyLoss=10/);
       monitor.evaluate();
       expect(monitor.alerts.open()[0]!.count).toBe(1);
       clock.advance(Date.UTC(2026, 10, 25) - clock.now());

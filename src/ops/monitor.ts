@@ -135,7 +135,7 @@ export class Monitor {
     if (ro === undefined) return;
     if (ro.lossCapHit && !this.lossCapRaised) {
       this.lossCapRaised = true;
-      this.alerts.raise('ROLLOUT_LOSS_CAP', 'P0', `rollout stage ${ro.stage}: the day's loss cap was reached (day P&L ${ro.dayPnl}, maxDailyLoss ${String(ro.limits.maxDailyLoss)}); only position-reducing orders until the day rolls`);
+      this.alerts.raise('ROLLOUT_LOSS_CAP', 'P0', `rollout stage ${ro.stage}: the day's loss ${-ro.dayPnl} reached maxDailyLoss=${String(ro.limits.maxDailyLoss)} (seen at start-up: realized plus unrealized at the reference); only position-reducing orders until the day rolls`);
     } else if (!ro.lossCapHit && this.lossCapRaised) {
       this.lossCapRaised = false;
       this.alerts.resolve('ROLLOUT_LOSS_CAP', '', 'the trading day rolled');
