@@ -288,10 +288,15 @@ export class Engine {
           this.logger.error({ file, err: (err as Error).message }, 'fallback: the paper broker records could not be saved');
         }
       },
-      references: () => this.instruments.flatMap((i) => (Number.isNaN(this.risk.reference[i.index]!) ? [] : [[i.symbol, this.risk.reference[i.index]!] as [string, number]])),
+      references: () => this.knownReferences(),
       now: () => this.clock.now(),
       warn: (obj, msg) => this.logger.warn(obj, msg),
     }, config.fallback);
+  }
+
+  /** The reference prices known now, by symbol (what the paper market starts from and follows). */
+  private knownReferences(): Array<[string, number]> {
+    return this.instruments.flatMap((i) => (Number.isNaN(this.risk.reference[i.index]!) ? [] : [[i.symbol, this.risk.reference[i.index]!] as [string, number]]));
   }
 
   /** The paper engine's journal directory: `fallback.journalDir`, else beside the live journal. */
@@ -312,7 +317,7 @@ export class Engine {
    */
   private makePaper(): { engine: Engine; sim: SimBroker } {
     const c = this.config;
-    const startPrices = Object.fromEntries(this.instruments.flatMap((i) => (Number.isNaN(this.risk.reference[i.index]!) ? [] : [[i.symbol, this.risk.reference[i.index]!]])));
+    const startPrices = Object.fromEntries(this.knownReferences());
     const sim = new SimBroker({
       instruments: this.instrumentSpecs, clock: this.clock, priceFeed: 'external', startPrices,
       ...(c.initialCash !== undefined ? { initialCash: c.initialCash } : {}), ...(c.tradingDay !== undefined ? { tradingDay: c.tradingDay } : {}),

@@ -107,6 +107,13 @@ describe.each(PATHS)('rollout limits on the %s path', (path: SubmitPath) => {
   });
 });
 
+/** An engine on a scripted broker, journaled in `dir`, with `rollout` when given. */
+function journaled(dir: string, clock: ManualClock, rollout?: RolloutConfig) {
+  const broker = new ScriptedBroker();
+  broker.clock = clock;
+  return { broker, engine: createEngine({ instruments: INSTRUMENTS, broker, clock, logger: quiet(), connection: NO_HEARTBEAT, journal: { dir }, ...(rollout ? { rollout } : {}) }) };
+}
+
 describe('rollout stages', () => {
   const dirs: string[] = [];
   afterEach(() => {
@@ -187,11 +194,9 @@ describe('rollout stages', () => {
     dirs.push(dir);
     const clock = new ManualClock(Date.UTC(2026, 10, 24, 14, 30));
     const make = () => {
-      const broker = new ScriptedBroker();
-      broker.clock = clock;
-      const engine = createEngine({ instruments: INSTRUMENTS, broker, clock, logger: quiet(), connection: NO_HEARTBEAT, journal: { dir }, rollout: STAGES });
-      engine.attachAlerts(() => []);
-      return { engine, broker };
+      const m = journaled(dir, clock, STAGES);
+      m.engine.attachAlerts(() => []);
+      return m;
     };
     const first = make();
     await first.engine.start();
@@ -217,11 +222,7 @@ describe('rollout stages', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tc-rollout-'));
     dirs.push(dir);
     const clock = new ManualClock(Date.UTC(2026, 10, 24, 14, 30));
-    const make = () => {
-      const broker = new ScriptedBroker();
-      broker.clock = clock;
-      return { broker, engine: createEngine({ instruments: INSTRUMENTS, broker, clock, logger: quiet(), connection: NO_HEARTBEAT, journal: { dir }, rollout: STAGES }) };
-    };
+    const make = () => journaled(dir, clock, STAGES);
     const first = make();
     await first.engine.start();
     first.engine.updateReference('ACME', 10);
@@ -244,11 +245,7 @@ describe('rollout stages', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tc-rollout-'));
     dirs.push(dir);
     const clock = new ManualClock(Date.UTC(2026, 10, 24, 14, 30));
-    const make = (rollout?: RolloutConfig) => {
-      const broker = new ScriptedBroker();
-      broker.clock = clock;
-      return { broker, engine: createEngine({ instruments: INSTRUMENTS, broker, clock, logger: quiet(), connection: NO_HEARTBEAT, journal: { dir }, ...(rollout ? { rollout } : {}) }) };
-    };
+    const make = (rollout?: RolloutConfig) => journaled(dir, clock, rollout);
     const first = make();
     await first.engine.start();
     first.engine.submit(buy('a', { qty: 100 }));

@@ -210,7 +210,7 @@ export function replayCoreRecord(core: TradingCore, rec: CoreRecord): void {
       if (rec.ev === 'loss-cap') {
         ro.lossHit = true;
         ro.markDirty('ROLLOUT_LOSS_CAP');
-      } else if (!ro.replayPromotion({ from: rec.from, to: rec.to, who: rec.who, note: rec.note, time: rec.t }, rec.t)) {
+      } else if (!ro.promote({ from: rec.from, to: rec.to, who: rec.who, note: rec.note, time: rec.t }, rec.t)) {
         core.logger.warn({ stage: rec.to }, 'journal replay: a promotion to a stage this config does not have; the stage stays');
       }
       return;

@@ -384,12 +384,16 @@ export class Rollout {
     return out;
   }
 
-  /** Move to the next stage (the caller checked `missing` and journals it). */
-  promote(p: RolloutPromotion, now: number): void {
+  /**
+   * Move to stage `p.to` (live: the caller checked `missing` and journals it; replay: the
+   * journal's record). Returns false, keeping the stage, when this config has no such stage.
+   */
+  promote(p: RolloutPromotion, now: number): boolean {
     const to = this.stages.findIndex((s) => s.name === p.to);
     this.history.push(p);
     this.cleanDays = 0;
-    this.enter(to < 0 ? this.index : to, now);
+    if (to >= 0) this.enter(to, now);
+    return to >= 0;
   }
 
   exportState(): RolloutState {
@@ -406,15 +410,6 @@ export class Rollout {
     this.traded = s.traded;
     this.baseline = s.baseline === null ? Number.NaN : s.baseline;
     this.history = [...s.history];
-    return i >= 0;
-  }
-
-  /** Stage `name` from the journal's promotion record (replay). */
-  replayPromotion(p: RolloutPromotion, now: number): boolean {
-    const i = this.stages.findIndex((x) => x.name === p.to);
-    this.history.push(p);
-    this.cleanDays = 0;
-    if (i >= 0) this.enter(i, now);
     return i >= 0;
   }
 
