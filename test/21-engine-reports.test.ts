@@ -209,6 +209,46 @@ describe.each(PATHS)('on the %s path', (path: SubmitPath) => {
       expect(engine.stats().staleReports).toBe(1);
     });
 
+    it('a fill past a seq gap is not taken for a cumQty disagreement while the earlier fill is on its way (found by the certify drills)', async () => {
+      const { engine, broker, anomalies } = await harness();
+      engine.submit(buy('a'));
+      broker.ack('a', 'B1', 1);
+      // seq 2 (40) is delayed: seq 3 jumps the gap, seq 4 follows seq 3 but the engine still lacks seq 2
+      broker.fill('a', 'B1', 20, 10, { seq: 3, cumQty: 60, execId: 'F3' });
+      broker.fill('a', 'B1', 10, 10, { seq: 4, cumQty: 70, execId: 'F4' });
+      expect(anomalies.map((a) => a.kind)).toEqual([]);
+      broker.fill('a', 'B1', 40, 10, { seq: 2, cumQty: 40, execId: 'F2' });
+      expect(engine.getOrder('a')).toMatchObject({ status: 'PartiallyFilled', cumQty: 70 });
+      expect(anomalies.map((a) => a.kind)).toEqual([]);
+    });
+
+    it('an ack that arrives after a recovery sync applied the fill is no cumQty disagreement (found by the certify drills)', async () => {
+      const { engine, broker, anomalies } = await harness();
+      engine.submit(buy('a'));
+      // the fill first, without a seq (as a recovery sync applies it), then the ack of its time
+      broker.fill('a', 'B1', 100, 10, { execId: 'F1' });
+      broker.send({ kind: 'new', clientOrderId: 'a', brokerOrderId: 'B1', seq: 1, cumQty: 0 });
+      expect(engine.getOrder('a')).toMatchObject({ status: 'Filled', cumQty: 100 });
+      expect(anomalies.map((a) => a.kind)).toEqual([]);
+    });
+
+    it.each([
+      ['canceled', 'Cancelled'],
+      ['rejected', 'Rejected'],
+      ['expired', 'Expired'],
+    ] as const)('a %s report for an order that already ended so, under another exec id, changes nothing and raises nothing (found by the certify drills)', async (kind, status) => {
+      const { engine, broker, anomalies } = await harness();
+      engine.submit(buy('a'));
+      // a reject ends an order that was never acked
+      if (kind !== 'rejected') broker.ack('a', 'B1', 1);
+      // a recovery sync ended it under its own exec id; the broker's report was still on the wire
+      broker.send({ kind, clientOrderId: 'a', brokerOrderId: 'B1', execId: `sync:${kind}:B1` });
+      broker.send({ kind, clientOrderId: 'a', brokerOrderId: 'B1', seq: kind === 'rejected' ? 1 : 2, execId: 'E2' });
+      expect(engine.getOrder('a')!.status).toBe(status);
+      expect(engine.stats()).toMatchObject({ invalidTransitions: 0 });
+      expect(anomalies.map((a) => a.kind)).toEqual([]);
+    });
+
     it('an overtaken terminal report still ends the order (IOC remainder cancel behind "too late to cancel")', async () => {
       const { engine, broker } = await harness();
       engine.submit({ ...buy('a'), tif: 'ioc' });

@@ -6,7 +6,7 @@ import { createEngine, type Engine } from '../src/engine.js';
 import type { Anomaly } from '../src/core/anomaly.js';
 import { copyReport, type BrokerOrder, type BrokerReport } from '../src/domain/report.js';
 import { compareWithBroker } from '../src/recon/compare.js';
-import { INSTRUMENTS, drive, quiet } from './helpers.js';
+import { INSTRUMENTS, drive, harness, quiet } from './helpers.js';
 
 /**
  * The in-process simulated broker behind a link the test can cut. While the link is down the
@@ -246,5 +246,16 @@ describe('recovery sync', () => {
     expect(engine.getOrder('young')!.status).toBe('PendingNew');
     link.cut();
     await expect(engine.resync()).rejects.toThrow('cannot resync: engine=running connection=Disconnected');
+  });
+  it('an order never acknowledged, with a cancel asked for, that the broker does not list is marked Rejected, not left PendingCancel (found by the certify drills)', async () => {
+    const { engine, broker, anomalies } = await harness();
+    // the broker lists the day's orders, and this one is not among them
+    Object.assign(broker, { syncDayOrders: async (): Promise<BrokerOrder[]> => [] });
+    engine.submit({ clientOrderId: 'a', symbol: 'ACME', side: 'buy', qty: 10, price: 10 });
+    expect(engine.cancel('a').status).toBe('sent');
+    expect(engine.getOrder('a')!.status).toBe('PendingCancel');
+    await engine.resync({ graceMs: 0 });
+    expect(engine.getOrder('a')).toMatchObject({ status: 'Rejected', rejectReason: 'RECOVERY_NOT_FOUND' });
+    expect(anomalies.map((a) => a.kind)).toEqual(['SYNC_NOT_AT_BROKER']);
   });
 });

@@ -11,6 +11,7 @@ import { crc32, tableCrc32 } from '../src/journal/crc32.js';
 import { FRAME_HEADER, JournalCorruptError, journalPackr, scanSegment, segmentName, writeFrame, type JournalRecord } from '../src/journal/format.js';
 import { Journal, journalProblems, readSnapshotFile, type JournalOptions, type RecoverySink } from '../src/journal/journal.js';
 import { archiveRange, compactSegments, workerCompactor } from '../src/journal/compaction.js';
+import { Watermark, readWatermark } from '../src/journal/watermark.js';
 import { NATIVE, INSTRUMENTS, asBrokerOrder, NO_HEARTBEAT, ScriptedBroker, problemsOf, quiet, thrownBy, until } from './helpers.js';
 
 const dirs: string[] = [];
@@ -564,5 +565,33 @@ describe('engine restore from the journal', () => {
     expect(anomalies.map((x) => [x.kind, x.severity])).toContainEqual(['JOURNAL_FAILED', 'P0']);
     await (e as unknown as { connection: { stop(): Promise<void> } }).connection.stop();
     j.abandon();
+  });
+});
+
+describe('the synced watermark', () => {
+  it('a sync that completes after close writes nothing, not even into the file that took its descriptor number (found by the certify drills)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tc-watermark-'));
+    try {
+      const mark = new Watermark(dir, -1);
+      mark.set(5);
+      const fd = (mark as unknown as { fd: number }).fd;
+      mark.close();
+      // the lowest free descriptor is the one just closed: another file gets it
+      const other = path.join(dir, 'other');
+      fs.writeFileSync(other, 'x'.repeat(64));
+      const otherFd = fs.openSync(other, 'r+');
+      try {
+        expect(otherFd).toBe(fd);
+        // a group commit's completion after the close
+        expect(mark.set(9)).toBeUndefined();
+        expect(fs.readFileSync(other, 'utf8')).toBe('x'.repeat(64));
+      } finally {
+        fs.closeSync(otherFd);
+      }
+      expect(readWatermark(dir).seq).toBe(5);
+      mark.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

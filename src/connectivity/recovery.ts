@@ -186,9 +186,11 @@ export function mergeRecovery(target: RecoveryTarget, input: RecoveryInput): Syn
       leftToLive++;
       continue;
     }
-    if (status === 'PendingNew' && o.createdAt > (input.pendingNewBefore ?? Infinity)) {
+    // never acknowledged (a cancel may have been asked for meanwhile): as PendingNew
+    const unacked = status === 'PendingNew' || (status === 'PendingCancel' && o.brokerOrderId === '');
+    if (unacked && o.createdAt > (input.pendingNewBefore ?? Infinity)) {
       leftToLive++;
-    } else if (status === 'PendingNew') {
+    } else if (unacked) {
       target.apply({
         kind: 'rejected', execId: `sync:rejected:${o.clientOrderId}`, brokerOrderId: '', clientOrderId: o.clientOrderId, reason: 'RECOVERY_NOT_FOUND',
         text: 'the broker has no such order after recovery sync: the send never reached it (not resent)',

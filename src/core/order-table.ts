@@ -7,6 +7,8 @@ export const F_ACK_TIMED = 4;
 export const F_FILL_TIMED = 8;
 /** The broker took the order (an ack, or a fill first): counted once for the place success rate. */
 export const F_ACKED = 16;
+/** A report arrived with a seq past the next one: an earlier report may still be on its way, so cumQty gaps are not judged (reconciliation settles them). */
+export const F_SEQ_GAP = 32;
 
 export const TIF_DAY = 0;
 export const TIF_GTC = 1;

@@ -14,7 +14,7 @@ import type { ReportCallbacks } from './callbacks.js';
 import type { OrderArchive } from './day-store.js';
 import type { Exposure } from './exposure.js';
 import type { Ledger } from './ledger.js';
-import { F_ACKED, F_ACK_TIMED, F_EXTERNAL, F_FILL_TIMED, F_OVERFILLED, type OrderTable } from './order-table.js';
+import { F_ACKED, F_ACK_TIMED, F_EXTERNAL, F_FILL_TIMED, F_OVERFILLED, F_SEQ_GAP, type OrderTable } from './order-table.js';
 import type { CoreLogger, DebugWatch, LatencySink } from './ports.js';
 import { reportRecord } from './records.js';
 import { isTerminalEvent, kindEvent, validateReport } from './report-validation.js';
@@ -304,11 +304,20 @@ export class ReportPath {
         // order. Anything else, or anything for a finished order, changes nothing.
         c.staleReports++;
         if (!fill && (isTerminal(t.status[slot]!) || !isTerminalEvent(event))) return;
-      } else t.lastSeq[slot] = r.seq;
+      } else {
+        if (r.seq > t.lastSeq[slot]! + 1) t.flags[slot]! |= F_SEQ_GAP;
+        t.lastSeq[slot] = r.seq;
+      }
     }
     // 4. transition table
     const from = t.status[slot]!;
     let to = nextStatus(from, event);
+    if (to === INVALID && !fill && repeatsEnd(from, event)) {
+      // the order already ended so (a recovery sync finished it before this report, on the
+      // wire meanwhile, came in): the same fact twice under two exec ids changes nothing
+      c.noopReports++;
+      return;
+    }
     if (to === INVALID) {
       c.invalidTransitions++;
       this.c.anomaly('INVALID_TRANSITION', `invalid transition ${statusName(from)} + ${r.kind} execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);
@@ -377,7 +386,10 @@ export class ReportPath {
     }
     t.status[slot] = to;
     t.updatedAt[slot] = now;
-    if (r.cumQty !== undefined && !stale && Math.abs(r.cumQty - t.cumQty[slot]!) > QTY_EPS) this.checkCum(slot, r, fill, prevSeq);
+    // an ack that changed nothing came after the order moved on (a recovery sync applied its
+    // fills first, the ack was still on the wire): its cumQty is of its time, not a disagreement
+    const lateAck = event === OrderEvent.Accepted && !changed;
+    if (r.cumQty !== undefined && !stale && !lateAck && Math.abs(r.cumQty - t.cumQty[slot]!) > QTY_EPS) this.checkCum(slot, r, fill, prevSeq);
     if (isTerminal(to) && !isTerminal(from)) {
       this.exposure.release(slot);
       if (!external) this.accountRisk.release(inst.index);
@@ -414,15 +426,16 @@ export class ReportPath {
   /**
    * The broker's cumQty against the engine's own sum of applied fills (which stands; both are
    * kept in the anomaly). The engine ahead of the broker is wrong at once. The broker ahead is
-   * judged only on a fill whose seq directly follows the last one applied: otherwise an
-   * earlier fill may still be on its way (reordering), and reconciliation settles it.
+   * judged only on a fill whose seq directly follows the last one applied, on an order whose
+   * seqs never jumped (F_SEQ_GAP): otherwise an earlier fill may still be on its way
+   * (reordering, a delay), and reconciliation settles it.
    */
   private checkCum(slot: number, r: BrokerReport, fill: boolean, prevSeq: number): void {
     const t = this.table;
     const mine = t.cumQty[slot]!;
     const theirs = r.cumQty!;
     const ahead = mine > theirs + QTY_EPS;
-    if (!ahead && !(theirs > mine + QTY_EPS && fill && r.seq !== undefined && r.seq === prevSeq + 1)) return;
+    if (!ahead && !(theirs > mine + QTY_EPS && fill && r.seq !== undefined && r.seq === prevSeq + 1 && (t.flags[slot]! & F_SEQ_GAP) === 0)) return;
     this.counters.cumQtyMismatches++;
     this.c.anomaly('CUM_QTY_MISMATCH', `broker cumQty=${theirs} engine cumQty=${mine} (${ahead ? 'the engine booked more than the broker counts' : 'the broker counts a fill the engine has not seen'}) execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);
   }
@@ -454,4 +467,9 @@ export class ReportPath {
 /** What the engine keeps of a report past the adapter's call: a copy (the adapter may reuse its object); a non-object as it is, to be flagged. */
 export function keepReport(r: BrokerReport): BrokerReport {
   return typeof r === 'object' && r !== null ? copyReport(r) : r;
+}
+
+/** A terminal report repeating the order's own end: canceled on a Cancelled order, rejected on a Rejected one, expired on an Expired one. */
+function repeatsEnd(status: number, event: number): boolean {
+  return (status === OrderStatus.Cancelled && event === OrderEvent.Cancelled) || (status === OrderStatus.Rejected && event === OrderEvent.Rejected) || (status === OrderStatus.Expired && event === OrderEvent.Expired);
 }

@@ -389,6 +389,8 @@ export class Journal {
   private readonly storage: 'mapped' | 'file';
   private _seq: number;
   private readonly lockFile: string;
+  /** `abandon` was called: anything still under way stops short of writing. */
+  private abandoned = false;
   private timer: NodeJS.Timeout | undefined;
   private snapTimer: NodeJS.Timeout | undefined;
   private dirty = false;
@@ -791,6 +793,8 @@ export class Journal {
     const run = async () => {
       try {
         await this.sync();
+        // a killed process writes nothing more (abandon: drills in one process)
+        if (this.abandoned) return;
         const final = path.join(this.dir, snapshotName(seq));
         const tmp = `${final}.tmp`;
         const fh = await fs.promises.open(tmp, 'w');
@@ -799,6 +803,10 @@ export class Journal {
           await fh.datasync();
         } finally {
           await fh.close();
+        }
+        if (this.abandoned) {
+          await fs.promises.rm(tmp, { force: true });
+          return;
         }
         await fs.promises.rename(tmp, final);
         this.fsyncDir();
@@ -814,7 +822,7 @@ export class Journal {
         this.stats.snapshots++;
         this.stats.lastSnapshotSeq = seq;
         this.logger.info({ journal: this.dir, seq, bytes: buf.length }, 'journal snapshot written');
-        await this.prune();
+        if (!this.abandoned) await this.prune();
       } catch (err) {
         this.fail('snapshot', 'snapshot', err as Error);
       } finally {
@@ -874,6 +882,7 @@ export class Journal {
 
   /** For tests of crash handling: stop timers and drop the lock without syncing or trimming, as a killed process would leave it. */
   abandon(): void {
+    this.abandoned = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     if (this.snapTimer !== undefined) clearInterval(this.snapTimer);
     this.closed = true;

@@ -39,6 +39,7 @@ export class Watermark {
   private readonly fd: number;
   private readonly buf = Buffer.alloc(SIZE);
   private value: number;
+  private closed = false;
 
   /** `seq`: the mark the file holds now (readWatermark), -1 for none. */
   constructor(dir: string, seq: number) {
@@ -53,6 +54,8 @@ export class Watermark {
 
   /** Records up to `seq` (exclusive) are synced. Never lowers the mark unless `lower`. A failed write is reported, not thrown. */
   set(seq: number, lower = false): Error | undefined {
+    // a sync that completes after close: its descriptor number may belong to another file by now
+    if (this.closed) return undefined;
     if (seq === this.value || (!lower && seq < this.value)) return undefined;
     this.buf.writeUInt32LE(MAGIC, 0);
     this.buf.writeDoubleLE(seq, 8);
@@ -67,6 +70,8 @@ export class Watermark {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     fs.closeSync(this.fd);
   }
 }
