@@ -457,6 +457,26 @@ export class Engine {
   }
 
   /**
+   * @internal For failure drills in one process (`tradecore certify`, src/certify): stop as
+   * `kill -9` stops a process. Nothing is cancelled, disconnected or snapshotted, and the journal
+   * is left as a killed process leaves it (its lock dropped, nothing synced or trimmed). Timers
+   * the engine armed on its clock are not cleared: the drill gives it a clock it can stop. The
+   * engine is not to be used again; a new one on the same journal is the restart.
+   */
+  crashForDrill(): void {
+    this.core.lifecycle = 'stopped';
+    this.recon.stop();
+    if (this.rollTimer !== undefined) this.clock.clearTimer(this.rollTimer);
+    this.rollTimer = undefined;
+    const j = this.journal;
+    this.journal = undefined;
+    this.core.journal = undefined;
+    j?.abandon();
+    void this.compactor?.close();
+    this.compactor = undefined;
+  }
+
+  /**
    * Open the journal. The first time: restore the latest snapshot and replay the records after
    * it (no callbacks fire, nothing is sent), then put back what derives from them (open
    * exposure, open-order counts). Throws JournalCorruptError on damage before the tail.

@@ -282,17 +282,20 @@ export function renderMarkdown(r: EodReport): string {
   return out.join('\n');
 }
 
-function esc(v: DiffValue | boolean | undefined): string {
+/** HTML-escaped text of a value. */
+export function esc(v: DiffValue | boolean | undefined): string {
   return show(v).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
-function htmlTable(head: string[], rows: Array<Array<DiffValue | boolean | undefined>>, markerCol = -1): string {
+/** A table of escaped cells (`markerCol`: that column shown as a marker pill); shared by the certify and gate pages. */
+export function htmlTable(head: string[], rows: Array<Array<DiffValue | boolean | undefined>>, markerCol = -1): string {
   if (rows.length === 0) return '<p class="none">none</p>';
   const cell = (v: DiffValue | boolean | undefined, i: number) => (i === markerCol ? `<td><span class="m m-${esc(v)}">${esc(v)}</span></td>` : `<td>${esc(v)}</td>`);
   return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('')}</tbody></table>`;
 }
 
-const STYLE = `body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#1d2330}
+/** The reports' style sheet (the certify and gate pages add theirs). */
+export const REPORT_STYLE = `body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#1d2330}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.8em;border-bottom:1px solid #ccd}
 table{border-collapse:collapse;margin:.5em 0;font-size:13px}th,td{border:1px solid #d5d8e0;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f0f2f6}tr:nth-child(even) td{background:#fafbfc}.none{color:#778}
@@ -304,7 +307,7 @@ th{background:#f0f2f6}tr:nth-child(even) td{background:#fafbfc}.none{color:#778}
 export function renderHtml(r: EodReport): string {
   const d = r.totals.diffs;
   const parts: string[] = [];
-  parts.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Reconciliation report ${esc(r.date)}</title><style>${STYLE}</style></head><body>`);
+  parts.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Reconciliation report ${esc(r.date)}</title><style>${REPORT_STYLE}</style></head><body>`);
   parts.push(`<h1>Reconciliation report ${esc(r.date)}</h1><p>Broker <code>${esc(r.broker)}</code>, generated ${esc(r.generatedAt)}.</p>`);
   parts.push(`<p class="sum"><b>Diffs: ${d.total}</b> (open ${d.open}, of them critical ${d.openCritical}; auto-fixed ${d.fixed}; manually resolved ${d.resolved}; cleared ${d.cleared})</p>`);
   parts.push('<h2>Diffs</h2>');

@@ -209,6 +209,12 @@ export class SimBroker implements BrokerAdapter {
   }
 
   /** Replace the fault knobs (tests turn them on and off mid-session). */
+  /** Change the latency of acks, cancel acks and rejects from now on, ms (a drill makes the broker slow). */
+  setAckLatency(ms: number): void {
+    if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`ack latency must be a finite number of ms >= 0, got ${ms}`);
+    this.opts.ackLatencyMs = ms;
+  }
+
   setFaults(faults: SimFaults): void {
     const errors = faultProblems(faults);
     if (errors.length > 0) throw new Error(`invalid faults: ${errors.join('; ')}`);
