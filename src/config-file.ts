@@ -74,7 +74,7 @@ const shutdownSection = z.strictObject({
   timeoutMs: positive(),
 });
 /** Keys of a config file that configure the service around the engine, not the engine itself. */
-export const SERVICE_KEYS = ['broker', 'ops', 'monitor', 'shutdown'] as const;
+export const SERVICE_KEYS = ['broker', 'ops', 'monitor', 'shutdown', 'gate'] as const;
 
 /**
  * The part of the engine config a file can declare: instruments, limits, calendars and table
@@ -112,12 +112,18 @@ export const FileConfigSchema = z.strictObject({
   ops: opsSection.optional(),
   monitor: monitorSection.optional(),
   shutdown: shutdownSection.optional(),
+  gate: z.strictObject({
+    maxCertifyAgeHours: positive(), requiredCases: z.array(z.string().min(1)).optional(), adapter: z.string().min(1).optional(),
+  }).optional(),
   fallback: z.strictObject({ liveOrders: z.enum(['cancel', 'keep']).optional(), journalDir: z.string().min(1).optional() }).optional(),
   rollout: z.strictObject({
     stages: z.array(z.strictObject({
       name: z.string().min(1), symbols: z.array(z.string()).optional(), windows: z.array(z.tuple([z.string(), z.string()])).optional(), timeZone: z.string().min(1).optional(),
       maxGrossNotional: positive(), maxDailyNotional: positive(), maxDailyLoss: positive(), rateShare: z.number().gt(0).max(1).optional(),
-      promoteAfter: z.strictObject({ cleanDays: z.number().int().nonnegative().optional(), noOpenAlerts: z.boolean().optional() }).optional(),
+      promoteAfter: z.strictObject({
+        cleanDays: z.number().int().nonnegative().optional(), noOpenAlerts: z.boolean().optional(),
+        gate: z.strictObject({ evidence: z.string().min(1), journal: z.string().min(1).optional() }).optional(),
+      }).optional(),
     })).min(1),
     start: z.string().min(1).optional(),
     onLossCap: z.enum(['Reducing', 'Halted']).optional(),

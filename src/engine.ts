@@ -19,7 +19,7 @@ import type { RiskConfig } from './risk/limits.js';
 import type { PreTradeRisk } from './risk/pretrade.js';
 import type { AccountRisk } from './risk/account-risk.js';
 import type { TradingState, TradingStateChange } from './risk/trading-state.js';
-import type { OpenAlert, RolloutStatus } from './risk/rollout.js';
+import type { GateCheck, OpenAlert, RolloutStatus } from './risk/rollout.js';
 import type { Anomaly } from './core/anomaly.js';
 import { environmentProblems, type Environment, type LiveArm } from './connectivity/credentials.js';
 import { ConnectionSupervisor, type ConnectionState, type ConnectionStateChange, type ConnectionStats } from './connectivity/supervisor.js';
@@ -38,6 +38,7 @@ import type { EngineSnapshot } from './core/engine-state.js';
 import type { ResolvedLimits } from './core/bounds.js';
 import type { OrderArchive } from './core/day-store.js';
 import { generateEodReport, writeEodReport } from './recon/eod.js';
+import { tradecoreVersion } from './version.js';
 import { TradingCore, type Lifecycle } from './core/trading-core.js';
 import type { SafeStopResult } from './core/cancel-path.js';
 import type { EngineStats } from './core/stats.js';
@@ -172,6 +173,7 @@ export class Engine {
   private readonly config: EngineConfig;
   /** Open alerts for the rollout's promotion evidence (attachAlerts). */
   private alertSource: (() => readonly OpenAlert[]) | undefined;
+  private gateCheck: GateCheck | undefined;
 
   constructor(config: EngineConfig) {
     const problems = configProblems(config);
@@ -531,7 +533,7 @@ export class Engine {
     if (restore) this.logger.info({ journal: journal.dir, snapshotSeq: info.snapshotSeq, replayed: info.replayed, orders: this.table.size, storage: info.storage }, 'journal restored');
     this.record({
       k: 'open', t: this.clock.now(), v: 1, instruments: this.instrumentSpecs, initialCash: this.initialCash,
-      risk: core.startRisk, environment: this.environment, broker: this.broker.name, ...(this.configHash !== undefined ? { config: this.configHash } : {}),
+      risk: core.startRisk, environment: this.environment, broker: this.broker.name, ...(this.configHash !== undefined ? { config: this.configHash } : {}), tc: tradecoreVersion(),
     });
     // a reload the last session made is kept when this engine started from the same config
     if (restore && core.journalRisk !== undefined && same(core.journalStartRisk, core.startRisk) && !same(core.journalRisk, core.startRisk)) {
@@ -890,7 +892,7 @@ export class Engine {
    * turnover, clean days, and whether promotion is allowed now. Undefined without `rollout`.
    */
   rolloutStatus(): RolloutStatus | undefined {
-    return this.core.rollout?.status(this.ledger, this.risk.refUnits, this.alertSource?.());
+    return this.core.rollout?.status(this.ledger, this.risk.refUnits, this.alertSource?.(), this.gateForStatus);
   }
 
   /**
@@ -901,6 +903,32 @@ export class Engine {
   attachAlerts(source: () => readonly OpenAlert[]): void {
     this.alertSource = source;
   }
+
+  /**
+   * How promotion evaluates the go-live gate of a stage whose `promoteAfter.gate` names evidence
+   * (docs/go-live.md): a function giving the reasons the gate fails, none when it passes.
+   * `tradecore run` attaches `evaluateGate` with its config; without one such a stage cannot be
+   * promoted (the refusal says why). A promotion evaluates it afresh; `rolloutStatus` reuses a
+   * result up to 30 s old (the evidence is files: a status poll does not read them each time).
+   */
+  attachGate(check: GateCheck): void {
+    this.gateCheck = check;
+    this.gateCache = undefined;
+  }
+
+  private gateCache: { at: number; key: string; reasons: string[] } | undefined;
+
+  private readonly gateForStatus: GateCheck = (ev) => {
+    const check = this.gateCheck;
+    if (check === undefined) return ['no gate check is attached (engine.attachGate)'];
+    const key = JSON.stringify(ev);
+    const now = Date.now();
+    const c = this.gateCache;
+    if (c !== undefined && c.key === key && now - c.at < 30_000) return c.reasons;
+    const reasons = check(ev);
+    this.gateCache = { at: now, key, reasons };
+    return reasons;
+  };
 
   /**
    * Promote the rollout to its next stage: an operator's explicit command, with a note (and who,
@@ -917,7 +945,7 @@ export class Engine {
     const ro = this.core.rollout;
     if (ro === undefined) return { ok: false, missing: ['no rollout is configured (config section rollout)'] };
     if (typeof cmd?.note !== 'string' || cmd.note.trim() === '') return { ok: false, missing: ['a promotion needs a note saying why'] };
-    const missing = ro.missing(this.alertSource?.());
+    const missing = ro.missing(this.alertSource?.(), this.gateCheck);
     if (missing.length > 0) {
       this.logger.warn({ stage: ro.stage.name, missing }, 'rollout promotion refused');
       return { ok: false, missing };

@@ -222,6 +222,22 @@ describe.each(PATHS)('on the %s path', (path: SubmitPath) => {
       expect(anomalies.map((a) => a.kind)).toEqual([]);
     });
 
+    it('fills without a seq that arrive reversed are no cumQty disagreement; a count above the broker\'s still is (found by the certify suite on FIX)', async () => {
+      const { engine, broker, anomalies } = await harness();
+      engine.submit(buy('a'));
+      broker.ack('a', 'B1');
+      broker.fill('a', 'B1', 70, 10, { cumQty: 100, execId: 'F2' });
+      broker.fill('a', 'B1', 30, 10, { cumQty: 30, execId: 'F1' });
+      expect(engine.getOrder('a')).toMatchObject({ status: 'Filled', cumQty: 100 });
+      expect(anomalies.map((a) => a.kind)).toEqual([]);
+      engine.submit(buy('b'));
+      broker.ack('b', 'B2');
+      broker.fill('b', 'B2', 30, 10, { cumQty: 30, execId: 'G1' });
+      // the broker counts 40 after this one, the engine 60: it booked a fill the broker does not have
+      broker.fill('b', 'B2', 30, 10, { cumQty: 40, execId: 'G2' });
+      expect(anomalies.map((a) => a.kind)).toEqual(['CUM_QTY_MISMATCH']);
+    });
+
     it('an ack that arrives after a recovery sync applied the fill is no cumQty disagreement (found by the certify drills)', async () => {
       const { engine, broker, anomalies } = await harness();
       engine.submit(buy('a'));

@@ -49,6 +49,8 @@ export type RecipeKind = 'rest' | 'fill' | 'partial' | 'reject';
 export interface Venue {
   readonly instruments: InstrumentSpec[];
   readonly initialCash?: Record<string, number>;
+  /** The engine's environment for this broker (`paper` for the embedded one; default `sim`). */
+  readonly environment?: 'paper' | 'sim';
   /** A new adapter to this venue's broker. */
   adapter(): BrokerAdapter | Promise<BrokerAdapter>;
   /** How to make the broker do `kind` now; undefined when it cannot. */
@@ -189,6 +191,7 @@ export class Session {
       clock: this.clock,
       logger: pino({ level: 'silent' }),
       ...(this.venue.initialCash !== undefined ? { initialCash: this.venue.initialCash } : {}),
+      environment: this.venue.environment ?? 'sim',
       journal: { dir: this.journalDir, segmentBytes: 1 << 20 },
       capacity: 4096,
       connection: { heartbeatMs: 500, reconnectBaseMs: 20, reconnectCapMs: 200, startTimeoutMs: 10_000, seed: this.seed },

@@ -11,6 +11,7 @@ import { CaseFailure, NO_VIOLATIONS, Session, freshDir, type Capability, type In
 import { SUITE, SUITE_VERSION, type CertCase } from './suite.js';
 import { certifyHtml } from './page.js';
 import type { ReportFaults } from './faults.js';
+import { tradecoreVersion } from '../version.js';
 
 export type Verdict = 'passed' | 'failed' | 'skipped';
 
@@ -83,13 +84,6 @@ function clockFor(target: Target): { clock: Clock; sleep: (ms: number) => Promis
   };
 }
 
-function version(): string {
-  try {
-    return (JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** Run one session (a case's body or a drill's steps), settle it, check the invariants. */
 async function runSession(
@@ -239,7 +233,7 @@ export async function certify(o: CertifyOptions): Promise<CertifySummary> {
   fs.mkdirSync(o.out, { recursive: true });
   for (const d of ['cases', 'drills', 'work']) fs.rmSync(path.join(o.out, d), { recursive: true, force: true });
   const summary: CertifySummary = {
-    certify: 1, suite: SUITE_VERSION, tradecore: version(), adapter: o.target.name, startedAt: new Date().toISOString(), finishedAt: '', ok: false,
+    certify: 1, suite: SUITE_VERSION, tradecore: tradecoreVersion(), adapter: o.target.name, startedAt: new Date().toISOString(), finishedAt: '', ok: false,
     cases: { total: 0, passed: 0, failed: 0, skipped: 0, failedIds: [], skippedIds: [] },
     drills: { run: 0, passed: 0, failed: 0, failedSeeds: [], firstSeed: seed },
     invariants: { ...NO_VIOLATIONS }, ms: 0,

@@ -199,6 +199,7 @@ export function simVenue(ctx: { clock: Clock; seed: number }, overrides: Partial
     sim,
     instruments: CERTIFY_INSTRUMENTS,
     initialCash: CASH,
+    environment: 'paper',
     session: () => new SimSession(sim, (s) => (attached = s)),
     adapter: () => venue.session(),
     recipe: simRecipe((s) => sim.mid(s)),
@@ -287,11 +288,11 @@ export function fixTarget(o: FixTargetOptions): Target {
   return {
     name: 'fix',
     time: 'real',
-    capabilities: new Set<Capability>(matching ? ['restingOrders', 'partialFills', 'cancelReject'] : []),
+    capabilities: new Set<Capability>(matching ? ['restingOrders', 'partialFills'] : []),
     missing: {
       restingOrders: matching ? undefined : 'executor fills every order at once',
       partialFills: matching ? undefined : 'executor fills every order whole',
-      cancelReject: matching ? undefined : 'executor fills every order at once: no cancel can race a fill',
+      cancelReject: matching ? 'ordermatch does not answer a cancel of an order it has filled' : 'executor fills every order at once: no cancel can race a fill',
       reject: `${o.acceptor} rejects no order it can parse`,
       fillsWhileAway: 'no one else trades on the acceptor while the engine is away',
       restartBroker: 'the acceptor runs outside certify',
@@ -369,6 +370,7 @@ export async function moduleTarget(file: string): Promise<Target> {
     openVenue: async (ctx) => ({
       instruments,
       ...(m.initialCash !== undefined ? { initialCash: m.initialCash as Record<string, number> } : {}),
+      ...(m.environment === 'paper' ? { environment: 'paper' as const } : {}),
       adapter: () => create(ctx),
       recipe,
       ...(restart !== undefined ? { restartBroker: () => restart(ctx) } : {}),

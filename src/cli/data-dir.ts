@@ -6,6 +6,7 @@
  *   <data>/journal/           the engine's journal
  *   <data>/sim-broker.state   the embedded simulated broker's records (msgpack)
  *   <data>/reports/           end-of-day reports
+ *   <data>/alerts.jsonl       the alert journal: every alert opened, resolved, acknowledged
  *   <data>/fix/               a FIX broker's sequence numbers and session record
  *   <data>/config/            the config snapshots (config-store.ts)
  */
@@ -31,6 +32,8 @@ export interface DataDir {
   readonly journal: string;
   readonly simState: string;
   readonly reports: string;
+  /** The alert journal (`alertJournalSink`). */
+  readonly alerts: string;
   /** Let the directory go (the lock file is removed). Idempotent. */
   release(): void;
 }
@@ -71,6 +74,7 @@ export function lockDataDir(root: string, onStale: (message: string) => void = (
     journal: path.join(dir, 'journal'),
     simState: path.join(dir, 'sim-broker.state'),
     reports: path.join(dir, 'reports'),
+    alerts: path.join(dir, 'alerts.jsonl'),
     release() {
       if (released) return;
       released = true;

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { SimFaults } from '../brokers/sim/sim-broker.js';
 import { formatSummary, runDemo } from './demo.js';
@@ -13,6 +12,9 @@ import { OPS_USAGE, alertsCommand, configRollbackCommand, diffsCommand, ordersCo
 import { RUN_USAGE, runCommand } from './run-command.js';
 import { ConfigStore, ConfigStoreError } from './config-store.js';
 import { DEFAULT_DATA_DIR } from './service.js';
+import { tradecoreVersion } from '../version.js';
+import { CERTIFY_USAGE, certifyCommand } from './certify-command.js';
+import { GATE_USAGE, gateCommand } from './gate-command.js';
 
 const USAGE = `usage: tradecore <command> [options]
 
@@ -50,6 +52,8 @@ ${REPLAY_USAGE}
 ${TRACE_USAGE}
 ${OPS_USAGE}
 ${RELEASE_USAGE}
+${CERTIFY_USAGE}
+${GATE_USAGE}
   help      this text
   version   print the version
 
@@ -149,8 +153,7 @@ async function demo(argv: string[]): Promise<number> {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  return tradecoreVersion();
 }
 
 function configCommand(argv: string[]): number {
@@ -215,7 +218,7 @@ function configSnapshotsCommand(sub: 'history' | 'diff', argv: string[]): number
 const show = (v: unknown): string => (v === undefined ? '(absent)' : JSON.stringify(v));
 
 /** The commands, as the usage lists them. */
-const COMMANDS = ['demo', 'run', 'config', 'sim-broker', 'check-connection', 'replay', 'trace', 'recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop', 'rollout', 'fallback', 'release', 'help', 'version'];
+const COMMANDS = ['demo', 'run', 'config', 'sim-broker', 'check-connection', 'replay', 'trace', 'recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop', 'rollout', 'fallback', 'release', 'certify', 'gate', 'help', 'version'];
 const OPS_COMMANDS = new Set(['recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop', 'rollout', 'fallback']);
 
 /**
@@ -295,6 +298,10 @@ async function main(argv: string[]): Promise<number> {
       return releaseCommand(rest);
     case 'fallback':
       return fallbackCommand(rest);
+    case 'certify':
+      return certifyCommand(rest);
+    case 'gate':
+      return gateCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${version()}\n`);

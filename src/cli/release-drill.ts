@@ -95,7 +95,10 @@ export interface DrillRecord {
   readonly startedAt: string;
   finishedAt: string;
   ok: boolean;
+  /** The release names packed and activated, by role (N, N+1, N+2); they live in `<root>/releases/<name>`. */
   readonly releases: Record<string, string>;
+  /** The release root the drill activated them in (ROOT: releases/, current). */
+  readonly root: string;
   readonly steps: Array<{ step: string; ok: boolean; ms: number; detail: string }>;
   found: {
     ordersAccepted: number;
@@ -127,7 +130,7 @@ export async function releaseDrill(work: string, options: { orders?: number; pro
   // the trading day rolls 12 hours from now: never during the drill
   const rollAt = `${String((new Date().getUTCHours() + 12) % 24).padStart(2, '0')}:00`;
   const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  const rec: DrillRecord = { drill: 'release-rollback', tradecore: pkg.version, startedAt: new Date().toISOString(), finishedAt: '', ok: false, releases: {}, steps: [], found: null, problems: [] };
+  const rec: DrillRecord = { drill: 'release-rollback', tradecore: pkg.version, startedAt: new Date().toISOString(), finishedAt: '', ok: false, releases: {}, root, steps: [], found: null, problems: [] };
   const procs: Proc[] = [];
   const step = async <T>(name: string, fn: () => Promise<T>, detail: (v: T) => string): Promise<T> => {
     const t0 = Date.now();

@@ -13,10 +13,13 @@ import { BrokerConfigError, brokerFromConfig } from './broker-config.js';
 import { ConfigStore, ConfigStoreError, canonicalJson, configHash } from './config-store.js';
 import { Monitor } from '../ops/monitor.js';
 import { OpsServer } from '../ops/server.js';
-import { webhookSink } from '../ops/alerts.js';
+import { alertJournalSink, webhookSink } from '../ops/alerts.js';
 import type { Logger } from '../ops/logger.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import { DataDirError, lockDataDir, readSimState, writeSimState, type DataDir } from './data-dir.js';
 import { StrategyHost } from './strategy-host.js';
+import { evaluateGate } from '../certify/gate.js';
+import { gateOptionsOf } from './gate-command.js';
 
 /** The ops endpoint's port when neither the config nor `--ops-port` names one. */
 export const DEFAULT_OPS_PORT = 7400;
@@ -30,6 +33,8 @@ export interface ServiceOptions {
   /** Overrides `ops.port` of the config (0: a free port). */
   opsPort?: number;
   env?: NodeJS.ProcessEnv;
+  /** The clock of the engine, its embedded broker, monitor and strategy (`--clock`); default the system clock. */
+  clock?: Clock;
   logger: Logger;
   /** Start-up and shutdown notes for the person who started it (stderr in the CLI). */
   note: (line: string) => void;
@@ -114,12 +119,15 @@ export class Service {
     const o = this.opts;
     let made;
     try {
-      made = brokerFromConfig(config, { env, logger: o.logger, fixStoreDir: path.join(dir.root, 'fix') });
+      made = brokerFromConfig(config, { env, logger: o.logger, fixStoreDir: path.join(dir.root, 'fix'), ...(o.clock !== undefined ? { clock: o.clock } : {}) });
     } catch (err) {
       if (err instanceof BrokerConfigError) throw new ServiceError(2, err.message);
       throw err;
     }
     const { broker, sim } = made;
+    if (o.clock !== undefined && o.clock !== systemClock && sim === undefined) {
+      throw new ServiceError(2, `--clock: an accelerated clock runs with the embedded simulated broker only (broker.kind ${config.broker?.kind}: that broker keeps wall time, and the heartbeat's clock check would halt the connection)`);
+    }
     const environment = made.environment;
     if (sim !== undefined) {
       const saved = readSimState(dir);
@@ -134,6 +142,7 @@ export class Service {
       ...engineConfigOf(config),
       configHash: configHash(config),
       broker,
+      ...(o.clock !== undefined ? { clock: o.clock } : {}),
       logger: o.logger,
       environment,
       journal: { ...config.journal, dir: dir.journal },
@@ -145,10 +154,16 @@ export class Service {
     const m = config.monitor ?? {};
     this.webhooks = (m.webhooks ?? []).map((w) => webhookSink(w, o.logger));
     const { webhooks: _w, ...thresholds } = m;
-    this.monitor = new Monitor(engine, { ...thresholds, sinks: this.webhooks });
+    this.monitor = new Monitor(engine, { ...thresholds, sinks: [alertJournalSink(dir.alerts), ...this.webhooks] });
     const monitor = this.monitor;
-    // promotion evidence: the alerts open now
+    // promotion evidence: the alerts open now, and the go-live gate on a stage's evidence
+    // (paths relative to the config file, the gate read with this config's day, markets and policy)
     engine.attachAlerts(() => monitor.alerts.open());
+    const base = path.dirname(path.resolve(o.configFile));
+    engine.attachGate((ev) => {
+      const d = evaluateGate({ ...gateOptionsOf(config), evidence: path.resolve(base, ev.evidence), ...(ev.journal !== undefined ? { journal: path.resolve(base, ev.journal) } : {}) });
+      return d.lines.filter((l) => !l.pass).flatMap((l) => l.reasons.map((r) => `${l.line} ${r}`));
+    });
     const ops = new OpsServer(engine, this.monitor, { host: config.ops?.host ?? '127.0.0.1', port: o.opsPort ?? config.ops?.port ?? DEFAULT_OPS_PORT, ...(token !== undefined ? { token } : {}), ...(config.ops?.historyEveryMs !== undefined ? { historyEveryMs: config.ops.historyEveryMs } : {}),
       configRollback: (hash, note, who) => this.rollbackConfig(hash, note, who),
       onPromote: (p) => {

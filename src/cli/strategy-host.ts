@@ -17,6 +17,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Engine } from '../engine.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Account, Position } from '../core/ledger.js';
 import type { InstrumentSpec } from '../domain/instrument.js';
 import type { CancelResult, Order, OrderRequest, SubmitResult } from '../domain/order.js';
@@ -75,7 +76,8 @@ export class StrategyLoadError extends Error {}
 
 /** A loaded strategy: its hooks, registered on the engine, and the timers it made. */
 export class StrategyHost {
-  private readonly timers = new Map<number, { kind: 'timeout' | 'interval'; handle: ReturnType<typeof setTimeout> }>();
+  /** The strategy's timers, on the engine's clock (an accelerated clock runs them faster too). */
+  private readonly timers = new Map<number, { kind: 'timeout' | 'interval'; handle: TimerHandle }>();
   private nextTimer = 1;
   private idSeq = 0;
   private readonly idBase = Date.now().toString(36);
@@ -89,6 +91,7 @@ export class StrategyHost {
   private constructor(
     readonly file: string,
     private readonly logger: Logger,
+    private readonly clock: Clock,
   ) {}
 
   /** Import the module and call its factory. */
@@ -103,7 +106,7 @@ export class StrategyHost {
     const factory = (typeof mod.default === 'function' ? mod.default : mod.createStrategy) as StrategyFactory | undefined;
     if (typeof factory !== 'function') throw new StrategyLoadError(`--strategy ${module}: the module must export a factory function, as default or as createStrategy (see examples/strategy.mjs)`);
     const log = logger.child({ strategy: path.basename(file) });
-    const host = new StrategyHost(file, log);
+    const host = new StrategyHost(file, log, engine.clock);
     let hooks: StrategyHooks;
     try {
       hooks = await factory(host.context(engine));
@@ -150,8 +153,7 @@ export class StrategyHost {
       clearTimer: (h) => {
         const t = this.timers.get(h);
         if (t === undefined) return;
-        if (t.kind === 'timeout') clearTimeout(t.handle);
-        else clearInterval(t.handle);
+        this.clock.clearTimer(t.handle);
         this.timers.delete(h);
       },
     };
@@ -162,8 +164,11 @@ export class StrategyHost {
     if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`timer delay must be a finite number of ms >= 0, got ${ms}`);
     if (this.stopped) return 0;
     const id = this.nextTimer++;
+    const every = kind === 'timeout' ? ms : Math.max(1, ms);
     const run = () => {
       if (kind === 'timeout') this.timers.delete(id);
+      // an interval is armed again before it runs, so a callback that clears it is obeyed
+      else if (this.timers.has(id)) this.timers.set(id, { kind, handle: this.clock.setTimer(run, every) });
       try {
         fn();
       } catch (err) {
@@ -171,8 +176,7 @@ export class StrategyHost {
         this.logger.error({ err }, 'strategy timer threw');
       }
     };
-    const handle = kind === 'timeout' ? setTimeout(run, ms) : setInterval(run, Math.max(1, ms));
-    this.timers.set(id, { kind, handle });
+    this.timers.set(id, { kind, handle: this.clock.setTimer(run, every) });
     return id;
   }
 
@@ -187,10 +191,7 @@ export class StrategyHost {
     if (this.stopped) return;
     this.stopped = true;
     this.live = false;
-    for (const t of this.timers.values()) {
-      if (t.kind === 'timeout') clearTimeout(t.handle);
-      else clearInterval(t.handle);
-    }
+    for (const t of this.timers.values()) this.clock.clearTimer(t.handle);
     this.timers.clear();
     await this.call('onStop');
   }

@@ -20,6 +20,8 @@ export interface OpenRecord {
   broker: string;
   /** The config snapshot's hash (`EngineConfig.configHash`), when the caller keeps snapshots. */
   config?: string;
+  /** The tradecore version that wrote the session (the go-live gate checks a day ran on this release). */
+  tc?: string;
 }
 /** An order accepted by the gate and risk, written before it is handed to the broker. */
 export interface IntentRecord {

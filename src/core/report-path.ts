@@ -434,7 +434,11 @@ export class ReportPath {
     const t = this.table;
     const mine = t.cumQty[slot]!;
     const theirs = r.cumQty!;
-    const ahead = mine > theirs + QTY_EPS;
+    // without a seq, a report that counts less than the engine had before it is an older one
+    // (reordered on the way): it proves nothing either way
+    const before = fill ? mine - r.lastQty! : mine;
+    const older = r.seq === undefined && theirs + QTY_EPS < before;
+    const ahead = mine > theirs + QTY_EPS && !older;
     if (!ahead && !(theirs > mine + QTY_EPS && fill && r.seq !== undefined && r.seq === prevSeq + 1 && (t.flags[slot]! & F_SEQ_GAP) === 0)) return;
     this.counters.cumQtyMismatches++;
     this.c.anomaly('CUM_QTY_MISMATCH', `broker cumQty=${theirs} engine cumQty=${mine} (${ahead ? 'the engine booked more than the broker counts' : 'the broker counts a fill the engine has not seen'}) execId=${r.execId}`, t.clientId[slot], t.brokerId[slot], r);

@@ -178,10 +178,10 @@ function recordProblem(r: unknown): string | undefined {
       return str('b');
     case 'recon': {
       const ev = rec.ev as Record<string, unknown> | null;
-      if (typeof ev !== 'object' || ev === null || !['raise', 'fix', 'resolve', 'ack', 'clear', 'action'].includes(ev.op as string)) return `recon: unknown event ${JSON.stringify(ev)}`;
+      if (typeof ev !== 'object' || ev === null || !['raise', 'fix', 'resolve', 'ack', 'clear', 'action', 'run'].includes(ev.op as string)) return `recon: unknown event ${JSON.stringify(ev)}`;
       if (ev.op === 'raise') return typeof (ev.diff as { id?: unknown } | null)?.id === 'string' ? undefined : 'recon: raise without a diff id';
       if (ev.op === 'fix' && !Array.isArray(ev.adjust)) return 'recon: fix without its adjustments';
-      return ev.op === 'action' || typeof ev.id === 'string' ? undefined : `recon: ${String(ev.op)} without a diff id`;
+      return ev.op === 'action' || ev.op === 'run' || typeof ev.id === 'string' ? undefined : `recon: ${String(ev.op)} without a diff id`;
     }
     default:
       return undefined;

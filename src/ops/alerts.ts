@@ -5,6 +5,7 @@
  * once. An alert is open until its condition clears (resolved) or an operator acknowledges
  * it; both are recorded with who, when and why.
  */
+import fs from 'node:fs';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from './logger.js';
 
@@ -173,6 +174,62 @@ export interface WebhookStats {
   failed: number;
   dropped: number;
   retries: number;
+}
+
+/** One line of the alert journal (`alertJournalSink`). */
+export interface AlertJournalLine {
+  /** Wall-clock time of the event, ISO 8601 (the alert's own times are the engine clock's, epoch ms). */
+  readonly at: string;
+  readonly type: 'opened' | 'resolved' | 'acknowledged';
+  readonly alert: Alert;
+}
+
+/**
+ * The alert journal: every alert event appended to `file` as one JSON line, synchronously (an
+ * alert is rare; the line is on disk before the next one). The go-live gate replays it to find
+ * the P0/P1 alerts still open (docs/go-live.md). A write that fails is counted, never thrown.
+ */
+export function alertJournalSink(file: string): AlertSink & { readonly failures: number } {
+  let failures = 0;
+  return {
+    name: `journal:${file}`,
+    get failures() {
+      return failures;
+    },
+    deliver(event) {
+      const line: AlertJournalLine = { at: new Date().toISOString(), type: event.type, alert: event.alert };
+      try {
+        fs.appendFileSync(file, `${JSON.stringify(line)}\n`);
+      } catch {
+        failures++;
+      }
+    },
+  };
+}
+
+/** The P0/P1 alerts an alert journal's lines leave open, and the lines it could not read. */
+export function openInAlertJournal(text: string): { open: Alert[]; events: number; bad: number[] } {
+  const open = new Map<string, Alert>();
+  const bad: number[] = [];
+  let events = 0;
+  text.split('\n').forEach((l, i) => {
+    if (l.trim() === '') return;
+    let line: AlertJournalLine;
+    try {
+      line = JSON.parse(l) as AlertJournalLine;
+    } catch {
+      bad.push(i + 1);
+      return;
+    }
+    if (typeof line?.alert?.id !== 'string' || !['opened', 'resolved', 'acknowledged'].includes(line.type)) {
+      bad.push(i + 1);
+      return;
+    }
+    events++;
+    if (line.type === 'opened') open.set(line.alert.id, line.alert);
+    else open.delete(line.alert.id);
+  });
+  return { open: [...open.values()].filter((a) => a.level === 'P0' || a.level === 'P1'), events, bad };
 }
 
 /**

@@ -70,7 +70,9 @@ export type ReconEvent =
   | { op: 'resolve'; id: string; who: string; note: string; side: 'local'; accepted: string }
   | { op: 'ack'; id: string; who: string; note: string }
   | { op: 'clear'; id: string; note: string }
-  | { op: 'action'; action: string; who: string; note: string };
+  | { op: 'action'; action: string; who: string; note: string }
+  /** A run finished (the go-live gate reads the runs of a day to see them on schedule). */
+  | { op: 'run'; run: number; trigger: string; raised: number; open: number; openCritical: number };
 
 /** What the observers hear. */
 export interface DiffEvent {
@@ -435,6 +437,7 @@ export class Reconciler {
       openCritical: this.openCritical().length,
     };
     this._lastRun = run;
+    this.record({ op: 'run', run: run.run, trigger, raised: run.raised.length, open: run.open, openCritical: run.openCritical });
     const level = run.raised.length > 0 ? 'warn' : 'info';
     this.target.logger[level](
       { run: run.run, trigger, raised: run.raised.length, fixed: run.fixed.length, cleared: cleared.length, pending: run.pending, open: run.open, openCritical: run.openCritical, durationMs: Math.round(run.durationMs * 10) / 10 },
@@ -1168,6 +1171,9 @@ export class Reconciler {
         }
         case 'action':
           this.actions.push({ action: ev.action, who: ev.who, note: ev.note, time });
+          return;
+        case 'run':
+          // a record of the run; its diffs came with their own records
           return;
       }
     } finally {

@@ -47,8 +47,22 @@ export interface RolloutStage {
     cleanDays?: number;
     /** No open (unresolved, unacknowledged) P0 or P1 alert. */
     noOpenAlerts?: boolean;
+    /**
+     * The go-live gate (docs/go-live.md) must pass on this evidence directory (and the day's data
+     * directory `journal`, default `<evidence>/day`), checked at the moment of promotion.
+     */
+    gate?: RolloutGateEvidence;
   };
 }
+
+/** Where a stage's gate evidence is. */
+export interface RolloutGateEvidence {
+  evidence: string;
+  journal?: string;
+}
+
+/** Checks the go-live gate for a stage's evidence: the reasons it fails, empty when it passes. */
+export type GateCheck = (evidence: RolloutGateEvidence) => string[];
 
 export interface RolloutConfig {
   /** The stages, in promotion order. */
@@ -145,7 +159,15 @@ export function rolloutProblems(r: unknown, symbols: ReadonlySet<string>, path =
       const p = st.promoteAfter as Record<string, unknown> | null;
       if (typeof p !== 'object' || p === null) out.push(`${at}.promoteAfter: must be an object`);
       else {
-        for (const k of Object.keys(p)) if (k !== 'cleanDays' && k !== 'noOpenAlerts') out.push(`${at}.promoteAfter.${k}: unknown option (known: cleanDays, noOpenAlerts)`);
+        for (const k of Object.keys(p)) if (k !== 'cleanDays' && k !== 'noOpenAlerts' && k !== 'gate') out.push(`${at}.promoteAfter.${k}: unknown option (known: cleanDays, noOpenAlerts, gate)`);
+        if (p.gate !== undefined) {
+          const g = p.gate as Record<string, unknown> | null;
+          if (typeof g !== 'object' || g === null || typeof g.evidence !== 'string' || g.evidence === '') out.push(`${at}.promoteAfter.gate: must be { evidence: DIR, journal?: DIR }`);
+          else {
+            for (const k of Object.keys(g)) if (k !== 'evidence' && k !== 'journal') out.push(`${at}.promoteAfter.gate.${k}: unknown option (known: evidence, journal)`);
+            if (g.journal !== undefined && (typeof g.journal !== 'string' || g.journal === '')) out.push(`${at}.promoteAfter.gate.journal: must be a directory path`);
+          }
+        }
         if (p.cleanDays !== undefined && (!Number.isInteger(p.cleanDays) || (p.cleanDays as number) < 0)) out.push(`${at}.promoteAfter.cleanDays: must be a whole number ≥ 0`);
         if (p.noOpenAlerts !== undefined && typeof p.noOpenAlerts !== 'boolean') out.push(`${at}.promoteAfter.noOpenAlerts: must be true or false`);
       }
@@ -368,7 +390,7 @@ export class Rollout {
   }
 
   /** What promotion from the current stage lacks now (empty: allowed). */
-  missing(openAlerts: readonly OpenAlert[] | undefined): string[] {
+  missing(openAlerts: readonly OpenAlert[] | undefined, gate?: GateCheck): string[] {
     const out: string[] = [];
     if (this.index === this.stages.length - 1) return [`stage ${this.stage.name} is the last stage`];
     const need = this.stage.promoteAfter;
@@ -379,6 +401,18 @@ export class Rollout {
       else {
         const severe = openAlerts.filter((a) => a.level === 'P0' || a.level === 'P1');
         if (severe.length > 0) out.push(`noOpenAlerts: ${severe.length} open P0/P1 alert(s): ${severe.slice(0, 5).map((a) => `${a.level} ${a.code}`).join(', ')}`);
+      }
+    }
+    if (need?.gate !== undefined) {
+      if (gate === undefined) out.push(`gate: no gate check is attached (engine.attachGate), so the go-live gate on ${need.gate.evidence} cannot be evaluated`);
+      else {
+        let failed: string[];
+        try {
+          failed = gate(need.gate);
+        } catch (err) {
+          failed = [`the gate could not be evaluated: ${(err as Error).message}`];
+        }
+        for (const r of failed) out.push(`gate: ${r}`);
       }
     }
     return out;
@@ -439,8 +473,8 @@ export class Rollout {
     }
   }
 
-  status(ledger: RolloutLedger, refUnits: Float64Array, openAlerts: readonly OpenAlert[] | undefined): RolloutStatus {
-    const missing = this.missing(openAlerts);
+  status(ledger: RolloutLedger, refUnits: Float64Array, openAlerts: readonly OpenAlert[] | undefined, gate?: GateCheck): RolloutStatus {
+    const missing = this.missing(openAlerts, gate);
     const g = 10 ** this.limits.money.grossExp;
     return {
       stage: this.stage.name, index: this.index, stages: this.stages.map((s) => s.name), next: this.stages[this.index + 1]?.name,

@@ -207,7 +207,8 @@ export class SimBrokerServer {
 
   /** Listen on the client port (and the control port when configured). */
   async start(): Promise<void> {
-    this.server = await this.listen(this.opts.port ?? this._port, (socket) => this.accept(socket));
+    // a restart listens where the server listened before (a port of 0 picked one the first time)
+    this.server = await this.listen(this._port !== 0 ? this._port : (this.opts.port ?? 0), (socket) => this.accept(socket));
     this._port = (this.server.address() as { port: number }).port;
     if (this.opts.controlPort !== undefined && this.control === undefined) {
       // fault drills are for this machine only: loopback, whatever the client port's host
