@@ -305,7 +305,8 @@ export class ReportPath {
         c.staleReports++;
         if (!fill && (isTerminal(t.status[slot]!) || !isTerminalEvent(event))) return;
       } else {
-        if (r.seq > t.lastSeq[slot]! + 1) t.flags[slot]! |= F_SEQ_GAP;
+        // per-order seqs start at 0 or 1 (-1: none seen yet)
+        if (t.lastSeq[slot]! < 0 ? r.seq > 1 : r.seq > t.lastSeq[slot]! + 1) t.flags[slot]! |= F_SEQ_GAP;
         t.lastSeq[slot] = r.seq;
       }
     }

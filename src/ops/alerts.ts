@@ -191,6 +191,12 @@ export interface AlertJournalLine {
  */
 export function alertJournalSink(file: string): AlertSink & { readonly failures: number } {
   let failures = 0;
+  // there from the start: a day without an alert leaves an empty journal, not a missing one
+  try {
+    fs.appendFileSync(file, '');
+  } catch {
+    failures++;
+  }
   return {
     name: `journal:${file}`,
     get failures() {
