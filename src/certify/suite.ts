@@ -66,7 +66,7 @@ async function mix(s: Session): Promise<void> {
   if (caps.has('partialFills')) ids.push(...s.place(recipe(s, 'partial', 'sell')).ids);
   await s.sleep(50);
   if (caps.has('restingOrders')) {
-    await s.waitFor(() => s.engine.getOrder(ids[0]!)?.brokerOrderId !== '' , `${ids[0]} acknowledged`, 5000);
+    await s.waitFor(() => s.engine.getOrder(ids[0]!)?.brokerOrderId !== '', `${ids[0]} acknowledged`, 5000);
     s.engine.cancel(ids[0]!);
   }
   await s.sleep(200);
