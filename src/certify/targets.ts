@@ -57,80 +57,6 @@ function countAtVenue(sim: SimBroker, into: Map<string, number>): void {
 }
 
 /**
- * One session to the embedded simulated broker: the broker runs on (its market moves, resting
- * orders fill) whether or not a session is attached, as a venue does; a session that detaches
- * loses what was on its wire. Each engine of a case gets its own session.
- */
-export class SimSession implements BrokerAdapter {
-  readonly name = 'sim';
-  private sink: ReportSink | undefined;
-
-  constructor(
-    private readonly sim: SimBroker,
-    private readonly attach: (s: SimSession | undefined) => void,
-  ) {}
-
-  get syncDayOrders() {
-    return () => this.sim.syncDayOrders();
-  }
-
-  /** Reports from the venue, while attached. */
-  deliver(r: BrokerReport): void {
-    this.sink?.onReport(r);
-  }
-
-  quote: ReportSink['onQuote'] = (q) => this.sink?.onQuote?.(q);
-
-  async connect(sink: ReportSink): Promise<void> {
-    this.sink = sink;
-    this.attach(this);
-  }
-
-  async disconnect(): Promise<void> {
-    this.sink = undefined;
-    this.attach(undefined);
-  }
-
-  /** The venue went away under the session (a broker restart): the engine is told, as by a closed socket. */
-  async dropped(reason: string): Promise<void> {
-    const s = this.sink;
-    this.sink = undefined;
-    s?.onDisconnect(reason);
-  }
-
-  async heartbeat() {
-    if (this.sink === undefined) throw new Error('not connected');
-    return this.sim.heartbeat();
-  }
-
-  placeOrder(req: PlaceOrderRequest): void {
-    if (this.sink === undefined) throw new NotSentError('sim session is not connected');
-    this.sim.placeOrder(req);
-  }
-
-  cancelOrder(req: CancelOrderRequest): void {
-    if (this.sink === undefined) throw new NotSentError('sim session is not connected');
-    this.sim.cancelOrder(req);
-  }
-
-  syncOpenOrders() {
-    return this.sim.syncOpenOrders();
-  }
-
-  syncTodayTrades() {
-    return this.sim.syncTodayTrades();
-  }
-
-  queryPositions() {
-    return this.sim.queryPositions();
-  }
-
-  queryAccount() {
-    return this.sim.queryAccount();
-  }
-}
-
-/**
  * An adapter that forwards every call to `inner`: a base for adapter modules that change one
  * behaviour of another adapter (the broken fixtures of the certify tests are made so).
  */
@@ -172,6 +98,62 @@ export class ForwardingAdapter implements BrokerAdapter {
   }
   queryAccount() {
     return this.inner.queryAccount();
+  }
+}
+
+/**
+ * One session to the embedded simulated broker: the broker runs on (its market moves, resting
+ * orders fill) whether or not a session is attached, as a venue does; a session that detaches
+ * loses what was on its wire. Each engine of a case gets its own session. The sync and query
+ * calls go to the broker as they are; sends and heartbeats need the session attached.
+ */
+export class SimSession extends ForwardingAdapter {
+  private sink: ReportSink | undefined;
+
+  constructor(
+    private readonly sim: SimBroker,
+    private readonly attach: (s: SimSession | undefined) => void,
+  ) {
+    super(sim);
+  }
+
+  /** Reports from the venue, while attached. */
+  deliver(r: BrokerReport): void {
+    this.sink?.onReport(r);
+  }
+
+  quote: ReportSink['onQuote'] = (q) => this.sink?.onQuote?.(q);
+
+  override async connect(sink: ReportSink): Promise<void> {
+    this.sink = sink;
+    this.attach(this);
+  }
+
+  override async disconnect(): Promise<void> {
+    this.sink = undefined;
+    this.attach(undefined);
+  }
+
+  /** The venue went away under the session (a broker restart): the engine is told, as by a closed socket. */
+  async dropped(reason: string): Promise<void> {
+    const s = this.sink;
+    this.sink = undefined;
+    s?.onDisconnect(reason);
+  }
+
+  override async heartbeat() {
+    if (this.sink === undefined) throw new Error('not connected');
+    return this.sim.heartbeat();
+  }
+
+  override placeOrder(req: PlaceOrderRequest): void {
+    if (this.sink === undefined) throw new NotSentError('sim session is not connected');
+    this.sim.placeOrder(req);
+  }
+
+  override cancelOrder(req: CancelOrderRequest): void {
+    if (this.sink === undefined) throw new NotSentError('sim session is not connected');
+    this.sim.cancelOrder(req);
   }
 }
 
