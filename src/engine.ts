@@ -83,6 +83,8 @@ export interface JournalStatus {
   readonly durability: 'group' | 'fsync';
   /** Seq of the next record. */
   readonly seq: number;
+  /** Records before this seq are synced to disk (what `tradecore` exports to NATS, see docs/scale-out.md). */
+  readonly synced: number;
   /** What the last open found: snapshot used, records replayed, warnings. */
   readonly opened: JournalOpenInfo;
   readonly stats: JournalStats;
@@ -155,6 +157,8 @@ export class Engine {
   private replayedRecords = false;
   /** The engine's state came from the journal already (a start after a stop does not restore again). */
   private restored = false;
+  /** A drop-copy exporter's hold on compaction (holdJournalCompaction). */
+  private compactionHold: (() => number) | undefined;
   private readonly instrumentSpecs: InstrumentSpec[];
   private readonly initialCash: Record<string, number>;
   private readonly configHash: string | undefined;
@@ -527,6 +531,7 @@ export class Engine {
     this.restored = true;
     this.journal = journal;
     core.journal = journal;
+    journal.holdCompaction(this.compactionHold);
     this.compactor = workerCompactor();
     journal.attach(() => this.snapshotState(), () => this.clock.now(), this.compactor, (what, message) => core.anomaly(what === 'snapshot' ? 'SNAPSHOT_FAILED' : 'JOURNAL_FAILED', message));
     const info = journal.openInfo;
@@ -534,6 +539,7 @@ export class Engine {
     this.record({
       k: 'open', t: this.clock.now(), v: 1, instruments: this.instrumentSpecs, initialCash: this.initialCash,
       risk: core.startRisk, environment: this.environment, broker: this.broker.name, ...(this.configHash !== undefined ? { config: this.configHash } : {}), tc: tradecoreVersion(),
+      ...(this.config.currencyPrecision !== undefined ? { cp: this.config.currencyPrecision } : {}),
     });
     // a reload the last session made is kept when this engine started from the same config
     if (restore && core.journalRisk !== undefined && same(core.journalStartRisk, core.startRisk) && !same(core.journalRisk, core.startRisk)) {
@@ -570,7 +576,7 @@ export class Engine {
       this.recon.replay(rec.ev, rec.t);
     } else if (rec.k === 'mode') {
       this.switch.replay({ from: rec.from as TradingMode, to: rec.to as TradingMode, who: rec.who, note: rec.note, time: rec.t });
-    } else this.core.replay(rec);
+    } else if (rec.k !== 'central') this.core.replay(rec);
   }
 
   /** A critical difference raised makes the rollout's day not clean (live and in replay alike). */
@@ -582,13 +588,44 @@ export class Engine {
   journalStatus(): JournalStatus | undefined {
     const j = this.journal;
     if (j === undefined) return undefined;
-    return { dir: j.dir, storage: j.storageKind, durability: j.options.durability, seq: j.seq, opened: j.openInfo, stats: { ...j.stats } };
+    return { dir: j.dir, storage: j.storageKind, durability: j.options.durability, seq: j.seq, synced: j.syncedSeq, opened: j.openInfo, stats: { ...j.stats } };
+  }
+
+  /**
+   * Keep journal segments holding records at or after `from()` out of compaction (a drop-copy
+   * exporter's hold: docs/scale-out.md); undefined lifts it. Applies to this and later starts.
+   */
+  holdJournalCompaction(from: (() => number) | undefined): void {
+    this.compactionHold = from;
+    this.journal?.holdCompaction(from);
   }
 
   /** Write a journal snapshot now (they are also written every N records or minutes). */
   async writeSnapshot(): Promise<void> {
     if (this.journal === undefined) throw new Error('no journal: configure journal.dir and start the engine');
     await this.journal.snapshot();
+  }
+
+  /**
+   * The state a journal snapshot of this engine holds (msgpack-encodable). For a derived view
+   * that keeps a replayed engine between runs (central, docs/scale-out.md).
+   */
+  exportReplayState(): unknown {
+    return this.snapshotState();
+  }
+
+  /**
+   * Put back a state from {@link exportReplayState} into an engine that was never started, as
+   * a journal open restores its snapshot; records then follow through replayJournalRecord.
+   */
+  importReplayState(state: unknown, time: number): void {
+    if (this.core.lifecycle !== 'created') throw new Error(`importReplayState is for an engine that was never started; this one is ${this.core.lifecycle}`);
+    const s = state as EngineSnapshot & { recon?: ReconState; modes?: ModeChange[] };
+    this.core.restoreSnapshot(s, time);
+    if (s.recon !== undefined) this.recon.importState(s.recon);
+    if (Array.isArray(s.modes)) for (const m of s.modes) this.switch.replay(m);
+    this.core.recomputeDerived();
+    this.replayedRecords = true;
   }
 
   /**
@@ -877,6 +914,26 @@ export class Engine {
    */
   setTradingState(state: TradingState, reason: string): TradingStateChange | undefined {
     return this.core.setTradingState(state, reason);
+  }
+
+  /**
+   * The firm-wide gross-exposure share central gives this engine (docs/scale-out.md), in the
+   * account's gross currency; undefined removes it. It only tightens: orders are checked
+   * against the lower of it and `risk.account.maxGrossNotional`. Not journaled as a limit: a
+   * restarted engine trades on its own limits until central is heard again.
+   */
+  setFirmGrossShare(notional: number | undefined): void {
+    this.core.accountRisk.setFirmCap(notional, this.clock.now());
+  }
+
+  /** The firm-wide share in force, or undefined (own limits only). */
+  get firmGrossShare(): number | undefined {
+    return this.core.accountRisk.firmShare;
+  }
+
+  /** Journal a control message from central as it was received and handled (src/scale/firm-link.ts). */
+  recordCentral(rec: { cmd: string; id: string; from: string; ok: boolean; detail: string }): void {
+    if (this.journal !== undefined) this.record({ k: 'central', t: this.clock.now(), ...rec });
   }
 
   /**

@@ -22,6 +22,8 @@ export interface OpenRecord {
   config?: string;
   /** The tradecore version that wrote the session (the go-live gate checks a day ran on this release). */
   tc?: string;
+  /** The engine's `currencyPrecision`, when configured (a view derived from the journal rounds cash as the engine does). */
+  cp?: Record<string, number>;
 }
 /** An order accepted by the gate and risk, written before it is handed to the broker. */
 export interface IntentRecord {

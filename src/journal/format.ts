@@ -39,11 +39,27 @@ export interface ReconRecord {
   ev: ReconEvent;
 }
 
-/** Every record of the journal: the core's, and reconciliation's. */
-export type JournalRecord = CoreRecord | ReconRecord;
+/**
+ * A firm-wide control message the engine received from central (docs/scale-out.md): `cmd`
+ * halt, reduce, resume, share (the firm's gross-exposure share), or `lost` (central not heard
+ * for the configured time: local limits only); `ok` false when it was refused, with why. Replay
+ * does not act on it: the trading-state change it made has its own `state` record.
+ */
+export interface CentralRecord {
+  k: 'central';
+  t: number;
+  cmd: string;
+  id: string;
+  from: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** Every record of the journal: the core's, reconciliation's, and central's control messages. */
+export type JournalRecord = CoreRecord | ReconRecord | CentralRecord;
 
 export type RecordKind = JournalRecord['k'];
-export const RECORD_KINDS: readonly RecordKind[] = ['open', 'intent', 'unsent', 'cancel', 'cancel-unsent', 'report', 'state', 'config', 'conn', 'anomaly', 'recon', 'day', 'adopt', 'rollout', 'mode'];
+export const RECORD_KINDS: readonly RecordKind[] = ['open', 'intent', 'unsent', 'cancel', 'cancel-unsent', 'report', 'state', 'config', 'conn', 'anomaly', 'recon', 'day', 'adopt', 'rollout', 'mode', 'central'];
 
 /** Shared structures (key order as the objects are built in the engine). Append only. */
 const STRUCTURES: readonly string[][] = [

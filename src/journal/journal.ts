@@ -402,6 +402,7 @@ export class Journal {
   private snapshotClock: () => number = Date.now;
   private compactor: Compactor | undefined;
   private lastSnapshotSeqWritten = -1;
+  private compactionHold: (() => number) | undefined;
   private appendedSinceSnapshot = false;
   /** Records known synced, kept in `SYNCED` (see watermark.ts). */
   private readonly watermark: Watermark;
@@ -471,6 +472,19 @@ export class Journal {
   /** Where the active segment lives: a memory mapping or a file behind a staging buffer. */
   get storageKind(): 'mapped' | 'file' {
     return this.storage;
+  }
+
+  /** Records before this seq are known to be on disk (synced): what a drop-copy may export (0 before the first sync). */
+  get syncedSeq(): number {
+    return Math.max(0, Math.min(this.watermark.seq, this._seq));
+  }
+
+  /**
+   * Keep every segment holding a record at or after `from()` out of compaction (a drop-copy
+   * that has not exported them yet); undefined lifts the hold.
+   */
+  holdCompaction(from: (() => number) | undefined): void {
+    this.compactionHold = from;
   }
 
   private recover(sink: RecoverySink): { snapshotSeq: number; replayed: number; nextSeq: number; warnings: string[]; lastSegment: Segment | undefined; lastEnd: number; present: number; watermark: number } {
@@ -841,7 +855,8 @@ export class Journal {
     for (const old of snapshots.slice(0, Math.max(0, snapshots.length - keep))) await fs.promises.rm(path.join(this.dir, old.name), { force: true });
     const kept = snapshots.slice(-keep);
     if (this.options.compaction === 'off' || this.compactor === undefined || kept.length === 0) return;
-    const floor = kept[0]!.seq;
+    // a drop-copy's hold: segments with records it has not exported yet stay
+    const floor = Math.min(kept[0]!.seq, this.compactionHold?.() ?? Infinity);
     // a segment is wholly before `floor` when the next one starts at or before it; never the active one
     const done: Segment[] = [];
     for (let i = 0; i + 1 < segments.length; i++) {

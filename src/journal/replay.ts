@@ -176,6 +176,8 @@ function recordProblem(r: unknown): string | undefined {
       return str('day') ?? str('next');
     case 'adopt':
       return str('b');
+    case 'central':
+      return str('cmd') ?? (typeof rec.ok === 'boolean' ? undefined : 'central: ok must be true or false');
     case 'recon': {
       const ev = rec.ev as Record<string, unknown> | null;
       if (typeof ev !== 'object' || ev === null || !['raise', 'fix', 'resolve', 'ack', 'clear', 'action', 'run'].includes(ev.op as string)) return `recon: unknown event ${JSON.stringify(ev)}`;

@@ -1,3 +1,4 @@
+import { toMoneyUnits } from '../domain/money.js';
 import type { Instrument } from '../domain/instrument.js';
 import { R, reasonCode } from '../domain/reject-reason.js';
 import { DailyCounter, TokenBucket } from './frequency.js';
@@ -32,6 +33,10 @@ export class AccountRisk {
   private maxPerDay = Infinity;
   private maxOpenTotal = Infinity;
   private maxGross = Infinity;
+  /** The firm's share from central (docs/scale-out.md): a gross cap on top of the account's own, in gross units and as given; Infinity: none. */
+  private firmCapUnits = Infinity;
+  private firmCap = Infinity;
+  private account: AccountLimits = {};
   /** Which rate refused the last order, for the detail. */
   private refusedBy = '';
   /** 1 where some check of this class applies to the instrument. */
@@ -66,6 +71,7 @@ export class AccountRisk {
       return old !== undefined && old.capacity === rate ? old : new TokenBucket(rate, windowMs, now);
     };
     const L = this.limits;
+    this.account = account;
     this.symbolSec = this.instruments.map((i) => bucket(this.symbolSec[i.index], L.ordersPerSecond[i.index], 1000));
     this.symbolMin = this.instruments.map((i) => bucket(this.symbolMin[i.index], L.ordersPerMinute[i.index], 60_000));
     this.accountSec = bucket(this.accountSec, account.ordersPerSecond, 1000);
@@ -75,7 +81,7 @@ export class AccountRisk {
     this.maxOpenTotal = account.maxOpenOrders ?? Infinity;
     this.maxGross = account.maxGrossNotional ?? Infinity;
     this.rollout?.reconfigure(account, now);
-    const anyAccount = this.rollout !== undefined || this.accountSec !== undefined || this.accountMin !== undefined || this.maxPerDay !== Infinity || this.maxOpenTotal !== Infinity || this.maxGross !== Infinity;
+    const anyAccount = this.rollout !== undefined || this.accountSec !== undefined || this.accountMin !== undefined || this.maxPerDay !== Infinity || this.maxOpenTotal !== Infinity || this.maxGross !== Infinity || this.firmCap !== Infinity;
     for (const inst of this.instruments) {
       const i = inst.index;
       const own = L.minOrderQty[i]! > 0 || L.minOrderNotional[i]! > 0 || L.maxOpenOrders[i]! !== Infinity || this.symbolSec[i] !== undefined || this.symbolMin[i] !== undefined;
@@ -93,6 +99,23 @@ export class AccountRisk {
   /** The order's quantity units, and price units for its notional (NaN when none is known). */
   qu = 0.5;
   pxUnits = 0.5;
+
+  /**
+   * The firm-wide gross-exposure share central gives this engine (undefined: none, the
+   * account's own limits only). It only ever tightens: the check uses the lower of it and the
+   * account's `maxGrossNotional`.
+   */
+  setFirmCap(notional: number | undefined, now: number): void {
+    if (notional !== undefined && !(notional >= 0 && Number.isFinite(notional))) throw new RangeError(`firm gross share must be a finite number >= 0, got ${notional}`);
+    this.firmCap = notional ?? Infinity;
+    this.firmCapUnits = notional === undefined ? Infinity : Number(toMoneyUnits(notional, this.limits.money.grossExp));
+    this.reconfigure(this.account, now);
+  }
+
+  /** The firm's share in force (undefined: none). */
+  get firmShare(): number | undefined {
+    return this.firmCap === Infinity ? undefined : this.firmCap;
+  }
 
   /** `qu` quantity units of an open limit order at `units` price units were added (+1) or left (-1). */
   openValueAdd(i: number, qu: number, units: number): void {
@@ -127,9 +150,10 @@ export class AccountRisk {
       if (!ok) return R.REDUCE_ONLY;
     }
     if (this.openCount[i]! >= L.maxOpenOrders[i]! || this.openTotal >= this.maxOpenTotal) return R.MAX_OPEN_ORDERS;
-    if (L.maxGrossUnits !== Infinity) {
+    const cap = L.maxGrossUnits < this.firmCapUnits ? L.maxGrossUnits : this.firmCapUnits;
+    if (cap !== Infinity) {
       if (Number.isNaN(pxUnits)) return R.NO_REFERENCE_PRICE;
-      if (this.gross(ledger, openBuy, openSell, refUnits) + qu * pxUnits * L.grossFactor[i]! > L.maxGrossUnits) return R.MAX_GROSS_NOTIONAL;
+      if (this.gross(ledger, openBuy, openSell, refUnits) + qu * pxUnits * L.grossFactor[i]! > cap) return R.MAX_GROSS_NOTIONAL;
     }
     this.refusedBy = '';
     if (this.symbolSec[i] !== undefined && !this.symbolSec[i]!.available(now)) this.refusedBy = 'symbol-per-second';
@@ -232,7 +256,7 @@ export class AccountRisk {
           ? `${base} scope=symbol open=${this.openCount[i]} limit=${this.limits.maxOpenOrders[i]}`
           : `${base} scope=account open=${this.openTotal} limit=${this.maxOpenTotal}`;
       case 'MAX_GROSS_NOTIONAL':
-        return `${base} gross=${this.grossDecimal(this.gross(ledger, openBuy, openSell, refUnits))} order=${notional} limit=${this.maxGross}`;
+        return `${base} gross=${this.grossDecimal(this.gross(ledger, openBuy, openSell, refUnits))} order=${notional} limit=${Math.min(this.maxGross, this.firmCap)}${this.firmCap < this.maxGross ? ' scope=firm-share' : ''}`;
       case 'RATE_LIMIT':
         return `${base} limit=${this.refusedBy}`;
       default:
