@@ -276,3 +276,36 @@ describe.runIf(natsAvailable)('scale-out over NATS JetStream', { timeout: 120_00
     expect(f.apply(1, 'e', 0, new Uint8Array([0x80]))).toBe(false);
   });
 });
+
+describe('scale-out options and control messages (no NATS needed)', () => {
+  it('every bad option is named with its path', async () => {
+    const { exportProblems } = await import('../src/scale/exporter.js');
+    const { centralProblems } = await import('../src/scale/central.js');
+    expect(exportProblems({ engineId: 'a b', nats: { servers: 'http://x', stream: 'a.b' }, compaction: 'never', maxLagMs: -1, control: { auth: 'pw' } })).toEqual([
+      'export.engineId: required; letters, digits, - and _ only (at most 64)',
+      'export.nats.servers: must be a URL (nats://host:port) or a list of them',
+      'export.nats.stream: letters, digits, - and _ only',
+      'export.compaction: must be hold or allow',
+      'export.maxLagMs: must be an integer from 1 to 9007199254740991',
+      'export.control.auth: must be token or nats',
+    ]);
+    expect(exportProblems({ engineId: 'all', nats: { servers: ['nats://127.0.0.1:4222'] } })).toEqual(['export.engineId: "all" is the control subject of every engine; pick another name']);
+    expect(centralProblems({ nats: { servers: 'nats://h:1' }, firm: { maxGrossNotional: -1, shares: { 'x y': 1 } }, capacity: 3 })).toEqual([
+      'capacity: must be a power of two',
+      'firm.maxGrossNotional: must be a number >= 0',
+      'firm.shares.x y: an engine id and a weight >= 0',
+    ]);
+    expect(() => new JournalExporter({ engineId: 'e', nats: { servers: 'bad' } }, { dir: root, seq: () => 0, synced: () => 0 }, quiet())).toThrow(/export.nats.servers/);
+  });
+
+  it('a signed message verifies; any changed field does not', async () => {
+    const { verifyControl, parseControl } = await import('../src/scale/control.js');
+    const m = signControl({ v: 1, id: 'c-1', t: 1, cmd: 'halt', target: 'all', from: 'desk', reason: 'r' }, TOKEN);
+    expect(verifyControl(m, TOKEN)).toBe(true);
+    expect(verifyControl({ ...m, target: 'eng-a' }, TOKEN)).toBe(false);
+    expect(verifyControl({ ...m, cmd: 'resume' }, TOKEN)).toBe(false);
+    expect(verifyControl(m, `${TOKEN}x`)).toBe(false);
+    expect(parseControl(Buffer.from('{"v":1,"id":"x","t":1,"cmd":"explode","target":"all","from":"a","reason":""}'))).toMatch(/unknown command/);
+    expect(parseControl(Buffer.from('nope'))).toBe('not JSON');
+  });
+});
