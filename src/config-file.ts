@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { configProblems, type EngineConfig } from './config.js';
 import { DIFF_KINDS, type DiffKind } from './recon/diff.js';
+import { exportProblems, type ExportOptions } from './scale/options.js';
 
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -74,7 +75,7 @@ const shutdownSection = z.strictObject({
   timeoutMs: positive(),
 });
 /** Keys of a config file that configure the service around the engine, not the engine itself. */
-export const SERVICE_KEYS = ['broker', 'ops', 'monitor', 'shutdown', 'gate'] as const;
+export const SERVICE_KEYS = ['broker', 'ops', 'monitor', 'shutdown', 'gate', 'export'] as const;
 
 /**
  * The part of the engine config a file can declare: instruments, limits, calendars and table
@@ -115,6 +116,8 @@ export const FileConfigSchema = z.strictObject({
   gate: z.strictObject({
     maxCertifyAgeHours: positive(), requiredCases: z.array(z.string().min(1)).optional(), adapter: z.string().min(1).optional(),
   }).optional(),
+  /** The journal's drop-copy to NATS JetStream and the firm link (docs/scale-out.md); checked by `exportProblems`. */
+  export: z.custom<ExportOptions>(() => true).optional(),
   fallback: z.strictObject({ liveOrders: z.enum(['cancel', 'keep']).optional(), journalDir: z.string().min(1).optional() }).optional(),
   rollout: z.strictObject({
     stages: z.array(z.strictObject({
@@ -174,6 +177,7 @@ function serviceProblems(c: FileConfig): string[] {
     for (const k of ['seed', 'marketStepMs', 'ackLatencyMs', 'fillLatencyMs', 'startPrices'] as const) if (b[k] !== undefined) out.push(`broker.${k}: only for kind embedded (the TCP simulated broker takes it on its own command line)`);
     if (c.environment === 'paper') out.push('environment: paper is the embedded broker; the TCP simulated broker is sim');
   }
+  if ('export' in c && c.export !== undefined) out.push(...exportProblems(c.export));
   if (typeof b?.startPrices === 'object' && b.startPrices !== null && Array.isArray(c.instruments)) {
     const symbols = new Set(c.instruments.map((i) => i?.symbol));
     for (const sym of Object.keys(b.startPrices)) if (!symbols.has(sym)) out.push(`broker.startPrices.${sym}: no such instrument`);

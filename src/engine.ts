@@ -159,6 +159,8 @@ export class Engine {
   private restored = false;
   /** A drop-copy exporter's hold on compaction (holdJournalCompaction). */
   private compactionHold: (() => number) | undefined;
+  /** Seq of the next record when the journal was last closed (every record before it is on disk). */
+  private closedAtSeq: number | undefined;
   private readonly instrumentSpecs: InstrumentSpec[];
   private readonly initialCash: Record<string, number>;
   private readonly configHash: string | undefined;
@@ -477,6 +479,7 @@ export class Engine {
     const j = this.journal;
     this.journal = undefined;
     this.core.journal = undefined;
+    this.closedAtSeq = undefined;
     j?.abandon();
     void this.compactor?.close();
     this.compactor = undefined;
@@ -555,6 +558,7 @@ export class Engine {
     this.core.journal = undefined;
     await j.snapshot();
     await j.close();
+    this.closedAtSeq = j.seq;
     await this.compactor?.close();
     this.compactor = undefined;
   }
@@ -589,6 +593,15 @@ export class Engine {
     const j = this.journal;
     if (j === undefined) return undefined;
     return { dir: j.dir, storage: j.storageKind, durability: j.options.durability, seq: j.seq, synced: j.syncedSeq, opened: j.openInfo, stats: { ...j.stats } };
+  }
+
+  /**
+   * After a clean stop, the seq of the next record the journal would have written: every record
+   * before it is synced (a drop-copy exporter drains up to it). Undefined while the journal is open
+   * or was never opened.
+   */
+  get journalClosedAt(): number | undefined {
+    return this.journal === undefined ? this.closedAtSeq : undefined;
   }
 
   /**

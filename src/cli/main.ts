@@ -15,6 +15,7 @@ import { DEFAULT_DATA_DIR } from './service.js';
 import { tradecoreVersion } from '../version.js';
 import { CERTIFY_USAGE, certifyCommand } from './certify-command.js';
 import { GATE_USAGE, gateCommand } from './gate-command.js';
+import { CENTRAL_USAGE, centralCommand } from './central-command.js';
 
 const USAGE = `usage: tradecore <command> [options]
 
@@ -54,6 +55,7 @@ ${OPS_USAGE}
 ${RELEASE_USAGE}
 ${CERTIFY_USAGE}
 ${GATE_USAGE}
+${CENTRAL_USAGE}
   help      this text
   version   print the version
 
@@ -218,7 +220,7 @@ function configSnapshotsCommand(sub: 'history' | 'diff', argv: string[]): number
 const show = (v: unknown): string => (v === undefined ? '(absent)' : JSON.stringify(v));
 
 /** The commands, as the usage lists them. */
-const COMMANDS = ['demo', 'run', 'config', 'sim-broker', 'check-connection', 'replay', 'trace', 'recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop', 'rollout', 'fallback', 'release', 'certify', 'gate', 'help', 'version'];
+const COMMANDS = ['demo', 'run', 'config', 'sim-broker', 'check-connection', 'replay', 'trace', 'recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop', 'rollout', 'fallback', 'release', 'certify', 'gate', 'central', 'help', 'version'];
 const OPS_COMMANDS = new Set(['recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop', 'rollout', 'fallback']);
 
 /**
@@ -302,6 +304,8 @@ async function main(argv: string[]): Promise<number> {
       return certifyCommand(rest);
     case 'gate':
       return gateCommand(rest);
+    case 'central':
+      return centralCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${version()}\n`);

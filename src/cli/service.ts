@@ -20,6 +20,7 @@ import { DataDirError, lockDataDir, readSimState, writeSimState, type DataDir } 
 import { StrategyHost } from './strategy-host.js';
 import { evaluateGate } from '../certify/gate.js';
 import { gateOptionsOf } from './gate-command.js';
+import type { ScaleOut } from '../scale/attach.js';
 
 /** The ops endpoint's port when neither the config nor `--ops-port` names one. */
 export const DEFAULT_OPS_PORT = 7400;
@@ -64,6 +65,8 @@ export interface ServiceStarted {
   restored: { snapshotSeq: number; replayed: number } | null;
   /** The hash of the config snapshot this run started with (`tradecore config history`). */
   config: string;
+  /** The drop-copy's engine id and stream when the config has an `export:` section (docs/scale-out.md). */
+  export: { engineId: string; stream: string; control: boolean } | null;
 }
 
 export interface StopSummary {
@@ -83,6 +86,7 @@ export class Service {
   private sim: SimBroker | undefined;
   private config: FileConfig | undefined;
   private webhooks: Array<ReturnType<typeof webhookSink>> = [];
+  private scale: ScaleOut | undefined;
   private stopping: Promise<StopSummary> | undefined;
 
   constructor(private readonly opts: ServiceOptions) {}
@@ -164,7 +168,7 @@ export class Service {
       const d = evaluateGate({ ...gateOptionsOf(config), evidence: path.resolve(base, ev.evidence), ...(ev.journal !== undefined ? { journal: path.resolve(base, ev.journal) } : {}) });
       return d.lines.filter((l) => !l.pass).flatMap((l) => l.reasons.map((r) => `${l.line} ${r}`));
     });
-    const ops = new OpsServer(engine, this.monitor, { host: config.ops?.host ?? '127.0.0.1', port: o.opsPort ?? config.ops?.port ?? DEFAULT_OPS_PORT, ...(token !== undefined ? { token } : {}), ...(config.ops?.historyEveryMs !== undefined ? { historyEveryMs: config.ops.historyEveryMs } : {}),
+    const ops = new OpsServer(engine, this.monitor, { ...(config.export !== undefined ? { extraStatus: () => ({ scaleOut: this.scale?.status() ?? null }) } : {}), host: config.ops?.host ?? '127.0.0.1', port: o.opsPort ?? config.ops?.port ?? DEFAULT_OPS_PORT, ...(token !== undefined ? { token } : {}), ...(config.ops?.historyEveryMs !== undefined ? { historyEveryMs: config.ops.historyEveryMs } : {}),
       configRollback: (hash, note, who) => this.rollbackConfig(hash, note, who),
       onPromote: (p) => {
         if (this.configs !== undefined && this.config !== undefined) this.configs.record(this.config, 'promote', o.configFile, new Date(), { who: p.who, note: p.note, from: p.from, stage: p.to });
@@ -177,6 +181,7 @@ export class Service {
       throw new ServiceError(1, e.code === 'EADDRINUSE' ? `ops endpoint: port ${o.opsPort ?? config.ops?.port ?? DEFAULT_OPS_PORT} is in use (set ops.port, or --ops-port 0 for a free one)` : `ops endpoint: ${e.message}`);
     }
     this.ops = ops;
+    if (config.export !== undefined) await this.startExport(config, token, ops, monitor);
     await this.strategy?.start();
     // the config this run started from, kept under its hash (the journal's open record names
     // it), once started: a run that never started traded with no config
@@ -202,7 +207,27 @@ export class Service {
       strategy: this.strategy?.file ?? null,
       restored: opened !== undefined && (opened.snapshotSeq > 0 || opened.replayed > 0) ? { snapshotSeq: opened.snapshotSeq, replayed: opened.replayed } : null,
       config: configHashOf,
+      export: this.scale === undefined ? null : { engineId: this.scale.options.engineId, stream: this.scale.status().export.stream, control: this.scale.link !== undefined },
     };
+  }
+
+  /**
+   * The `export:` section: the journal's drop-copy to NATS and the firm link, started once the
+   * engine is Ready (NATS need not be up: both connect in the background while the engine trades).
+   * The NATS client is loaded only here, for a config that asks for it.
+   */
+  private async startExport(config: FileConfig, token: string | undefined, ops: OpsServer, monitor: Monitor): Promise<void> {
+    const o = this.opts;
+    const x = config.export!;
+    const credentials = x.nats.credentials === undefined ? undefined : path.resolve(path.dirname(path.resolve(o.configFile)), x.nats.credentials);
+    const control = x.control?.enabled !== false;
+    if (control && (x.control?.auth ?? 'token') === 'token' && token === undefined) {
+      o.note('export.control: this run has no ops token, so every control message from central will be refused (set TRADECORE_OPS_TOKEN or ops.tokenFile, or export.control.auth: nats, or export.control.enabled: false)');
+    }
+    const { ScaleOut } = await import('../scale/attach.js');
+    this.scale = new ScaleOut(this.engine!, { ...x, nats: { ...x.nats, ...(credentials !== undefined ? { credentials } : {}) } }, {
+      logger: o.logger, alerts: monitor.alerts, registry: ops.registry, ...(token !== undefined ? { token } : {}),
+    });
   }
 
   /** The ops token: TRADECORE_OPS_TOKEN, else the config's `ops.tokenFile`; none means read-only. */
@@ -315,12 +340,16 @@ export class Service {
   private async teardown(): Promise<void> {
     try {
       await this.ops?.stop();
+      await this.scale?.stopControl();
       this.monitor?.stop();
       await Promise.all(this.webhooks.map((w) => w.idle()));
       await this.engine?.stop();
       // the broker's records are clean only once the engine stopped without a throw
       if (this.sim !== undefined && this.dir !== undefined) writeSimState(this.dir, this.sim.exportState(), true);
     } finally {
+      // after the engine: the records of its stop are exported too (for up to 2 s when NATS is up; else at the next start)
+      await this.scale?.stop().catch((err: unknown) => this.opts.logger.error({ err }, 'export: stop failed'));
+      this.scale = undefined;
       // whatever failed above, the directory is let go (an unclean broker state then refuses the next run, with the reason)
       this.dir?.release();
       this.ops = undefined;

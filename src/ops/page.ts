@@ -13,7 +13,8 @@
  */
 import { createHash } from 'node:crypto';
 
-const STYLE = `
+/** The pages' style sheet (the engine's ops page and central's firm page share it). */
+export const STYLE = `
 :root { color-scheme: light dark; --bg:#f6f7f9; --card:#fff; --fg:#1b1f24; --mute:#5b6570; --line:#d8dde3; --ok:#1a7f37; --warn:#9a6700; --bad:#cf222e; --accent:#0969da; }
 @media (prefers-color-scheme: dark) { :root { --bg:#0d1117; --card:#161b22; --fg:#e6edf3; --mute:#8b949e; --line:#30363d; --ok:#3fb950; --warn:#d29922; --bad:#f85149; --accent:#58a6ff; } }
 * { box-sizing: border-box; }
@@ -174,7 +175,8 @@ const BODY = `<header>
 <section><h2>Open diffs</h2><table><thead><tr><th>id</th><th>kind</th><th>severity</th><th>state</th><th>detail</th></tr></thead><tbody id="diffs"></tbody></table></section>
 </main>`;
 
-const hash = (s: string) => `'sha256-${createHash('sha256').update(s).digest('base64')}'`;
+/** A CSP source for one inline script or style. */
+export const hash = (s: string) => `'sha256-${createHash('sha256').update(s).digest('base64')}'`;
 
 /** The page, and the content security policy to send with it. */
 export const OPS_PAGE = {

@@ -47,6 +47,8 @@ export interface OpsServerOptions {
   historyEveryMs?: number;
   historyPoints?: number;
   /** `POST /config/rollback`, where the host keeps config snapshots (`tradecore run`); without it the route answers 404. */
+  /** More fields for `/status` (the host's own parts: `tradecore run` adds `scaleOut`). */
+  extraStatus?: () => Record<string, unknown>;
   configRollback?: (hash: string, note: string, who: string) => { status: number; body: Record<string, unknown> };
   /** Called after a promotion through `POST /rollout/promote` (the host records it with its config snapshots). */
   onPromote?: (p: { from: string; to: string; who: string; note: string }) => void;
@@ -199,6 +201,7 @@ export class OpsServer {
       eventLoopLagMs: this.monitor.lastLagMs,
       alerts: this.monitor.alerts.openCounts(),
       journal: e.journalStatus() ?? null,
+      ...(this.options.extraStatus?.() ?? {}),
     };
   }
 

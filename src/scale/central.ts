@@ -394,6 +394,29 @@ export const CENTRAL_DEFAULTS = { consumer: 'tradecore-central', auth: 'token' a
 
 const STATE_FILE = 'central.tcs';
 
+/** What `Central.status()` says (and `/status` of central's ops endpoint, under `central`). */
+export interface CentralStatus {
+  connected: boolean;
+  /** Caught up with what the durable consumer had delivered before this start. */
+  caughtUp: boolean;
+  stream: string;
+  consumer: string;
+  /** The stream sequence the view covers, and the one of the view saved on disk. */
+  streamSeq: number;
+  savedSeq: number;
+  consumed: number;
+  skipped: number;
+  /** Control messages sent by command, and standing ones re-sent. */
+  sent: number;
+  resent: number;
+  auth: 'token' | 'nats';
+  /** Whether engines with the same auth accept its messages (auth nats, or a token to sign with). */
+  signing: boolean;
+  dataDir: string;
+  lastError: string;
+  standing: { cmd: ControlCommand; from: string; reason: string; t: number } | null;
+}
+
 /** A running central. */
 export class Central {
   private state: FirmState;
@@ -414,7 +437,9 @@ export class Central {
   /** Caught up with what the durable consumer had delivered before this start (see start). */
   caughtUp = false;
   lastError = '';
-  readonly counters = { consumed: 0, skipped: 0, sent: 0 };
+  readonly counters = { consumed: 0, skipped: 0, sent: 0, resent: 0 };
+  /** When the standing command was last re-sent to each engine (wall ms). */
+  private readonly resentAt = new Map<string, number>();
 
   constructor(
     readonly options: CentralOptions,
@@ -480,23 +505,17 @@ export class Central {
       }
     }, this.options.snapshotEveryMs ?? CENTRAL_DEFAULTS.snapshotEveryMs);
     this.snapTimer.unref();
-    this.shareTimer = setInterval(() => void this.sendShares(), this.options.firm?.shareEveryMs ?? CENTRAL_DEFAULTS.shareEveryMs);
+    this.shareTimer = setInterval(() => void this.heartbeat(), this.options.firm?.shareEveryMs ?? CENTRAL_DEFAULTS.shareEveryMs);
     this.shareTimer.unref();
   }
 
-  /** Stop: the consumer, the timers, the view saved. */
+  /** Stop: the consumer, the timers, the connection; then the view saved. */
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.snapTimer !== undefined) clearInterval(this.snapTimer);
-    if (this.shareTimer !== undefined) clearInterval(this.shareTimer);
-    this.stopConsume?.();
-    await this.loop?.catch(() => undefined);
+    await this.kill();
     this.save();
-    await this.nc?.close().catch(() => undefined);
-    this.nc = undefined;
   }
 
-  /** For tests of a crash: everything stops at once, nothing more is saved. */
+  /** Everything stops at once and nothing more is saved (what a crash leaves; tests use it). */
   async kill(): Promise<void> {
     this.running = false;
     if (this.snapTimer !== undefined) clearInterval(this.snapTimer);
@@ -505,6 +524,16 @@ export class Central {
     await this.nc?.close().catch(() => undefined);
     this.nc = undefined;
     await this.loop?.catch(() => undefined);
+  }
+
+  /** Central's own state: its connection, where it is in the stream, what it consumed and sent. */
+  status(): CentralStatus {
+    return {
+      connected: this.nc !== undefined && !this.nc.isClosed(), caughtUp: this.caughtUp, stream: this.nats.stream, consumer: this.options.consumer ?? CENTRAL_DEFAULTS.consumer,
+      streamSeq: this.state.streamSeq, savedSeq: this.savedSeq, consumed: this.counters.consumed, skipped: this.counters.skipped, sent: this.counters.sent,
+      resent: this.counters.resent, auth: this.options.auth ?? CENTRAL_DEFAULTS.auth, signing: (this.options.auth ?? 'token') === 'nats' || this.token !== undefined,
+      dataDir: this.dataDir, lastError: this.lastError, standing: this.standing ?? null,
+    };
   }
 
   private async connect(): Promise<void> {
@@ -625,11 +654,35 @@ export class Central {
     return (this.options.auth ?? 'token') === 'token' && this.token !== undefined ? signControl(m, this.token) : (m as ControlMessage);
   }
 
-  private async sendShares(): Promise<void> {
+  /** Every `shareEveryMs`: the shares (central's heartbeat), and the standing firm command re-sent where it does not hold. */
+  private async heartbeat(): Promise<void> {
     const nc = this.nc;
-    if (nc === undefined || nc.isClosed() || this.options.firm?.maxGrossNotional === undefined) return;
-    for (const [id, share] of this.shares()) {
-      nc.publish(controlSubject(this.nats.subjectPrefix, id), JSON.stringify(this.message('share', id, 'central', 'firm gross-exposure share', share)));
+    if (nc === undefined || nc.isClosed()) return;
+    if (this.options.firm?.maxGrossNotional !== undefined) {
+      for (const [id, share] of this.shares()) {
+        nc.publish(controlSubject(this.nats.subjectPrefix, id), JSON.stringify(this.message('share', id, 'central', 'firm gross-exposure share', share)));
+      }
+    }
+    this.resendStanding(nc);
+  }
+
+  /**
+   * A firm-wide halt or reduce stands until central resumes: an engine whose records, newer than
+   * the command, show it trading more freely (it restarted, or was resumed locally) gets the
+   * command again, at most once every 5 s.
+   */
+  private resendStanding(nc: NatsConnection): void {
+    const st = this.standing;
+    if (st === undefined || !this.caughtUp) return;
+    const holds = (state: string) => state === 'Halted' || (st.cmd === 'reduce' && state === 'Reducing');
+    const now = Date.now();
+    for (const e of this.state.view(new Map(), this.firm()).engines) {
+      if (holds(e.tradingState) || !(e.lastT > st.t)) continue;
+      if (now - (this.resentAt.get(e.engineId) ?? 0) < 5000) continue;
+      this.resentAt.set(e.engineId, now);
+      nc.publish(controlSubject(this.nats.subjectPrefix, e.engineId), JSON.stringify(this.message(st.cmd, e.engineId, st.from, `${st.reason} (standing firm ${st.cmd}, re-sent: the engine is ${e.tradingState})`)));
+      this.counters.resent++;
+      this.logger.warn({ engineId: e.engineId, cmd: st.cmd, state: e.tradingState }, 'central: standing command re-sent');
     }
   }
 

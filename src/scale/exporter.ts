@@ -28,7 +28,8 @@ import { FRAME_HEADER, MAX_RECORD, SEGMENT_PREFIX, SEGMENT_SUFFIX, journalPackr,
 import type { AlertManager } from '../ops/alerts.js';
 import type { Logger } from '../ops/logger.js';
 import type { Engine } from '../engine.js';
-import { ensureStream, isToken, journalSubject, lastOnSubject, natsConnect, natsProblems, natsWithDefaults, parseMsgId, type NatsOptions } from './nats.js';
+import { ensureStream, journalSubject, lastOnSubject, natsConnect, natsWithDefaults, parseMsgId } from './nats.js';
+import { EXPORT_DEFAULTS, exportProblems, type ExportOptions } from './options.js';
 
 /** The journal the exporter reads: its directory, and how far it is written and synced. */
 export interface ExportSource {
@@ -43,69 +44,15 @@ export interface ExportSource {
 export function engineSource(engine: Engine): ExportSource {
   const first = engine.journalStatus();
   if (first === undefined) throw new Error('export: the engine has no journal (configure journal.dir and start the engine first)');
+  // after a stop the journal is closed and wholly on disk: its last seq is the end of both
   return {
     dir: first.dir,
-    seq: () => engine.journalStatus()?.seq ?? first.seq,
-    synced: () => engine.journalStatus()?.synced ?? 0,
+    seq: () => engine.journalStatus()?.seq ?? engine.journalClosedAt ?? first.seq,
+    synced: () => engine.journalStatus()?.synced ?? engine.journalClosedAt ?? 0,
   };
 }
 
-/** Config `export` (tradecore run) and the exporter's options. `engineId` and `nats` are required. */
-export interface ExportOptions {
-  /** This engine's name in the firm: letters, digits, - and _; unique across engines. */
-  engineId: string;
-  nats: NatsOptions;
-  /** `hold` (default): compaction keeps segments not exported yet; `allow`: it goes on, and what it deleted unexported is a gap (alerted). */
-  compaction?: 'hold' | 'allow';
-  /** P2 `EXPORT_LAG` when more records than this wait (default 100000) ... */
-  maxLagRecords?: number;
-  /** ... or the oldest waiting record is older than this, ms (default 30000). */
-  maxLagMs?: number;
-  /** Records per publish batch (default 1000). */
-  batch?: number;
-  /** How often an idle exporter looks for new records, ms (default 10). */
-  pollMs?: number;
-  /** Firm-wide control (src/scale/firm-link.ts). */
-  control?: { enabled?: boolean; auth?: 'token' | 'nats'; centralTimeoutMs?: number; windowMs?: number };
-}
-
-export const EXPORT_DEFAULTS = { compaction: 'hold' as 'hold' | 'allow', maxLagRecords: 100_000, maxLagMs: 30_000, batch: 1000, pollMs: 10 };
-
-/** Every problem of an `export` section, each naming its path. */
-export function exportProblems(e: unknown, at = 'export'): string[] {
-  if (typeof e !== 'object' || e === null || Array.isArray(e)) return [`${at}: must be an object with engineId and nats`];
-  const o = e as Record<string, unknown>;
-  const out: string[] = [];
-  const known = ['engineId', 'nats', 'compaction', 'maxLagRecords', 'maxLagMs', 'batch', 'pollMs', 'control'];
-  for (const k of Object.keys(o)) if (!known.includes(k)) out.push(`${at}.${k}: unknown option (known: ${known.join(', ')})`);
-  if (!isToken(o.engineId)) out.push(`${at}.engineId: required; letters, digits, - and _ only (at most 64)`);
-  if (o.engineId === 'all') out.push(`${at}.engineId: "all" is the control subject of every engine; pick another name`);
-  out.push(...natsProblems(o.nats, `${at}.nats`));
-  if (o.compaction !== undefined && o.compaction !== 'hold' && o.compaction !== 'allow') out.push(`${at}.compaction: must be hold or allow`);
-  const int = (k: string, min: number, max: number) => {
-    const v = o[k];
-    if (v !== undefined && !(Number.isInteger(v) && (v as number) >= min && (v as number) <= max)) out.push(`${at}.${k}: must be an integer from ${min} to ${max}`);
-  };
-  int('maxLagRecords', 1, Number.MAX_SAFE_INTEGER);
-  int('maxLagMs', 1, Number.MAX_SAFE_INTEGER);
-  int('batch', 1, 100_000);
-  int('pollMs', 1, 10_000);
-  const c = o.control;
-  if (c !== undefined) {
-    if (typeof c !== 'object' || c === null || Array.isArray(c)) out.push(`${at}.control: must be an object`);
-    else {
-      const cc = c as Record<string, unknown>;
-      for (const k of Object.keys(cc)) if (!['enabled', 'auth', 'centralTimeoutMs', 'windowMs'].includes(k)) out.push(`${at}.control.${k}: unknown option (known: enabled, auth, centralTimeoutMs, windowMs)`);
-      if (cc.enabled !== undefined && typeof cc.enabled !== 'boolean') out.push(`${at}.control.enabled: must be true or false`);
-      if (cc.auth !== undefined && cc.auth !== 'token' && cc.auth !== 'nats') out.push(`${at}.control.auth: must be token or nats`);
-      for (const k of ['centralTimeoutMs', 'windowMs']) {
-        const v = cc[k];
-        if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 100)) out.push(`${at}.control.${k}: must be an integer >= 100 (ms)`);
-      }
-    }
-  }
-  return out;
-}
+export { EXPORT_DEFAULTS, exportProblems, type ExportOptions } from './options.js';
 
 /** What `status()` says. */
 export interface ExportStatus {

@@ -11,54 +11,8 @@ import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 
-/** Where and how to reach NATS (config `export.nats`, and central's `nats`). Only `servers` is required. */
-export interface NatsOptions {
-  /** One URL or several (a cluster), e.g. `nats://127.0.0.1:4222`. */
-  servers: string | string[];
-  /** The JetStream stream of the firm's journals. Default `TRADECORE`. */
-  stream?: string;
-  /** The first token of every subject. Default `tradecore`. */
-  subjectPrefix?: string;
-  /** A NATS `.creds` file (JWT and nkey seed); without it the connection uses no auth or what the URLs carry. */
-  credentials?: string;
-  /** The stream's duplicate window, ms, when this process creates the stream. Default 120000 (NATS's own). */
-  duplicateWindowMs?: number;
-  /** Replicas when this process creates the stream (3 on a three-node cluster). Default 1. */
-  replicas?: number;
-}
-
-export const NATS_DEFAULTS = { stream: 'TRADECORE', subjectPrefix: 'tradecore', duplicateWindowMs: 120_000, replicas: 1 };
-
-const TOKEN = /^[A-Za-z0-9_-]+$/;
-
-/** Whether `s` can be one token of a subject (an engine id, a prefix, a stream name). */
-export function isToken(s: unknown): s is string {
-  return typeof s === 'string' && s.length > 0 && s.length <= 64 && TOKEN.test(s);
-}
-
-/** Every problem of a `nats` section, each naming its path. */
-export function natsProblems(n: unknown, at = 'nats'): string[] {
-  if (typeof n !== 'object' || n === null || Array.isArray(n)) return [`${at}: must be an object with at least servers`];
-  const o = n as Record<string, unknown>;
-  const out: string[] = [];
-  const known = ['servers', 'stream', 'subjectPrefix', 'credentials', 'duplicateWindowMs', 'replicas'];
-  for (const k of Object.keys(o)) if (!known.includes(k)) out.push(`${at}.${k}: unknown option (known: ${known.join(', ')})`);
-  const servers = typeof o.servers === 'string' ? [o.servers] : o.servers;
-  if (!Array.isArray(servers) || servers.length === 0 || servers.some((s) => typeof s !== 'string' || !/^(nats|tls|ws|wss):\/\/[^\s]+$|^[^\s:/]+:\d+$/.test(s))) {
-    out.push(`${at}.servers: must be a URL (nats://host:port) or a list of them`);
-  }
-  if (o.stream !== undefined && !isToken(o.stream)) out.push(`${at}.stream: letters, digits, - and _ only`);
-  if (o.subjectPrefix !== undefined && !isToken(o.subjectPrefix)) out.push(`${at}.subjectPrefix: one subject token: letters, digits, - and _ only`);
-  if (o.credentials !== undefined && (typeof o.credentials !== 'string' || o.credentials === '')) out.push(`${at}.credentials: must be the path of a .creds file`);
-  if (o.duplicateWindowMs !== undefined && !(Number.isInteger(o.duplicateWindowMs) && (o.duplicateWindowMs as number) >= 1000)) out.push(`${at}.duplicateWindowMs: must be an integer >= 1000`);
-  if (o.replicas !== undefined && !(Number.isInteger(o.replicas) && (o.replicas as number) >= 1 && (o.replicas as number) <= 5)) out.push(`${at}.replicas: must be an integer from 1 to 5`);
-  return out;
-}
-
-/** The options with their defaults. */
-export function natsWithDefaults(o: NatsOptions): Required<Omit<NatsOptions, 'credentials'>> & { credentials?: string } {
-  return { ...NATS_DEFAULTS, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as Required<NatsOptions>;
-}
+export { NATS_DEFAULTS, isToken, natsProblems, natsWithDefaults, type NatsOptions } from './options.js';
+import { natsWithDefaults, type NatsOptions } from './options.js';
 
 export const journalSubject = (prefix: string, engineId: string) => `${prefix}.journal.${engineId}`;
 export const controlSubject = (prefix: string, target: string) => `${prefix}.control.${target}`;
