@@ -17,6 +17,7 @@ import { NatsServer, freePort, natsAvailable } from './nats-server.js';
 
 const EXAMPLE = fileURLToPath(new URL('../examples/strategy.mjs', import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'tc-central-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface EngineStatus {
   tradingState: string;
@@ -84,7 +85,6 @@ describe.skipIf(!natsAvailable)('tradecore central and tradecore run with export
     for (const r of procs) if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill('SIGKILL');
     await Promise.all(procs.map((r) => r.exited));
     await nats?.kill();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('central shows each engine and the firm; its totals equal the engines\' own figures exactly once the stream is quiet', async () => {
@@ -138,8 +138,8 @@ describe.skipIf(!natsAvailable)('tradecore central and tradecore run with export
     expect(metrics).toContain(`tradecore_central_fills{engine="total"} ${c.view.totals.fills}`);
     expect(metrics).toContain('tradecore_central_trading_state{engine="total",state="Halted"} 2');
     const em = await (await fetch(`http://127.0.0.1:${engines[0]!.port}/metrics`)).text();
-    expect(em).toMatch(/tradecore_export_lag_records \d+/);
-    expect(em).toContain('tradecore_export_connected 1');
+    expect(em).toMatch(new RegExp(`tradecore_export_lag_records\\{engine="${engines[0]!.id}"\\} \\d+`));
+    expect(em).toContain(`tradecore_export_connected{engine="${engines[0]!.id}"} 1`);
 
     // a rebuild from the stream's first message gives the same view
     const rb = await postJson<{ same: boolean | null; streamSeq: number }>(cport, '/rebuild', {});

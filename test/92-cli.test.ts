@@ -21,7 +21,7 @@ function cli(args: string[], env: Record<string, string | undefined> = {}): Prom
   });
 }
 
-const COMMANDS = ['demo', 'run', 'config', 'sim-broker', 'check-connection', 'replay', 'trace', 'recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop', 'rollout', 'fallback', 'release', 'version'];
+const COMMANDS = ['demo', 'run', 'config', 'sim-broker', 'check-connection', 'replay', 'trace', 'recon', 'diffs', 'sync', 'status', 'orders', 'positions', 'alerts', 'halt', 'reduce', 'resume', 'safe-stop', 'rollout', 'fallback', 'release', 'certify', 'gate', 'central', 'version'];
 
 describe('help and errors', () => {
   it('every command has its own --help (exit 0, its own part of the usage), the same as help CMD', async () => {
