@@ -2,7 +2,8 @@
 // Workloads: submit alone; the whole loop (submit → ack → fill) on an echo broker (with and
 // without a registered strategy) and on the embedded simulated broker, each beside the fair
 // same-work baseline (bench/same-work.ts), the naive one (bench/naive.ts) and the floor
-// (bench/floor.ts), with per-row x_faster_than_same_work and x_floor; the journal (bench/journal.ts); reconciliation with 10k open
+// (bench/floor.ts), with per-row x_faster_than_same_work and x_floor; the journal (bench/journal.ts); the journal
+// exported to NATS JetStream beside the journal alone (bench/export.ts); reconciliation with 10k open
 // orders against a one-pass comparison (bench/recon.ts); the fallback switch to paper beside safe-stop and the
 // simulated broker alone (bench/fallback.ts). Writes bench/results/latest.json: an array of
 // {suite, case, backend, ops_per_sec, ns_per_op_p50, ns_per_op_p99, samples, ...}.
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const rows: Array<BenchRow & { processes: number; process_p50s: number[] }> = [];
   let failed = 0;
+  const ratios: Record<string, number> = {};
   // Fresh processes differ (the same code has measured 530 and 1800 ns/op in two processes, a
   // JIT decision): the full run takes the median of several processes per case.
   const runs = quick ? 1 : 3;
@@ -179,6 +181,80 @@ async function main(): Promise<void> {
       process.stderr.write(`${(err as Error).message}\n`);
     }
   }
+  // the journal's drop-copy to NATS JetStream (bench/export.ts): the journal-loop load with and
+  // without the exporter, as fast as the loop goes and paced at 10,000 orders/s (30,000 records/s),
+  // and the floor (the same publishes from memory); one case per fresh process, interleaved
+  // A B C D E A B C D E; the hot-path cost is the median of the pair-by-pair ratios. Skipped
+  // (said) without nats-server, unless TRADECORE_REQUIRE_NATS=1.
+  const exportRunner = fileURLToPath(new URL('./export.js', import.meta.url));
+  const PACE = '10000';
+  const exportCases: Record<string, string[]> = {
+    'export-loop/journal': ['loop', 'journal', quick ? '100000' : '300000'],
+    'export-loop/journal-export': ['loop', 'journal-export', quick ? '100000' : '300000'],
+    'export-paced/journal': ['loop', 'journal', quick ? '30000' : '100000', PACE],
+    'export-paced/journal-export': ['loop', 'journal-export', quick ? '30000' : '100000', PACE],
+    'export-floor/publish-from-memory': ['floor', quick ? '100000' : '300000'],
+  };
+  try {
+    const runsOf: Record<string, Array<BenchRow & Record<string, number>>> = Object.fromEntries(Object.keys(exportCases).map((k) => [k, []]));
+    let skipped = '';
+    let recordBytes = '54';
+    for (let round = 0; round < (quick ? 1 : 5) && skipped === ''; round++) {
+      for (const [key, args] of Object.entries(exportCases)) {
+        const out = await new Promise<string>((resolve, reject) => {
+          execFile(process.execPath, [exportRunner, ...args, ...(args[0] === 'floor' ? [recordBytes] : [])], { maxBuffer: 1 << 20, timeout: 600_000 }, (err, stdout, stderr) => {
+            if (err) reject(new Error(`${key} failed: ${stderr.trim() || err.message}`));
+            else resolve(stdout);
+          });
+        });
+        const r = JSON.parse(out.trim().split('\n').at(-1)!) as BenchRow & Record<string, number> & { skipped?: string };
+        if (r.skipped !== undefined) {
+          skipped = r.skipped;
+          break;
+        }
+        if (r.record_bytes_mean !== undefined) recordBytes = String(r.record_bytes_mean);
+        runsOf[key]!.push(r);
+      }
+    }
+    if (skipped !== '') process.stderr.write(`export: skipped, ${skipped}\n`);
+    else {
+      const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+      const EXPORT_FIGURES = ['exported_per_sec_during_run', 'exported_per_sec_to_caught_up', 'drain_ms_after_last_order', 'lag_records_p50', 'lag_records_p99', 'lag_records_max', 'lag_seconds_p50', 'lag_seconds_max', 'exported_per_sec'];
+      for (const [key, runs] of Object.entries(runsOf)) {
+        const byP50 = [...runs].sort((x, y) => x.ns_per_op_p50 - y.ns_per_op_p50);
+        const row = { ...byP50[byP50.length >> 1]!, processes: runs.length, process_p50s: runs.map((r) => r.ns_per_op_p50), ops_per_sec: med(runs.map((r) => r.ops_per_sec)) } as BenchRow & Record<string, unknown>;
+        for (const k of EXPORT_FIGURES) {
+          if (runs[0]![k] === undefined) continue;
+          row[k] = med(runs.map((r) => r[k]!));
+          row[`${k}_runs`] = runs.map((r) => r[k]!);
+        }
+        const [suite, c] = key.split('/') as [string, string];
+        if (c === 'journal-export') {
+          const alone = runsOf[`${suite}/journal`]!;
+          row.x_hot_path_p50_vs_journal = Math.round(med(runs.map((e, i) => e.ns_per_op_p50 / alone[i]!.ns_per_op_p50)) * 100) / 100;
+          row.x_hot_path_p99_vs_journal = Math.round(med(runs.map((e, i) => e.ns_per_op_p99 / alone[i]!.ns_per_op_p99)) * 100) / 100;
+          ratios[`${suite}/journal-export hot path per order p50 as a multiple of journal alone (median of pairs)`] = row.x_hot_path_p50_vs_journal as number;
+          ratios[`${suite}/journal-export hot path per order p99 as a multiple of journal alone (median of pairs)`] = row.x_hot_path_p99_vs_journal as number;
+          if (suite === 'export-loop') {
+            row.x_wall_time_vs_journal = Math.round(med(runs.map((e, i) => alone[i]!.ops_per_sec / e.ops_per_sec)) * 100) / 100;
+            ratios['export-loop/journal-export wall time per order as a multiple of journal alone (median of pairs)'] = row.x_wall_time_vs_journal as number;
+          }
+          const fl = runsOf['export-floor/publish-from-memory']!;
+          if (suite === 'export-loop' && fl.length === runs.length) {
+            row.x_export_rate_of_floor = Math.round(med(runs.map((e, i) => e.exported_per_sec_to_caught_up! / fl[i]!.exported_per_sec!)) * 100) / 100;
+            ratios['export-loop/journal-export records/s to caught up as a multiple of the floor (median of pairs)'] = row.x_export_rate_of_floor as number;
+          }
+        }
+        rows.push(row as unknown as (typeof rows)[number]);
+        const e = row as Record<string, number>;
+        const lag = c === 'journal-export' ? `; exported ${e.exported_per_sec_during_run} records/s during the run, ${e.exported_per_sec_to_caught_up} to caught up, drain ${e.drain_ms_after_last_order} ms, lag p50 ${e.lag_records_p50} records / ${e.lag_seconds_p50} s, max ${e.lag_records_max} / ${e.lag_seconds_max} s` : '';
+        process.stderr.write(`${key}: ${row.ns_per_op_p50} ns/${suite === 'export-floor' ? 'record' : 'order'} p50, ${row.ops_per_sec} ${suite === 'export-floor' ? 'records' : 'orders'}/s (processes: ${runs.map((r) => r.ns_per_op_p50).join(', ')})${lag}\n`);
+      }
+    }
+  } catch (err) {
+    failed++;
+    process.stderr.write(`${(err as Error).message}\n`);
+  }
   // reconciliation: a run's wall time and the longest it held the event loop, beside the
   // one-pass comparison, with N open orders; each size in a fresh process (bench/recon.ts), 9 runs
   // in both modes (3 right after start-up measured the JIT warming up: 52 ms runs against 16)
@@ -266,7 +342,6 @@ async function main(): Promise<void> {
     failed++;
     process.stderr.write(`${(err as Error).message}\n`);
   }
-  const ratios: Record<string, number> = {};
   const p50 = (suite: string, name: string) => rows.find((r) => r.suite === suite && r.case === name)?.ns_per_op_p50;
   for (const r of rows) {
     const ref = r.suite.startsWith('gate-') ? 'ts-per-order' : r.suite.startsWith('dedup-') ? 'baseline-map-get' : r.suite === 'journal-append' ? 'fsync-file' : r.suite === 'journal-loop' ? 'engine' : r.suite.startsWith('recon-') ? 'naive' : r.suite === 'ledger-fill' ? 'float-naive' : undefined;

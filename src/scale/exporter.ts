@@ -21,14 +21,14 @@ import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { Gauge, Counter, type Registry } from 'prom-client';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { archiveRange } from '../journal/compaction.js';
 import { crc32 } from '../journal/crc32.js';
 import { FRAME_HEADER, MAX_RECORD, SEGMENT_PREFIX, SEGMENT_SUFFIX, journalPackr, seqOf } from '../journal/format.js';
 import type { AlertManager } from '../ops/alerts.js';
 import type { Logger } from '../ops/logger.js';
 import type { Engine } from '../engine.js';
-import { ensureStream, journalSubject, lastOnSubject, natsConnect, natsWithDefaults, parseMsgId } from './nats.js';
+import { PipelinedPublisher, ensureStream, journalSubject, lastOnSubject, natsConnect, natsWithDefaults, parseMsgId } from './nats.js';
 import { EXPORT_DEFAULTS, exportProblems, type ExportOptions } from './options.js';
 
 /** The journal the exporter reads: its directory, and how far it is written and synced. */
@@ -96,7 +96,7 @@ export class JournalExporter {
   private readonly subject: string;
   private readonly stateFile: string;
   private nc: NatsConnection | undefined;
-  private js: JetStreamClient | undefined;
+  private publisher: PipelinedPublisher | undefined;
   private jsm: JetStreamManager | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
@@ -225,10 +225,16 @@ export class JournalExporter {
 
   private async connect(): Promise<void> {
     const nc = await natsConnect(this.nats, `tradecore-export-${this.options.engineId}`);
+    try {
+      this.jsm = await jetstreamManager(nc, { timeout: 5000 });
+      await ensureStream(this.jsm, this.nats);
+    } catch (err) {
+      // connected, but no stream to publish to (JetStream off, a stream of that name taking other subjects): start over next time
+      await nc.close().catch(() => undefined);
+      throw err;
+    }
     this.nc = nc;
-    this.js = jetstream(nc, { timeout: 5000 });
-    this.jsm = await jetstreamManager(nc, { timeout: 5000 });
-    await ensureStream(this.jsm, this.nats);
+    this.publisher = new PipelinedPublisher(nc);
     this.connected = true;
     void (async () => {
       for await (const s of nc.status()) {
@@ -308,18 +314,16 @@ export class JournalExporter {
     if (this._next >= limit) return 0;
     const batch = await this.read(limit);
     if (batch.length === 0) return 0;
-    const js = this.js!;
-    const acks = batch.map((b) => js.publish(this.subject, b.payload, { msgID: `${this.options.engineId}:${b.seq}`, timeout: 5000 }));
+    const results = await this.publisher!.publish(this.subject, batch.map((b) => ({ msgId: `${this.options.engineId}:${b.seq}`, payload: b.payload })), 5000);
     let done = 0;
-    let failure: unknown;
+    let failure: string | undefined;
     // in order: the first failure ends the batch there (later ones may have landed: the duplicate window and the stream check cover them)
-    const results = await Promise.allSettled(acks);
     for (const r of results) {
-      if (r.status === 'rejected') {
-        failure = r.reason;
+      if (r === undefined || 'error' in r) {
+        failure = r === undefined ? `no acknowledgement from stream ${this.nats.stream} within 5000 ms` : r.error;
         break;
       }
-      if (r.value.duplicate) this.stats.duplicates++;
+      if (r.duplicate) this.stats.duplicates++;
       done++;
     }
     if (done > 0) {
@@ -327,7 +331,7 @@ export class JournalExporter {
       this.stats.published += done;
       this.pendingT = done < batch.length ? batch[done]!.t : Number.NaN;
     }
-    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
+    if (failure !== undefined) throw new Error(failure);
     this.stats.lastError = '';
     return done;
   }
