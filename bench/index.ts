@@ -182,18 +182,19 @@ async function main(): Promise<void> {
     }
   }
   // the journal's drop-copy to NATS JetStream (bench/export.ts): the journal-loop load with and
-  // without the exporter, as fast as the loop goes and paced at 10,000 orders/s (30,000 records/s),
-  // and the floor (the same publishes from memory); one case per fresh process, interleaved
-  // A B C D E A B C D E; the hot-path cost is the median of the pair-by-pair ratios. Skipped
+  // without the exporter, as fast as the loop goes and paced at 5,000 orders/s (15,000 records/s),
+  // the floor (the same publishes from memory) and the naive way (the client's js.publish, from
+  // memory); one case per fresh process, interleaved A B C D E F A B C D E F; the hot-path cost is the median of the pair-by-pair ratios. Skipped
   // (said) without nats-server, unless TRADECORE_REQUIRE_NATS=1.
   const exportRunner = fileURLToPath(new URL('./export.js', import.meta.url));
-  const PACE = '10000';
+  const PACE = '5000';
   const exportCases: Record<string, string[]> = {
     'export-loop/journal': ['loop', 'journal', quick ? '100000' : '300000'],
     'export-loop/journal-export': ['loop', 'journal-export', quick ? '100000' : '300000'],
-    'export-paced/journal': ['loop', 'journal', quick ? '30000' : '100000', PACE],
-    'export-paced/journal-export': ['loop', 'journal-export', quick ? '30000' : '100000', PACE],
+    'export-paced/journal': ['loop', 'journal', quick ? '20000' : '60000', PACE],
+    'export-paced/journal-export': ['loop', 'journal-export', quick ? '20000' : '60000', PACE],
     'export-floor/publish-from-memory': ['floor', quick ? '100000' : '300000'],
+    'export-floor/naive-js-publish-from-memory': ['floor', quick ? '100000' : '300000'],
   };
   try {
     const runsOf: Record<string, Array<BenchRow & Record<string, number>>> = Object.fromEntries(Object.keys(exportCases).map((k) => [k, []]));
@@ -202,7 +203,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < (quick ? 1 : 5) && skipped === ''; round++) {
       for (const [key, args] of Object.entries(exportCases)) {
         const out = await new Promise<string>((resolve, reject) => {
-          execFile(process.execPath, [exportRunner, ...args, ...(args[0] === 'floor' ? [recordBytes] : [])], { maxBuffer: 1 << 20, timeout: 600_000 }, (err, stdout, stderr) => {
+          execFile(process.execPath, [exportRunner, ...args, ...(args[0] === 'floor' ? [recordBytes, key.includes('naive') ? 'js-publish' : 'pipelined'] : [])], { maxBuffer: 1 << 20, timeout: 600_000 }, (err, stdout, stderr) => {
             if (err) reject(new Error(`${key} failed: ${stderr.trim() || err.message}`));
             else resolve(stdout);
           });
@@ -240,6 +241,10 @@ async function main(): Promise<void> {
             ratios['export-loop/journal-export wall time per order as a multiple of journal alone (median of pairs)'] = row.x_wall_time_vs_journal as number;
           }
           const fl = runsOf['export-floor/publish-from-memory']!;
+          const naive = runsOf['export-floor/naive-js-publish-from-memory']!;
+          if (suite === 'export-loop' && naive.length === fl.length && fl.length > 0) {
+            ratios['export-floor/publish-from-memory records/s as a multiple of naive js.publish (median of pairs)'] = Math.round(med(fl.map((f, i) => f.exported_per_sec! / naive[i]!.exported_per_sec!)) * 100) / 100;
+          }
           if (suite === 'export-loop' && fl.length === runs.length) {
             row.x_export_rate_of_floor = Math.round(med(runs.map((e, i) => e.exported_per_sec_to_caught_up! / fl[i]!.exported_per_sec!)) * 100) / 100;
             ratios['export-loop/journal-export records/s to caught up as a multiple of the floor (median of pairs)'] = row.x_export_rate_of_floor as number;

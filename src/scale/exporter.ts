@@ -103,7 +103,12 @@ export class JournalExporter {
   private wake: (() => void) | undefined;
   private cursor: Cursor | undefined;
   private _next = 0;
+  /** Time of record `_next` when it has been read (NaN: not read yet). */
   private pendingT = Number.NaN;
+  /** Time of the last record the stream acknowledged, and when the exporter last saw itself caught up (NaN: never). */
+  private lastAckT = Number.NaN;
+  private caughtUpAt = Number.NaN;
+  private readonly startedAt: number;
   private connected = false;
   /** The stream has to be asked where it is before the next publish (start, reconnect, failure). */
   private checkStream = true;
@@ -129,6 +134,7 @@ export class JournalExporter {
     this.stateFile = path.join(source.dir, `EXPORT-${this.nats.stream}.json`);
     this._next = this.readState();
     this.persistedNext = this._next;
+    this.startedAt = this.now();
   }
 
   /** The first seq not exported yet (what compaction must keep, under `hold`). */
@@ -207,9 +213,24 @@ export class JournalExporter {
     };
   }
 
+  /**
+   * The age of the oldest record not yet acknowledged: exact once it has been read; before that
+   * (it waits behind a batch in flight, or NATS is down) counted from the newest of the last
+   * acknowledged record's time and the last moment the exporter was caught up, which the waiting
+   * record is no older than; with neither (a backlog since start), from the exporter's start.
+   */
   private lagSeconds(seq: number): number {
-    if (this._next >= seq || !Number.isFinite(this.pendingT)) return 0;
-    return Math.max(0, (this.now() - this.pendingT) / 1000);
+    const now = this.now();
+    if (this._next >= seq) {
+      this.caughtUpAt = now;
+      return 0;
+    }
+    let since = this.pendingT;
+    if (!Number.isFinite(since)) {
+      since = Math.max(Number.isFinite(this.lastAckT) ? this.lastAckT : -Infinity, Number.isFinite(this.caughtUpAt) ? this.caughtUpAt : -Infinity);
+      if (!Number.isFinite(since)) since = this.startedAt;
+    }
+    return Math.max(0, (now - since) / 1000);
   }
 
   /** Gauges and counters of the export in `registry` (the ops endpoint's /metrics). */
@@ -252,6 +273,8 @@ export class JournalExporter {
   private async run(): Promise<void> {
     let backoff = 50;
     while (this.running) {
+      // keeps the lag's bounds fresh (caught up now?) whether or not anyone asks for the status
+      this.lagSeconds(this.source.seq());
       try {
         if (this.nc === undefined) await this.connect();
         if (!this.connected) {
@@ -329,14 +352,19 @@ export class JournalExporter {
     if (done > 0) {
       this._next = batch[done - 1]!.seq + 1;
       this.stats.published += done;
-      this.pendingT = done < batch.length ? batch[done]!.t : Number.NaN;
+      // the first unacknowledged record is no older than the batch's first (a partial batch), or than the batch's last (a whole one)
+      if (done < batch.length) this.pendingT = batch[0]!.t;
+      else {
+        this.pendingT = Number.NaN;
+        this.lastAckT = batch[batch.length - 1]!.t;
+      }
     }
     if (failure !== undefined) throw new Error(failure);
     this.stats.lastError = '';
     return done;
   }
 
-  /** Records from `_next` up to `limit` (at most a batch), with their times (the first's decoded). File reads go to the libuv pool. */
+  /** Records from `_next` up to `limit` (at most a batch), with their times (the first's and the last's decoded). File reads go to the libuv pool. */
   private async read(limit: number): Promise<Array<{ seq: number; payload: Uint8Array; t: number }>> {
     const out: Array<{ seq: number; payload: Uint8Array; t: number }> = [];
     let c = this.cursor;
@@ -388,10 +416,13 @@ export class JournalExporter {
       if (out.length === 0 && c.seq < limit) this.cursor = undefined;
     }
     if (out.length > 0) {
-      try {
-        out[0]!.t = (this.packr.unpack(out[0]!.payload) as { t: number }).t;
-      } catch {
-        // the time is for the lag figure only
+      // the first's and the last's times (for the lag figure only)
+      for (const r of out.length > 1 ? [out[0]!, out[out.length - 1]!] : [out[0]!]) {
+        try {
+          r.t = (this.packr.unpack(r.payload) as { t: number }).t;
+        } catch {
+          // a record without a time: the lag falls back on its bounds
+        }
       }
       if (!Number.isFinite(this.pendingT) || this._next === out[0]!.seq) this.pendingT = out[0]!.t;
     }
