@@ -1,3 +1,4 @@
+import type { Engine } from '../src/engine.js';
 import { RecordingBroker } from '../src/brokers/recording-broker.js';
 import type { PlaceOrderRequest } from '../src/core/ports.js';
 import { ReportBuffer } from '../src/domain/report.js';
@@ -66,4 +67,22 @@ export class EchoBroker extends RecordingBroker {
     }
     this.count = 0;
   }
+}
+
+/**
+ * The journal-loop benchmark's order loop (bench/journal.ts, bench/export.ts): `n` orders of AAA,
+ * alternately buy and sell, made up front; `run(from, to, lat)` submits orders `from` to `to`,
+ * each acked and filled by the echo broker at once, and writes each order's time (ns) into `lat`
+ * when given.
+ */
+export function echoOrderLoop(engine: Pick<Engine, 'submit'>, broker: EchoBroker, n: number): (from: number, to: number, lat: Float64Array | undefined) => void {
+  const orders = Array.from({ length: n }, (_, i) => ({ clientOrderId: `o${i}`, symbol: 'AAA', side: (i & 1 ? 'sell' : 'buy') as 'buy' | 'sell', qty: 100, price: 42.5 }));
+  return (from, to, lat) => {
+    for (let i = from; i < to; i++) {
+      const a = lat === undefined ? 0n : process.hrtime.bigint();
+      engine.submit(orders[i]!);
+      broker.flush();
+      if (lat !== undefined) lat[i - from] = Number(process.hrtime.bigint() - a);
+    }
+  };
 }

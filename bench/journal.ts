@@ -14,7 +14,7 @@ import { Journal, type JournalOptions } from '../src/journal/journal.js';
 import { reportRecord, type JournalRecord } from '../src/journal/format.js';
 import { loadNative } from '../src/native/loader.js';
 import type { InstrumentSpec } from '../src/domain/instrument.js';
-import { EchoBroker } from './echo-broker.js';
+import { EchoBroker, echoOrderLoop } from './echo-broker.js';
 
 const INSTRUMENTS: InstrumentSpec[] = [
   { symbol: 'AAA', tickSize: 0.01, pricePrecision: 2 },
@@ -94,15 +94,7 @@ async function loop(mode: string, n: number) {
   });
   await engine.start();
   const before = engine.journalStatus()?.stats.appends ?? 0;
-  const orders = Array.from({ length: n }, (_, i) => ({ clientOrderId: `o${i}`, symbol: 'AAA', side: (i & 1 ? 'sell' : 'buy') as 'buy' | 'sell', qty: 100, price: 42.5 }));
-  const run = (from: number, to: number, lat: Float64Array | undefined) => {
-    for (let i = from; i < to; i++) {
-      const a = lat === undefined ? 0n : process.hrtime.bigint();
-      engine.submit(orders[i]!);
-      broker.flush();
-      if (lat !== undefined) lat[i - from] = Number(process.hrtime.bigint() - a);
-    }
-  };
+  const run = echoOrderLoop(engine, broker, n);
   const warm = Math.min(20_000, n >> 2);
   run(0, warm, undefined);
   const lat = new Float64Array(n - warm);

@@ -26,12 +26,12 @@
  * Every POST needs `Authorization: Bearer <token>` with the configured token, compared in
  * constant time; without it the answer is 401, nothing changes, and the attempt is logged.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Engine } from '../engine.js';
 import type { Registry } from 'prom-client';
 import type { Monitor } from './monitor.js';
+import { HttpError, bearerMatches, listenHttp, readJsonObject, tokenDigest } from './http.js';
 import { engineMetrics } from './metrics.js';
 import { OPS_PAGE } from './page.js';
 import { ReconError } from '../recon/reconciler.js';
@@ -65,7 +65,6 @@ export interface HistoryPoint {
 }
 
 const MAX_BODY = 64 * 1024;
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export class OpsServer {
   readonly registry: Registry;
@@ -84,23 +83,16 @@ export class OpsServer {
     if (options.token !== undefined && (typeof options.token !== 'string' || options.token.length < 16)) {
       throw new RangeError('ops token must be a string of at least 16 characters');
     }
-    this.token = options.token === undefined ? undefined : digest(options.token);
+    this.token = options.token === undefined ? undefined : tokenDigest(options.token);
     this.registry = engineMetrics(engine, monitor);
   }
 
   async start(): Promise<void> {
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        this.engine.logger.error({ err, path: req.url }, 'ops: request failed');
-        if (res.headersSent) res.destroy();
-        else this.send(res, 500, { error: (err as Error).message });
-      });
+    this.server = await listenHttp(this.options.host ?? '127.0.0.1', this.options.port ?? 0, (req, res) => this.handle(req, res), (err, req, res) => {
+      this.engine.logger.error({ err, path: req.url }, 'ops: request failed');
+      if (res.headersSent) res.destroy();
+      else this.send(res, 500, { error: (err as Error).message });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
-    });
-    this.server = server;
     this.sample();
     this.historyTimer = setInterval(() => this.sample(), this.options.historyEveryMs ?? 2000);
     this.historyTimer.unref();
@@ -129,27 +121,11 @@ export class OpsServer {
 
   /** Whether the request carries the token (constant time over equal-length digests). */
   private authorized(req: IncomingMessage): boolean {
-    const h = req.headers.authorization;
-    if (this.token === undefined || typeof h !== 'string' || !h.startsWith('Bearer ')) return false;
-    return timingSafeEqual(digest(h.slice(7)), this.token);
+    return bearerMatches(req, this.token);
   }
 
-  private async body(req: IncomingMessage): Promise<Record<string, unknown>> {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    for await (const c of req) {
-      size += (c as Buffer).length;
-      if (size > MAX_BODY) throw new HttpError(413, `body over ${MAX_BODY} bytes`);
-      chunks.push(c as Buffer);
-    }
-    if (size === 0) return {};
-    try {
-      const v = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-      return v as Record<string, unknown>;
-    } catch (err) {
-      throw new HttpError(400, `body must be a JSON object: ${(err as Error).message}`);
-    }
+  private body(req: IncomingMessage): Promise<Record<string, unknown>> {
+    return readJsonObject(req, MAX_BODY);
   }
 
   /** Take one latency sample for `/history`. */
@@ -389,14 +365,5 @@ export class OpsServer {
     }
     e.logger.warn({ action: body.action, reason }, 'ops: trading state changed');
     return { tradingState: e.tradingState };
-  }
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
   }
 }

@@ -12,10 +12,10 @@
  *
  * Every POST needs `Authorization: Bearer <token>` with the ops token, compared in constant time.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
+import { HttpError, bearerMatches, listenHttp, readJsonObject, tokenDigest } from '../ops/http.js';
 import type { Logger } from '../ops/logger.js';
 import type { Central, FirmView } from './central.js';
 import { CENTRAL_PAGE, CENTRAL_PAGE_CSP } from './central-page.js';
@@ -30,16 +30,6 @@ export interface CentralServerOptions {
 }
 
 const MAX_BODY = 16 * 1024;
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** The firm's Prometheus gauges, read from the view at each scrape. */
 export function centralMetrics(central: Central): Registry {
@@ -120,24 +110,17 @@ export class CentralServer {
     private readonly options: CentralServerOptions = {},
   ) {
     if (options.token !== undefined && options.token.length < 16) throw new RangeError('ops token must be at least 16 characters');
-    this.token = options.token === undefined ? undefined : digest(options.token);
+    this.token = options.token === undefined ? undefined : tokenDigest(options.token);
     this.registry = centralMetrics(central);
   }
 
   async start(): Promise<void> {
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        if (err instanceof HttpError) return this.send(res, err.status, { error: err.message });
-        this.logger.error({ err, path: req.url }, 'central ops: request failed');
-        if (res.headersSent) res.destroy();
-        else this.send(res, 500, { error: (err as Error).message });
-      });
+    this.server = await listenHttp(this.options.host ?? '127.0.0.1', this.options.port ?? 0, (req, res) => this.handle(req, res), (err, req, res) => {
+      if (err instanceof HttpError) return this.send(res, err.code, { error: err.message });
+      this.logger.error({ err, path: req.url }, 'central ops: request failed');
+      if (res.headersSent) res.destroy();
+      else this.send(res, 500, { error: (err as Error).message });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
-    });
-    this.server = server;
   }
 
   get port(): number {
@@ -158,28 +141,11 @@ export class CentralServer {
   }
 
   private authorized(req: IncomingMessage): boolean {
-    const h = req.headers.authorization;
-    if (this.token === undefined || typeof h !== 'string' || !h.startsWith('Bearer ')) return false;
-    return timingSafeEqual(digest(h.slice(7)), this.token);
+    return bearerMatches(req, this.token);
   }
 
-  private async body(req: IncomingMessage): Promise<Record<string, unknown>> {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    for await (const c of req) {
-      size += (c as Buffer).length;
-      if (size > MAX_BODY) throw new HttpError(413, `body over ${MAX_BODY} bytes`);
-      chunks.push(c as Buffer);
-    }
-    if (size === 0) return {};
-    let v: unknown;
-    try {
-      v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch {
-      throw new HttpError(400, 'the body is not JSON');
-    }
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new HttpError(400, 'the body must be a JSON object');
-    return v as Record<string, unknown>;
+  private body(req: IncomingMessage): Promise<Record<string, unknown>> {
+    return readJsonObject(req, MAX_BODY);
   }
 
   /** Why central is not ready (empty: ready). */
