@@ -28,7 +28,7 @@ interface EngineStatus {
   scaleOut: { export: { connected: boolean; next: number; lagRecords: number }; control: { connected: boolean; received: number } | null } | null;
 }
 interface CentralStatus {
-  central: { connected: boolean; caughtUp: boolean; streamSeq: number; resent: number; standing: { cmd: string } | null };
+  central: { connected: boolean; caughtUp: boolean; streamSeq: number; resent: number; standing: { cmd: string; exempt?: string[] } | null };
   readOnly: boolean;
   view: {
     streamSeq: number;
@@ -147,12 +147,23 @@ describe.skipIf(!natsAvailable)('tradecore central and tradecore run with export
     expect(rb.body.same).toBe(true);
   }, 90_000);
 
-  it('a standing firm halt is sent again to an engine resumed locally; resume from central frees both', async () => {
+  it('a standing firm halt is sent again to an engine resumed locally, not to one central resumed; resume from central frees both', async () => {
     const e = engines[0]!;
     const before = (await cstatus()).central.resent;
     expect((await postJson(e.port, '/trading-state', { action: 'resume', reason: 'local desk' })).status).toBe(200);
     await eventually(async () => ((await cstatus()).central.resent > before ? true : undefined), 'central re-sends the standing halt', 20_000);
     await eventually(async () => ((await status(e.port)).tradingState === 'Halted' ? true : undefined), 'the engine halted again');
+    // central's own resume of one engine frees it: it is not halted again while the firm halt stands for the other
+    const other = engines[1]!;
+    expect((await postJson(cport, '/control', { cmd: 'resume', target: other.id, reason: 'this desk may trade', who: 'risk-desk' })).status).toBe(200);
+    await eventually(async () => ((await status(other.port)).tradingState === 'Active' ? true : undefined), `${other.id} resumed by central`);
+    const resentThen = (await cstatus()).central.resent;
+    // past the 5 s re-send spacing, with shares every 200 ms and the engine trading
+    await new Promise((r) => setTimeout(r, 6000));
+    expect((await status(other.port)).tradingState).toBe('Active');
+    expect((await status(e.port)).tradingState).toBe('Halted');
+    expect((await cstatus()).central.resent).toBe(resentThen);
+    expect((await cstatus()).central.standing).toMatchObject({ cmd: 'halt', exempt: [other.id] });
     expect((await postJson(cport, '/control', { cmd: 'resume', target: 'all', reason: 'clear', who: 'risk-desk' })).status).toBe(200);
     for (const x of engines) await eventually(async () => ((await status(x.port)).tradingState === 'Active' ? true : undefined), `${x.id} active again`);
     expect((await cstatus()).central.standing).toBeNull();

@@ -46,8 +46,8 @@ export async function readJsonObject(req: IncomingMessage, maxBytes: number): Pr
 
 /**
  * An HTTP server on `host:port` (0: a free port) that runs `handle` for each request; a
- * rejection goes to `failed` (an HttpError as its status, anything else a 500 after the log).
- * Resolves once listening; rejects when the port cannot be had.
+ * rejection of `handle` goes to `failed`, which answers it. Resolves once listening; rejects
+ * when the port cannot be had.
  */
 export async function listenHttp(
   host: string,

@@ -142,7 +142,8 @@ export interface FirmView {
     alerts: { P0: number; P1: number; P2: number };
     diffs: number;
   };
-  firm: { maxGrossNotional: number | undefined; standing: { cmd: ControlCommand; from: string; reason: string; t: number } | undefined };
+  /** `standing.exempt`: engines central itself resumed since (the standing command is not re-sent to them). */
+  firm: { maxGrossNotional: number | undefined; standing: { cmd: ControlCommand; from: string; reason: string; t: number; exempt?: string[] } | undefined };
 }
 
 /** Exact sum of decimals (each exact to its own digits): as scaled integers. */
@@ -414,7 +415,7 @@ export interface CentralStatus {
   signing: boolean;
   dataDir: string;
   lastError: string;
-  standing: { cmd: ControlCommand; from: string; reason: string; t: number } | null;
+  standing: { cmd: ControlCommand; from: string; reason: string; t: number; exempt?: string[] } | null;
 }
 
 /** A running central. */
@@ -669,7 +670,7 @@ export class Central {
   /**
    * A firm-wide halt or reduce stands until central resumes: an engine whose records, newer than
    * the command, show it trading more freely (it restarted, or was resumed locally) gets the
-   * command again, at most once every 5 s.
+   * command again, at most once every 5 s; not one central itself resumed since.
    */
   private resendStanding(nc: NatsConnection): void {
     const st = this.standing;
@@ -677,7 +678,7 @@ export class Central {
     const holds = (state: string) => state === 'Halted' || (st.cmd === 'reduce' && state === 'Reducing');
     const now = Date.now();
     for (const e of this.state.view(new Map(), this.firm()).engines) {
-      if (holds(e.tradingState) || !(e.lastT > st.t)) continue;
+      if (holds(e.tradingState) || !(e.lastT > st.t) || st.exempt?.includes(e.engineId)) continue;
       if (now - (this.resentAt.get(e.engineId) ?? 0) < 5000) continue;
       this.resentAt.set(e.engineId, now);
       nc.publish(controlSubject(this.nats.subjectPrefix, e.engineId), JSON.stringify(this.message(st.cmd, e.engineId, st.from, `${st.reason} (standing firm ${st.cmd}, re-sent: the engine is ${e.tradingState})`)));
@@ -697,6 +698,11 @@ export class Central {
     await nc.flush();
     this.counters.sent++;
     if (target === 'all') this.standing = cmd === 'resume' ? undefined : { cmd, from, reason, t: m.t };
+    // central's own resume of one engine frees it from the standing command; a halt or reduce of it takes it back
+    else if (this.standing !== undefined) {
+      const exempt = (this.standing.exempt ?? []).filter((x) => x !== target);
+      this.standing = { ...this.standing, exempt: cmd === 'resume' ? [...exempt, target] : exempt };
+    }
     this.logger.warn({ cmd, target, from, reason }, 'central: control message sent');
     return m;
   }
