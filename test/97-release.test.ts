@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +28,8 @@ describe('tradecore release', () => {
     const r = await cli(['release', 'pack', '--out', packA, '--config', path.join(dir, 'a.yaml'), '--label', 'a', '--json']);
     expect(r.code, r.err).toBe(0);
   }, 120_000);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // releases hold installed node_modules trees: on a loaded 2-core machine their removal took over the 10 s default
+  afterAll(() => rm(dir, { recursive: true, force: true }), 120_000);
 
   it('pack writes the tarball, the lock file, the package with its dependencies and addon, the config and a manifest of hashes', () => {
     const m = JSON.parse(readFileSync(path.join(packA, 'manifest.json'), 'utf8')) as { name: string; files: Record<string, string>; config: string; node: string; formats: { journal: number } };
