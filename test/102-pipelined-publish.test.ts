@@ -49,6 +49,10 @@ describe.skipIf(!natsAvailable)('pipelined JetStream publishes', () => {
     expect(last?.header.get('Nats-Msg-Id')).toBe('e:599');
     expect(new TextDecoder().decode(last?.data)).toBe('record 599');
     expect(await p.publish('pub.journal.e', [], 1000)).toEqual([]);
+    // one batch at a time
+    const waiting = p.publish('pub.journal.e', items(0, 10), 5000);
+    await expect(p.publish('pub.journal.e', items(0, 10), 5000)).rejects.toThrow(/still waiting/);
+    expect((await waiting).every((r) => r !== undefined && 'duplicate' in r && r.duplicate)).toBe(true);
     p.close();
   });
 

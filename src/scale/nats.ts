@@ -96,9 +96,11 @@ export class PipelinedPublisher {
 
   /**
    * Publish `items` to `subject`, each with its `Nats-Msg-Id`, and wait for every answer, up
-   * to `timeoutMs` after the last was sent; the result has one entry per item, in order.
+   * to `timeoutMs` after the last was sent; the result has one entry per item, in order. One
+   * batch at a time: a call while another waits rejects.
    */
   async publish(subject: string, items: ReadonlyArray<{ msgId: string; payload: Uint8Array }>, timeoutMs: number): Promise<PublishOutcome[]> {
+    if (this.pending !== undefined) throw new Error('PipelinedPublisher.publish: a batch is still waiting for its answers');
     const no = ++this.batchNo;
     const out: PublishOutcome[] = new Array<PublishOutcome>(items.length).fill(undefined);
     let timer: ReturnType<typeof setTimeout> | undefined;
