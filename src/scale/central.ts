@@ -142,8 +142,17 @@ export interface FirmView {
     alerts: { P0: number; P1: number; P2: number };
     diffs: number;
   };
-  /** `standing.exempt`: engines central itself resumed since (the standing command is not re-sent to them). */
-  firm: { maxGrossNotional: number | undefined; standing: { cmd: ControlCommand; from: string; reason: string; t: number; exempt?: string[] } | undefined };
+  firm: { maxGrossNotional: number | undefined; standing: StandingCommand | undefined };
+}
+
+/** A firm-wide halt or reduce that stands until central resumes (re-sent to an engine trading more freely). */
+export interface StandingCommand {
+  cmd: ControlCommand;
+  from: string;
+  reason: string;
+  t: number;
+  /** Engines central itself resumed since: the command is not re-sent to them. */
+  exempt?: string[];
 }
 
 /** Exact sum of decimals (each exact to its own digits): as scaled integers. */
@@ -415,7 +424,7 @@ export interface CentralStatus {
   signing: boolean;
   dataDir: string;
   lastError: string;
-  standing: { cmd: ControlCommand; from: string; reason: string; t: number; exempt?: string[] } | null;
+  standing: StandingCommand | null;
 }
 
 /** A running central. */
@@ -434,7 +443,7 @@ export class Central {
   private readonly dataDir: string;
   private readonly epoch = `${Date.now().toString(36)}-${process.pid}`;
   private n = 0;
-  private standing: FirmView['firm']['standing'];
+  private standing: StandingCommand | undefined;
   /** Caught up with what the durable consumer had delivered before this start (see start). */
   caughtUp = false;
   lastError = '';
@@ -466,7 +475,7 @@ export class Central {
     const snap = readSnapshotFile(file);
     const s = FirmState.importState(snap.state as Record<string, unknown>, this.capacity);
     this.savedSeq = s.streamSeq;
-    const st = (snap.state as { standing?: FirmView['firm']['standing'] }).standing;
+    const st = (snap.state as { standing?: StandingCommand | null }).standing;
     if (st !== undefined && st !== null) this.standing = st;
     this.logger.info({ streamSeq: s.streamSeq, engines: s.books.size }, 'central: view loaded');
     return s;

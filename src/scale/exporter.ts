@@ -87,6 +87,8 @@ interface Cursor {
 
 const STATE_VERSION = 1;
 const READ_CHUNK = 1024 * 1024;
+/** How long a batch waits for the stream's acknowledgements before it is sent again from its first unanswered record. */
+const PUBLISH_TIMEOUT_MS = 5000;
 const gunzip = promisify(zlib.gunzip);
 
 /** The exporter of one engine's journal. */
@@ -337,13 +339,13 @@ export class JournalExporter {
     if (this._next >= limit) return 0;
     const batch = await this.read(limit);
     if (batch.length === 0) return 0;
-    const results = await this.publisher!.publish(this.subject, batch.map((b) => ({ msgId: `${this.options.engineId}:${b.seq}`, payload: b.payload })), 5000);
+    const results = await this.publisher!.publish(this.subject, batch.map((b) => ({ msgId: `${this.options.engineId}:${b.seq}`, payload: b.payload })), PUBLISH_TIMEOUT_MS);
     let done = 0;
     let failure: string | undefined;
     // in order: the first failure ends the batch there (later ones may have landed: the duplicate window and the stream check cover them)
     for (const r of results) {
       if (r === undefined || 'error' in r) {
-        failure = r === undefined ? `no acknowledgement from stream ${this.nats.stream} within 5000 ms` : r.error;
+        failure = r === undefined ? `no acknowledgement from stream ${this.nats.stream} within ${PUBLISH_TIMEOUT_MS} ms` : r.error;
         break;
       }
       if (r.duplicate) this.stats.duplicates++;
